@@ -1,0 +1,46 @@
+//! `raftcheck`: model-check Raft, check histories for linearizability.
+//!
+//! This binary is thin: it parses arguments, dispatches to one subcommand
+//! module and turns the verdict into an exit code (see `../shared/design.md`):
+//! 0 ok, 1 violated / not linearizable, 2 usage or input error, 3 incomplete.
+
+mod lin_cmd;
+mod model_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Make Raft verifiable: exhaustive model checking of a Raft core and
+/// linearizability checking of recorded client histories.
+#[derive(Parser, Debug)]
+#[command(name = "raftcheck", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Explore the bounded Raft model exhaustively (or by random walks) and
+    /// check its safety properties.
+    Model(model_cmd::ModelArgs),
+    /// Check histories for linearizability.
+    Lin(lin_cmd::LinArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, usage errors with 2.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Model(args) => model_cmd::run(args),
+        Command::Lin(args) => lin_cmd::run(args),
+    };
+    ExitCode::from(code)
+}
