@@ -1,17 +1,347 @@
-//! `raftcheck model`: explore the Raft model.
-//! (Being written in the `main` branch; this file is replaced there.)
+//! `raftcheck model`: explore the bounded Raft model and report.
+//!
+//! Arguments are parsed into [`ModelArgs`], validated into bounds and run
+//! options before any work, then the report is printed as text or JSON.
 
 use clap::Args;
+use raftcheck_model::explore::bounds::{Bounds, NetworkKind};
+use raftcheck_model::explore::configs;
+use raftcheck_model::explore::describe;
+use raftcheck_model::explore::run::{self, Progress, RunOptions, RunReport, Status, Strategy, Trace, Verdict};
+use raftcheck_model::{HeartbeatStyle, Mutant};
+use serde_json::json;
+use std::time::Duration;
 
-/// Options of `raftcheck model`.
+/// Options of `raftcheck model`. Explicit bounds override the chosen
+/// configuration's values.
 #[derive(Args, Debug)]
 pub struct ModelArgs {
-    /// Unused.
-    files: Vec<std::path::PathBuf>,
+    /// Named configuration to start from (see --list-configs).
+    #[arg(long, default_value = "default")]
+    config: String,
+    /// List the named configurations and exit.
+    #[arg(long)]
+    list_configs: bool,
+    /// List the seeded bugs (mutants) and exit.
+    #[arg(long)]
+    list_mutants: bool,
+    /// Number of servers (1-5).
+    #[arg(long)]
+    servers: Option<usize>,
+    /// Highest term a node may time out into (1-8).
+    #[arg(long)]
+    max_term: Option<u64>,
+    /// Total election timeouts over the whole run (1-16).
+    #[arg(long)]
+    max_elections: Option<u8>,
+    /// Scripted election order: the node that may campaign in term 1, 2, ...
+    /// (comma-separated ids, e.g. 0,1,0,1). Symmetry reduction then keeps
+    /// these servers apart from the others.
+    #[arg(long, value_delimiter = ',')]
+    election_order: Option<Vec<usize>>,
+    /// Number of client values proposed over the whole run (0-6).
+    #[arg(long)]
+    values: Option<u8>,
+    /// Number of crashes over the whole run (0-4); each crashed node may
+    /// restart from its persisted state.
+    #[arg(long)]
+    crashes: Option<u8>,
+    /// Number of service snapshots over the whole run (0-4).
+    #[arg(long)]
+    snapshots: Option<u8>,
+    /// Network: reordering (lossless unless a link is full), lossy (any
+    /// message may be lost), duplicating (lossy, and messages may be
+    /// delivered twice). All reorder.
+    #[arg(long)]
+    network: Option<NetworkKind>,
+    /// Messages in flight per directed link (1-4); a message sent into a
+    /// full link is lost.
+    #[arg(long)]
+    max_in_flight: Option<u8>,
+    /// Messages in flight in the whole network (1-32); a message sent into
+    /// a full network is lost.
+    #[arg(long)]
+    max_messages: Option<u8>,
+    /// Whether leaders' heartbeat timers fire (true/false).
+    #[arg(long)]
+    heartbeats: Option<bool>,
+    /// Total heartbeats over the whole run (0-16).
+    #[arg(long)]
+    max_heartbeats: Option<u8>,
+    /// Whether a leader accepts at most one client value per term (true/false).
+    #[arg(long)]
+    one_value_per_term: Option<bool>,
+    /// What heartbeats carry: with-entries or empty.
+    #[arg(long, value_parser = parse_heartbeat_style)]
+    heartbeat_style: Option<HeartbeatStyle>,
+    /// Most entries per AppendEntries (1-8).
+    #[arg(long)]
+    max_entries: Option<usize>,
+    /// Re-introduce one classic bug: its id (m8) or name (figure-8-commit).
+    #[arg(long)]
+    mutant: Option<Mutant>,
+    /// dfs (exhaustive, symmetry-reduced), bfs (exhaustive, shortest
+    /// counterexamples) or sim (random walks until --timeout).
+    #[arg(long, default_value = "dfs")]
+    strategy: Strategy,
+    /// Checker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Stop after this long: seconds, or a number with s, m or h. The run is
+    /// then incomplete (exit 3) unless something was found. Simulation
+    /// defaults to 60s.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Seed of the random walks (sim).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Turn symmetry reduction off (dfs and sim).
+    #[arg(long)]
+    no_symmetry: bool,
+    /// Print one JSON object on stdout instead of the text report.
+    #[arg(long)]
+    json: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_heartbeat_style(s: &str) -> Result<HeartbeatStyle, String> {
+    match s {
+        "with-entries" => Ok(HeartbeatStyle::WithEntries),
+        "empty" => Ok(HeartbeatStyle::Empty),
+        _ => Err(format!("unknown heartbeat style '{s}' (expected with-entries or empty)")),
+    }
+}
+
+/// Parses `90`, `90s`, `5m`, `1h` into a positive duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((k, _)) => (&s[..k], &s[k..]),
+        None => (s, "s"),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| format!("'{s}' is not a duration (e.g. 90, 90s, 5m)"))?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "ms" => value / 1000.0,
+        _ => return Err(format!("unknown unit '{unit}' in '{s}' (use s, m or h)")),
+    };
+    if !(seconds > 0.0 && seconds <= 30.0 * 24.0 * 3600.0) {
+        return Err(format!("'{s}': the timeout must be positive and at most 30 days"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The validated work: bounds and options.
+struct Plan {
+    config_name: String,
+    bounds: Bounds,
+    options: RunOptions,
+}
+
+impl ModelArgs {
+    fn plan(&self) -> Result<Plan, String> {
+        let named = configs::named(&self.config).ok_or_else(|| {
+            let names: Vec<&str> = configs::all().iter().map(|c| c.name).collect();
+            format!("unknown configuration '{}' (known: {})", self.config, names.join(", "))
+        })?;
+        let mut b = named.bounds;
+        b.servers = self.servers.unwrap_or(b.servers);
+        b.max_term = self.max_term.unwrap_or(b.max_term);
+        b.max_elections = self.max_elections.or(b.max_elections);
+        if self.election_order.is_some() {
+            b.election_order = self.election_order.clone();
+        }
+        b.values = self.values.unwrap_or(b.values);
+        b.crashes = self.crashes.unwrap_or(b.crashes);
+        b.snapshots = self.snapshots.unwrap_or(b.snapshots);
+        b.network = self.network.unwrap_or(b.network);
+        b.max_in_flight = self.max_in_flight.unwrap_or(b.max_in_flight);
+        b.max_messages = self.max_messages.or(b.max_messages);
+        b.heartbeats = self.heartbeats.unwrap_or(b.heartbeats);
+        b.max_heartbeats = self.max_heartbeats.or(b.max_heartbeats);
+        b.one_value_per_term = self.one_value_per_term.unwrap_or(b.one_value_per_term);
+        b.heartbeat_style = self.heartbeat_style.unwrap_or(b.heartbeat_style);
+        b.max_entries_per_append = self.max_entries.unwrap_or(b.max_entries_per_append);
+        b.mutant = self.mutant.or(b.mutant);
+        b.validate()?;
+        let threads = match self.threads {
+            Some(0) => return Err("--threads must be at least 1".to_string()),
+            Some(t) if t > 256 => return Err("--threads must be at most 256".to_string()),
+            Some(t) => t,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let timeout = match (self.timeout, self.strategy) {
+            (None, Strategy::Sim) => Some(Duration::from_secs(60)),
+            (t, _) => t,
+        };
+        let progress: Option<fn(&Progress)> = if self.quiet { None } else { Some(print_progress) };
+        let options = RunOptions {
+            strategy: self.strategy,
+            threads,
+            timeout,
+            seed: self.seed,
+            symmetry: !self.no_symmetry,
+            progress,
+        };
+        Ok(Plan { config_name: named.name.to_string(), bounds: b, options })
+    }
+}
+
+fn print_progress(p: &Progress) {
+    let rate = p.states as f64 / p.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "  {:>6.0}s  states {:>12}  unique {:>12}  {:>9.0} states/s  depth {}",
+        p.elapsed.as_secs_f64(),
+        p.states,
+        p.unique_states,
+        rate,
+        p.max_depth
+    );
 }
 
 /// Runs the subcommand and returns the process exit code.
-pub fn run(_args: ModelArgs) -> u8 {
-    eprintln!("raftcheck model: not built yet");
-    2
+pub fn run(args: ModelArgs) -> u8 {
+    if args.list_configs {
+        for c in configs::all() {
+            println!("{:<8} {}", c.name, c.description);
+            println!("         {}", c.bounds.summary());
+        }
+        return 0;
+    }
+    if args.list_mutants {
+        for m in Mutant::ALL {
+            println!("{:<4} {:<26} {}", m.id(), m.name(), m.description());
+        }
+        return 0;
+    }
+    let plan = match args.plan() {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("raftcheck model: {message}");
+            return 2;
+        }
+    };
+    if !args.quiet {
+        eprintln!(
+            "raftcheck model: config {} ({}), strategy {}, {} thread(s)",
+            plan.config_name,
+            plan.bounds.summary(),
+            plan.options.strategy,
+            plan.options.threads
+        );
+    }
+    let report = run::run(&plan.bounds, &plan.options);
+    if args.json {
+        println!("{}", json_report(&plan, &report));
+    } else {
+        print!("{}", text_report(&plan, &report));
+    }
+    match report.verdict {
+        Verdict::Ok => 0,
+        Verdict::Violated => 1,
+        Verdict::Incomplete => 3,
+    }
+}
+
+/// Peak resident memory of this process in bytes, where the OS tells it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn trace_lines(trace: &Trace) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (step, window) in trace.windows(2).enumerate() {
+        let (state, action) = &window[0];
+        let Some(action) = action else { continue };
+        lines.push(format!("step {:>2}: {}", step + 1, describe::action(state, action)));
+        let after = &window[1].0;
+        if let Some(n) = describe::actor(state, action) {
+            lines.push(format!("         {}", describe::server(n, &after.servers[n])));
+        }
+    }
+    lines
+}
+
+fn text_report(plan: &Plan, report: &RunReport) -> String {
+    let mut out = String::new();
+    let secs = report.elapsed.as_secs_f64();
+    out.push_str(&format!("config {}: {}\n\nProperties:\n", plan.config_name, plan.bounds.summary()));
+    for p in &report.properties {
+        out.push_str(&format!("  {:<14} {:<9} {}\n", p.status.name(), p.expectation, p.name));
+    }
+    out.push_str(&format!(
+        "\nStates: {} unique, {} generated, max depth {}, {:.1} s ({:.0} states/s), {}\n",
+        report.unique_states,
+        report.states,
+        report.max_depth,
+        secs,
+        report.states as f64 / secs.max(1e-9),
+        if report.complete { "complete" } else { "INCOMPLETE" }
+    ));
+    if let Some(bytes) = peak_rss_bytes() {
+        out.push_str(&format!("Peak memory: {:.0} MB\n", bytes as f64 / 1e6));
+    }
+    if let Some(cx) = report.counterexample() {
+        let trace = cx.path.as_ref().expect("a violated property has a path");
+        out.push_str(&format!("\nCounterexample to \"{}\" ({} steps):\n", cx.name, trace.len() - 1));
+        for line in trace_lines(trace) {
+            out.push_str(&format!("  {line}\n"));
+        }
+        let last = &trace.last().expect("paths are not empty").0;
+        out.push_str("\nFinal state:\n");
+        for line in describe::cluster(last) {
+            out.push_str(&format!("  {line}\n"));
+        }
+        out.push_str(&format!("  {}\n", describe::committed(last)));
+    }
+    for p in report.properties.iter().filter(|p| p.status == Status::NoExample) {
+        out.push_str(&format!("\nNo state reached \"{}\": the scope cannot exercise it (vacuous run).\n", p.name));
+    }
+    out.push_str(&format!("\nVerdict: {}\n", report.verdict.name()));
+    out
+}
+
+fn json_report(plan: &Plan, report: &RunReport) -> String {
+    let properties: Vec<_> = report
+        .properties
+        .iter()
+        .map(|p| json!({"name": p.name, "expectation": p.expectation, "status": p.status.name()}))
+        .collect();
+    let counterexample = report.counterexample().map(|cx| {
+        let trace = cx.path.as_ref().expect("a violated property has a path");
+        let last = &trace.last().expect("paths are not empty").0;
+        json!({
+            "property": cx.name,
+            "steps": trace_lines(trace),
+            "final_state": describe::cluster(last),
+        })
+    });
+    let b = &plan.bounds;
+    let value = json!({
+        "verdict": report.verdict.name(),
+        "config": plan.config_name,
+        "bounds": {
+            "servers": b.servers, "max_term": b.max_term, "max_elections": b.max_elections, "election_order": b.election_order, "values": b.values, "crashes": b.crashes,
+            "snapshots": b.snapshots, "network": b.network.name(), "max_in_flight": b.max_in_flight, "max_messages": b.max_messages,
+            "heartbeats": b.heartbeats, "max_heartbeats": b.max_heartbeats, "one_value_per_term": b.one_value_per_term,
+            "max_entries": b.max_entries_per_append, "mutant": b.mutant.map(|m| m.id()),
+        },
+        "strategy": plan.options.strategy.to_string(),
+        "threads": plan.options.threads,
+        "complete": report.complete,
+        "unique_states": report.unique_states,
+        "total_states": report.states,
+        "max_depth": report.max_depth,
+        "elapsed_secs": report.elapsed.as_secs_f64(),
+        "peak_rss_bytes": peak_rss_bytes(),
+        "properties": properties,
+        "counterexample": counterexample,
+    });
+    value.to_string()
 }

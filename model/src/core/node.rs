@@ -1,0 +1,371 @@
+//! One Raft server as a pure state machine: [`Node::step`] takes an
+//! [`Input`] and returns the [`Output`]s the driver must carry out.
+//!
+//! The handlers live beside this file, one per protocol concern:
+//! `election.rs` (§5.2, §5.4.1), `replication.rs` (§5.3, §5.4.2) and
+//! `snapshot.rs` (§7).
+
+use crate::core::io::{Input, Message, Output};
+use crate::core::log::Log;
+use crate::core::types::{majority, Command, Index, NodeId, SnapshotData, Term};
+use crate::mutant::Mutant;
+
+/// How a leader's heartbeat AppendEntries are built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum HeartbeatStyle {
+    /// A heartbeat carries every entry from the follower's `next_index`
+    /// (the usual 6.824 design): it doubles as a retransmission.
+    #[default]
+    WithEntries,
+    /// A heartbeat carries no entries; the leader sends missing entries when
+    /// a successful reply shows the follower behind (etcd's design).
+    Empty,
+}
+
+/// Cluster-wide settings of the core. Not part of a node's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
+    /// Number of servers; ids are `0..cluster_size`.
+    pub cluster_size: usize,
+    /// At most this many entries in one AppendEntries.
+    pub max_entries_per_append: usize,
+    /// What a heartbeat carries.
+    pub heartbeat: HeartbeatStyle,
+    /// The seeded bug to re-introduce, if any (`None` in production).
+    pub mutant: Option<Mutant>,
+}
+
+impl Config {
+    /// A correct cluster of `cluster_size` servers, unlimited batches,
+    /// heartbeats with entries.
+    pub fn new(cluster_size: usize) -> Self {
+        Config {
+            cluster_size,
+            max_entries_per_append: usize::MAX,
+            heartbeat: HeartbeatStyle::WithEntries,
+            mutant: None,
+        }
+    }
+
+    /// Whether `mutant` is the active seeded bug.
+    pub fn has(&self, mutant: Mutant) -> bool {
+        self.mutant == Some(mutant)
+    }
+
+    /// How many votes or replicas make a quorum (M6 makes it one too few).
+    pub fn quorum(&self) -> usize {
+        if self.has(Mutant::M6) {
+            self.cluster_size / 2
+        } else {
+            majority(self.cluster_size)
+        }
+    }
+
+    /// Every server id except `me`.
+    pub fn peers(&self, me: NodeId) -> impl Iterator<Item = NodeId> {
+        (0..self.cluster_size).filter(move |&p| p != me)
+    }
+}
+
+/// A server's role and the volatile state only that role has.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Follows whoever leads the current term.
+    Follower,
+    /// Campaigns in the current term.
+    Candidate {
+        /// Bit `p` is set if `p` granted its vote in the current term
+        /// (the candidate's own vote included).
+        votes: u64,
+    },
+    /// Leads the current term.
+    Leader {
+        /// For each server, the index of the next entry to send it
+        /// (Figure 2). Invariant: `next_index[p] > match_index[p]`.
+        next_index: Vec<Index>,
+        /// For each server, the highest index known to be replicated on it
+        /// (Figure 2). The leader's own slot is unused.
+        match_index: Vec<Index>,
+    },
+}
+
+impl Role {
+    /// A short name: `follower`, `candidate` or `leader`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate { .. } => "candidate",
+            Role::Leader { .. } => "leader",
+        }
+    }
+}
+
+/// What a node must keep on stable storage (Figure 2 "persistent state on
+/// all servers", plus the snapshot of §7). A restart rebuilds the node from
+/// exactly this.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PersistentState<C, D> {
+    /// Latest term the server has seen.
+    pub term: Term,
+    /// Candidate that received this server's vote in `term`, if any.
+    pub voted_for: Option<NodeId>,
+    /// The log, with its snapshot offset.
+    pub log: Log<C>,
+    /// The service snapshot through `log.snapshot_index()`, if any.
+    pub snapshot: Option<D>,
+}
+
+impl<C: Clone, D> Default for PersistentState<C, D> {
+    fn default() -> Self {
+        PersistentState { term: 0, voted_for: None, log: Log::new(), snapshot: None }
+    }
+}
+
+/// One Raft server. Owns no threads, clocks, sockets or files: everything it
+/// wants done is returned by [`Node::step`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Node<C, D> {
+    pub(crate) id: NodeId,
+    /// Latest term seen (persistent).
+    pub(crate) term: Term,
+    /// Vote granted in `term` (persistent).
+    pub(crate) voted_for: Option<NodeId>,
+    /// The log (persistent).
+    pub(crate) log: Log<C>,
+    /// The snapshot data through `log.snapshot_index()` (persistent).
+    /// Invariant: `Some` exactly when `log.snapshot_index() > 0`.
+    pub(crate) snapshot: Option<D>,
+    /// Role and role-specific volatile state.
+    pub(crate) role: Role,
+    /// Highest index known to be committed.
+    /// Invariant: `last_applied <= commit_index <= log.last_index()`.
+    pub(crate) commit_index: Index,
+    /// Highest index handed to the service (by command or snapshot).
+    /// Invariant: `log.snapshot_index() <= last_applied`.
+    pub(crate) last_applied: Index,
+}
+
+/// The outputs of one step, collected in order, and whether the persistent
+/// state changed (then [`Output::Persist`] is put first).
+pub(crate) struct Effects<C, D> {
+    pub(crate) outputs: Vec<Output<C, D>>,
+    pub(crate) persist: bool,
+}
+
+impl<C, D> Effects<C, D> {
+    pub(crate) fn send(&mut self, to: NodeId, message: Message<C, D>) {
+        self.outputs.push(Output::Send { to, message });
+    }
+}
+
+impl<C: Command, D: SnapshotData> Node<C, D> {
+    /// A fresh server that has never run: term 0, empty log, follower.
+    pub fn new(id: NodeId) -> Self {
+        Self::restart(id, PersistentState::default())
+    }
+
+    /// A server restarted from what it had persisted: a follower whose
+    /// commit and applied indices start at its snapshot (the service restores
+    /// itself from the same snapshot).
+    pub fn restart(id: NodeId, persisted: PersistentState<C, D>) -> Self {
+        let start = persisted.log.snapshot_index();
+        Node {
+            id,
+            term: persisted.term,
+            voted_for: persisted.voted_for,
+            log: persisted.log,
+            snapshot: persisted.snapshot,
+            role: Role::Follower,
+            commit_index: start,
+            last_applied: start,
+        }
+    }
+
+    /// What [`Output::Persist`] must write: the persistent part of the state.
+    /// (Under mutant M1 the vote is left out.)
+    pub fn persistent_state(&self, cfg: &Config) -> PersistentState<C, D> {
+        PersistentState {
+            term: self.term,
+            voted_for: if cfg.has(Mutant::M1) { None } else { self.voted_for },
+            log: self.log.clone(),
+            snapshot: self.snapshot.clone(),
+        }
+    }
+
+    /// Handles one input and returns what the driver must do, in order.
+    pub fn step(&mut self, cfg: &Config, input: Input<C, D>) -> Vec<Output<C, D>> {
+        let mut fx = Effects { outputs: Vec::new(), persist: false };
+        match input {
+            Input::Receive { from, message } => self.receive(cfg, from, message, &mut fx),
+            Input::ElectionTimeout => self.handle_election_timeout(cfg, &mut fx),
+            Input::HeartbeatTimeout => self.handle_heartbeat_timeout(cfg, &mut fx),
+            Input::Propose(command) => self.handle_propose(cfg, command, &mut fx),
+            Input::Snapshot { index, data } => self.handle_service_snapshot(index, data, &mut fx),
+        }
+        if fx.persist {
+            fx.outputs.insert(0, Output::Persist);
+        }
+        if cfg.mutant.is_none() {
+            debug_assert_eq!(self.check_invariants(cfg), Ok(()), "node {} after a step", self.id);
+        }
+        fx.outputs
+    }
+
+    fn receive(&mut self, cfg: &Config, from: NodeId, message: Message<C, D>, fx: &mut Effects<C, D>) {
+        // Figure 2, all servers: a higher term in any message makes us adopt
+        // it and become a follower.
+        if message.term() > self.term {
+            self.adopt_term(cfg, message.term(), fx);
+        }
+        match message {
+            Message::RequestVote { term, last_log_index, last_log_term } => {
+                self.handle_request_vote(cfg, from, term, last_log_index, last_log_term, fx)
+            }
+            Message::RequestVoteReply { term, vote_granted } => {
+                self.handle_request_vote_reply(cfg, from, term, vote_granted, fx)
+            }
+            Message::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+                self.handle_append_entries(cfg, from, term, prev_log_index, prev_log_term, entries, leader_commit, fx)
+            }
+            Message::AppendEntriesReply { term, success, match_index, conflict_term, conflict_index } => self
+                .handle_append_entries_reply(cfg, from, term, success, match_index, conflict_term, conflict_index, fx),
+            Message::InstallSnapshot { term, last_included_index, last_included_term, data } => {
+                self.handle_install_snapshot(cfg, from, term, last_included_index, last_included_term, data, fx)
+            }
+            Message::InstallSnapshotReply { term, last_included_index } => {
+                self.handle_install_snapshot_reply(cfg, from, term, last_included_index, fx)
+            }
+        }
+    }
+
+    /// Moves to a higher term: forget the vote, become a follower (M7: a
+    /// leader or candidate keeps its role).
+    fn adopt_term(&mut self, cfg: &Config, term: Term, fx: &mut Effects<C, D>) {
+        self.term = term;
+        self.voted_for = None;
+        fx.persist = true;
+        if !cfg.has(Mutant::M7) {
+            self.role = Role::Follower;
+        }
+    }
+
+    /// Becomes a follower in the current term (a candidate that hears from
+    /// this term's leader).
+    pub(crate) fn become_follower(&mut self) {
+        self.role = Role::Follower;
+    }
+
+    /// Checks the per-node invariants written on the fields. Returns the
+    /// first one broken, described.
+    pub fn check_invariants(&self, cfg: &Config) -> Result<(), String> {
+        let snap = self.log.snapshot_index();
+        if !(snap <= self.last_applied && self.last_applied <= self.commit_index) {
+            return Err(format!(
+                "snapshot {snap} <= applied {} <= commit {} broken",
+                self.last_applied, self.commit_index
+            ));
+        }
+        if self.commit_index > self.log.last_index() {
+            return Err(format!("commit {} beyond last index {}", self.commit_index, self.log.last_index()));
+        }
+        if self.snapshot.is_some() != (snap > 0) {
+            return Err(format!("snapshot data present = {} but snapshot index {snap}", self.snapshot.is_some()));
+        }
+        if self.log.last_term() > self.term {
+            return Err(format!("log has term {} beyond current term {}", self.log.last_term(), self.term));
+        }
+        if self.log.retained().windows(2).any(|w| w[0].term > w[1].term) {
+            return Err("log terms decrease".to_string());
+        }
+        match &self.role {
+            Role::Follower => {}
+            Role::Candidate { votes } => {
+                if self.voted_for != Some(self.id) || votes & (1 << self.id) == 0 {
+                    return Err("a candidate must vote for itself".to_string());
+                }
+            }
+            Role::Leader { next_index, match_index } => {
+                for p in cfg.peers(self.id) {
+                    if next_index[p] <= match_index[p] || match_index[p] > self.log.last_index() {
+                        return Err(format!("leader's next/match for {p} out of order"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+    /// The vote granted in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    /// The log.
+    pub fn log(&self) -> &Log<C> {
+        &self.log
+    }
+    /// The snapshot data, if the log was compacted.
+    pub fn snapshot(&self) -> Option<&D> {
+        self.snapshot.as_ref()
+    }
+    /// The role.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+    /// Whether this node is a leader.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+    /// The commit index.
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    /// The highest index handed to the service.
+    pub fn last_applied(&self) -> Index {
+        self.last_applied
+    }
+}
+
+impl<C: Command, D: SnapshotData> Node<C, D> {
+    /// The same node with every server id `p` renamed to `rename[p]` (used
+    /// by the model checker's symmetry reduction; `rename` is a permutation).
+    pub fn relabeled(&self, rename: &[NodeId]) -> Self {
+        let role = match &self.role {
+            Role::Follower => Role::Follower,
+            Role::Candidate { votes } => Role::Candidate { votes: relabel_set(*votes, rename) },
+            Role::Leader { next_index, match_index } => Role::Leader {
+                next_index: relabel_vec(next_index, rename),
+                match_index: relabel_vec(match_index, rename),
+            },
+        };
+        Node { id: rename[self.id], voted_for: self.voted_for.map(|v| rename[v]), role, ..self.clone() }
+    }
+}
+
+impl<C: Clone, D: Clone> PersistentState<C, D> {
+    /// The same state with server ids renamed (see [`Node::relabeled`]).
+    pub fn relabeled(&self, rename: &[NodeId]) -> Self {
+        PersistentState { voted_for: self.voted_for.map(|v| rename[v]), ..self.clone() }
+    }
+}
+
+/// Renames the members of a set of ids kept as a bitmask.
+pub fn relabel_set(set: u64, rename: &[NodeId]) -> u64 {
+    (0..rename.len()).filter(|&p| set & (1 << p) != 0).fold(0, |acc, p| acc | 1 << rename[p])
+}
+
+/// Moves each per-server slot `p` to `rename[p]`.
+fn relabel_vec<T: Clone>(values: &[T], rename: &[NodeId]) -> Vec<T> {
+    let mut out = values.to_vec();
+    for (p, v) in values.iter().enumerate() {
+        out[rename[p]] = v.clone();
+    }
+    out
+}
