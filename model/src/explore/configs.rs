@@ -49,13 +49,29 @@ pub fn all() -> Vec<NamedConfig> {
         cfg("ci", "seconds: 3 servers, 2 terms, 1 value, lossy network", Bounds { ..b.clone() }),
         cfg(
             "default",
-            "about a minute: 3 servers, 3 terms, 2 values, 1 crash, 1 snapshot, lossy network",
-            Bounds { max_term: 3, values: 2, crashes: 1, snapshots: 1, ..b.clone() },
+            "about a minute: 3 servers, 2 terms, 2 values, 1 crash, 1 snapshot, lossy network, 1 heartbeat, 3 messages in flight",
+            Bounds {
+                values: 2,
+                crashes: 1,
+                snapshots: 1,
+                max_heartbeats: Some(1),
+                max_messages: Some(3),
+                ..b.clone()
+            },
         ),
         cfg(
             "deep",
-            "the Figure-8 scope: 3 servers, leaders in 4 terms, 2 values, 1 crash, 1 snapshot, lossy network",
-            Bounds { max_term: 4, values: 2, crashes: 1, snapshots: 1, ..b.clone() },
+            "the Figure-8 scope: 3 servers, leaders in up to 4 terms (4 elections), 2 values, 1 crash, 1 snapshot, lossy network, 1 heartbeat, 3 messages in flight",
+            Bounds {
+                max_term: 4,
+                max_elections: Some(4),
+                values: 2,
+                crashes: 1,
+                snapshots: 1,
+                max_heartbeats: Some(1),
+                max_messages: Some(3),
+                ..b.clone()
+            },
         ),
         cfg(
             "m1",

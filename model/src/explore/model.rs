@@ -147,11 +147,16 @@ impl RaftModel {
                 state.remove_one(k);
             }
             Action::ElectionTimeout(n) => {
-                state.elections += 1;
+                // Counted only when bounded: an unused counter would split states.
+                if self.bounds.max_elections.is_some() {
+                    state.elections += 1;
+                }
                 self.step_node(&mut state, n, Input::ElectionTimeout)
             }
             Action::HeartbeatTimeout(n) => {
-                state.heartbeats = state.heartbeats.saturating_add(1);
+                if self.bounds.max_heartbeats.is_some() {
+                    state.heartbeats += 1;
+                }
                 self.step_node(&mut state, n, Input::HeartbeatTimeout)
             }
             Action::Propose(n) => {

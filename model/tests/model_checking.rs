@@ -1,0 +1,163 @@
+//! The model checker's regression proofs: every named mutant configuration
+//! is clean without its mutant and yields a counterexample with it, the
+//! small configurations keep their exact state counts, and the strategies
+//! and the timeout behave as documented.
+
+use raftcheck_model::explore::bounds::Bounds;
+use raftcheck_model::explore::configs;
+use raftcheck_model::explore::run::{run, RunOptions, RunReport, Status, Strategy, Verdict};
+use raftcheck_model::Mutant;
+use std::time::Duration;
+
+fn options(strategy: Strategy) -> RunOptions {
+    // One thread: the tests run side by side on a 2-core machine, and a
+    // single-threaded DFS visits states in a reproducible order.
+    RunOptions { strategy, threads: 1, timeout: None, seed: 0, symmetry: true, progress: None }
+}
+
+fn config(name: &str) -> Bounds {
+    configs::named(name).unwrap_or_else(|| panic!("no configuration named {name}")).bounds
+}
+
+fn violated(report: &RunReport) -> Vec<&'static str> {
+    report.properties.iter().filter(|p| p.status == Status::Violated).map(|p| p.name).collect()
+}
+
+/// `--config mN` is clean and complete; `--config mN --mutant mN` breaks
+/// `property` and comes with a counterexample path.
+fn proves_mutant(mutant: Mutant, property: &str) {
+    let clean = run(&config(mutant.id()), &options(Strategy::Dfs));
+    assert_eq!(
+        (clean.verdict, clean.complete),
+        (Verdict::Ok, true),
+        "config {} without the mutant must be clean and complete: {:?}",
+        mutant.id(),
+        clean.properties.iter().map(|p| (p.name, p.status)).collect::<Vec<_>>()
+    );
+    let bounds = Bounds { mutant: Some(mutant), ..config(mutant.id()) };
+    let buggy = run(&bounds, &options(Strategy::Dfs));
+    assert_eq!(buggy.verdict, Verdict::Violated, "mutant {} was not caught", mutant.id());
+    assert!(
+        violated(&buggy).contains(&property),
+        "mutant {} broke {:?}, expected {property}",
+        mutant.id(),
+        violated(&buggy)
+    );
+    let cx = buggy.counterexample().expect("a violation comes with a counterexample");
+    assert!(cx.path.as_ref().is_some_and(|p| p.len() >= 2), "the counterexample has steps");
+}
+
+#[test]
+fn m1_vote_not_persisted() {
+    proves_mutant(Mutant::M1, "election safety");
+}
+
+#[test]
+fn m3_up_to_date_by_index_only() {
+    proves_mutant(Mutant::M3, "leader completeness");
+}
+
+#[test]
+fn m4_stale_votes_counted() {
+    proves_mutant(Mutant::M4, "election safety");
+}
+
+#[test]
+fn m6_quorum_off_by_one() {
+    proves_mutant(Mutant::M6, "election safety");
+}
+
+#[test]
+fn m7_no_step_down() {
+    proves_mutant(Mutant::M7, "election safety");
+}
+
+#[test]
+fn m8_figure_8() {
+    proves_mutant(Mutant::M8, "leader completeness");
+}
+
+#[test]
+fn m10_conflicting_suffix_kept() {
+    proves_mutant(Mutant::M10, "log matching");
+}
+
+#[test]
+fn m11_commit_beyond_new_entries() {
+    proves_mutant(Mutant::M11, "applied-log agreement");
+}
+
+#[test]
+fn m12_commit_goes_down() {
+    proves_mutant(Mutant::M12, "monotonic commit and applied");
+}
+
+#[test]
+fn m19_stale_snapshot_installed() {
+    proves_mutant(Mutant::M19, "monotonic commit and applied");
+}
+
+#[test]
+fn m20_snapshot_drops_suffix() {
+    proves_mutant(Mutant::M20, "leader completeness");
+}
+
+#[test]
+fn every_mutant_has_a_configuration() {
+    for m in Mutant::ALL {
+        assert!(configs::named(m.id()).is_some(), "no configuration for {}", m.id());
+    }
+}
+
+/// Pinned counts: a change in the core's or the model's semantics shows up
+/// as a changed number (update it deliberately, saying why).
+#[test]
+fn ci_configuration_state_count_is_pinned() {
+    let report = run(&config("ci"), &options(Strategy::Dfs));
+    assert_eq!((report.verdict, report.complete), (Verdict::Ok, true));
+    assert_eq!(report.unique_states, CI_UNIQUE_STATES, "unique states of --config ci changed");
+    let goals: Vec<_> = report.properties.iter().filter(|p| p.expectation == "sometimes").map(|p| p.status).collect();
+    assert!(goals.iter().all(|s| *s == Status::ExampleFound), "every reachability goal is reached: {goals:?}");
+}
+const CI_UNIQUE_STATES: usize = 500_534;
+
+#[test]
+fn symmetry_reduction_shrinks_the_space_without_changing_the_verdict() {
+    let bounds = config("m4");
+    let with = run(&bounds, &options(Strategy::Dfs));
+    let without = run(&bounds, &RunOptions { symmetry: false, ..options(Strategy::Dfs) });
+    assert_eq!((with.verdict, without.verdict), (Verdict::Ok, Verdict::Ok));
+    assert!(with.unique_states * 2 < without.unique_states, "{} vs {}", with.unique_states, without.unique_states);
+}
+
+#[test]
+fn bfs_finds_the_shortest_counterexample() {
+    // With a quorum of one, two nodes that time out are two leaders of
+    // term 1: two steps.
+    let bounds = Bounds { mutant: Some(Mutant::M6), ..config("m6") };
+    let report = run(&bounds, &options(Strategy::Bfs));
+    assert_eq!(report.verdict, Verdict::Violated);
+    let path = report.counterexample().and_then(|c| c.path.as_ref()).expect("a counterexample");
+    assert_eq!(path.len(), 3, "initial state plus two election timeouts");
+}
+
+#[test]
+fn simulation_finds_a_shallow_bug_and_is_never_complete() {
+    let bounds = Bounds { mutant: Some(Mutant::M6), ..config("m6") };
+    let opts = RunOptions { timeout: Some(Duration::from_secs(60)), seed: 7, ..options(Strategy::Sim) };
+    assert_eq!(run(&bounds, &opts).verdict, Verdict::Violated);
+    let opts = RunOptions { timeout: Some(Duration::from_millis(300)), ..options(Strategy::Sim) };
+    let report = run(&config("m6"), &opts);
+    assert_eq!((report.verdict, report.complete), (Verdict::Incomplete, false));
+}
+
+#[test]
+fn timeout_ends_an_exhaustive_run_as_incomplete() {
+    let opts = RunOptions { timeout: Some(Duration::from_millis(500)), ..options(Strategy::Dfs) };
+    let report = run(&config("deep"), &opts);
+    assert_eq!((report.verdict, report.complete), (Verdict::Incomplete, false));
+    assert!(report.properties.iter().all(|p| p.status != Status::Violated));
+    // Generous: the run must stop soon after its deadline even when the
+    // machine is loaded, not run on to completion.
+    assert!(report.elapsed < Duration::from_secs(30), "took {:?}", report.elapsed);
+}
