@@ -1,0 +1,401 @@
+//! Wing & Gong's backtracking search with Lowe's configuration cache, for
+//! one partition of a history. The search is resumable: it runs for a given
+//! number of steps and can be continued, so that a driver can interleave
+//! partitions fairly on any number of threads.
+//!
+//! The history is a doubly linked list of call and return entries in time
+//! order (calls before returns at equal times: intervals are closed). An
+//! operation is *linearized* by unlinking both of its entries. Scanning the
+//! list from its head, every call met before the first return belongs to an
+//! operation that may take effect next; the first return met belongs to an
+//! operation that must take effect before anything invoked after it, so if
+//! no candidate works the search backtracks. Two paths that reach the same
+//! configuration (set of linearized operations, model state) have the same
+//! future, so each configuration is entered at most once.
+//!
+//! Pending operations (no return) have only a call entry: they may be
+//! linearized at any point after their call, or never. The search succeeds
+//! as soon as every completed operation is linearized.
+
+use crate::cache::{ConfigCache, ConfigId};
+use crate::fasthash::zobrist_key;
+use crate::history::Operation;
+use crate::limits::SharedLimits;
+use crate::model::Model;
+
+const NONE: u32 = u32::MAX;
+const HEAD: u32 = 0;
+/// Set in `node_op` for a return entry.
+const RETURN: u32 = 1 << 31;
+
+/// The deepest point where the search got stuck: a linearizable prefix,
+/// the operations that could have come next (all of them failed), and the
+/// operation whose return ended the candidates.
+#[derive(Clone, Debug)]
+pub(crate) struct DeadEnd {
+    /// Local ids of the linearized operations, in order.
+    pub order: Vec<u32>,
+    /// Configuration whose state is the initial state of this path.
+    pub initial: ConfigId,
+    /// Configuration after each operation of `order`.
+    pub states: Vec<ConfigId>,
+    /// Operations that were candidates to come next.
+    pub candidates: Vec<u32>,
+    /// The operation that had to be linearized before the rest.
+    pub stuck: u32,
+}
+
+/// How a search ended.
+#[derive(Debug)]
+pub(crate) enum SearchEnd {
+    /// Every completed operation was linearized: `order` is a witness.
+    Linearizable {
+        order: Vec<u32>,
+        initial: ConfigId,
+        states: Vec<ConfigId>,
+    },
+    /// Every configuration was explored: no linearization exists.
+    Refuted,
+    /// A shared limit stopped the search.
+    Stopped,
+}
+
+struct Frame<S> {
+    op: u32,
+    before: ConfigId,
+    /// Other successor states of the same step still to try (popped from
+    /// the back). Empty for deterministic models.
+    alternatives: Vec<S>,
+}
+
+/// The search state of one partition.
+pub(crate) struct PartitionSearch<'a, M: Model> {
+    model: &'a M,
+    ops: Vec<&'a Operation<M::Input, M::Output>>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    node_op: Vec<u32>,
+    call_node: Vec<u32>,
+    ret_node: Vec<u32>,
+    zobrist: Vec<u64>,
+    bits: Vec<u64>,
+    bits_hash: u64,
+    cache: ConfigCache<M::State>,
+    stack: Vec<Frame<M::State>>,
+    current: ConfigId,
+    entry: u32,
+    completed_left: usize,
+    initial_states: Vec<M::State>,
+    successors: Vec<M::State>,
+    longest: Option<DeadEnd>,
+    started: bool,
+    /// Search steps taken so far (one per entry examined).
+    pub(crate) steps: u64,
+    accounted_bytes: usize,
+}
+
+impl<'a, M: Model> PartitionSearch<'a, M> {
+    /// Prepares the search over `ops` (local id = position in `ops`).
+    pub(crate) fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>) -> Self {
+        let n = ops.len();
+        // (time, 0 = call / 1 = return, op): calls sort before returns on ties.
+        let mut entries: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+        for (i, op) in ops.iter().enumerate() {
+            entries.push((op.call, 0, i as u32));
+            if let Some(ret) = op.ret {
+                entries.push((ret, 1, i as u32));
+            }
+        }
+        entries.sort_unstable();
+        let nodes = entries.len() + 1;
+        let mut node_op = vec![NONE; nodes];
+        let mut call_node = vec![NONE; n];
+        let mut ret_node = vec![NONE; n];
+        for (pos, &(_, kind, op)) in entries.iter().enumerate() {
+            let node = pos as u32 + 1;
+            if kind == 0 {
+                node_op[node as usize] = op;
+                call_node[op as usize] = node;
+            } else {
+                node_op[node as usize] = op | RETURN;
+                ret_node[op as usize] = node;
+            }
+        }
+        let next = (0..nodes as u32)
+            .map(|i| if i + 1 < nodes as u32 { i + 1 } else { NONE })
+            .collect();
+        let prev = (0..nodes as u32)
+            .map(|i| if i == 0 { NONE } else { i - 1 })
+            .collect();
+        let words = n.div_ceil(64).max(1);
+        let completed_left = ops.iter().filter(|op| op.ret.is_some()).count();
+        let mut initial_states = model.init();
+        initial_states.reverse();
+        PartitionSearch {
+            model,
+            zobrist: (0..n).map(zobrist_key).collect(),
+            ops,
+            next,
+            prev,
+            node_op,
+            call_node,
+            ret_node,
+            bits: vec![0; words],
+            bits_hash: 0,
+            cache: ConfigCache::new(words),
+            stack: Vec::new(),
+            current: 0,
+            entry: HEAD,
+            completed_left,
+            initial_states,
+            successors: Vec::new(),
+            longest: None,
+            started: false,
+            steps: 0,
+            accounted_bytes: 0,
+        }
+    }
+
+    /// The operations of this partition, by local id.
+    pub(crate) fn ops(&self) -> &[&'a Operation<M::Input, M::Output>] {
+        &self.ops
+    }
+
+    /// The state of a configuration the search has entered.
+    pub(crate) fn state(&self, id: ConfigId) -> &M::State {
+        self.cache.state(id)
+    }
+
+    /// The deepest dead end met so far.
+    pub(crate) fn longest_dead_end(&self) -> Option<&DeadEnd> {
+        self.longest.as_ref()
+    }
+
+    /// Number of configurations entered.
+    pub(crate) fn configurations(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Runs at most `budget` steps. Returns `None` if the search is not
+    /// finished (call again to continue), or how it ended.
+    pub(crate) fn run(&mut self, budget: u64, limits: &SharedLimits) -> Option<SearchEnd> {
+        if !self.started {
+            self.started = true;
+            if !self.enter_next_initial_state() {
+                return Some(SearchEnd::Refuted);
+            }
+            if self.completed_left == 0 {
+                return Some(self.witness());
+            }
+        }
+        for _ in 0..budget {
+            self.steps += 1;
+            if self.steps % 64 == 0 && limits.stopped() {
+                return Some(SearchEnd::Stopped);
+            }
+            if self.steps % 4096 == 0 {
+                self.account(limits);
+                if limits.check_deadline() {
+                    return Some(SearchEnd::Stopped);
+                }
+            }
+            debug_assert_ne!(
+                self.entry, NONE,
+                "a completed operation's return is always ahead"
+            );
+            let node = self.node_op[self.entry as usize];
+            if node & RETURN == 0 {
+                if self.try_linearize(node) && self.completed_left == 0 {
+                    return Some(self.witness());
+                }
+            } else {
+                self.record_dead_end(node & !RETURN);
+                if !self.backtrack() && !self.enter_next_initial_state() {
+                    return Some(SearchEnd::Refuted);
+                }
+            }
+        }
+        self.account(limits);
+        None
+    }
+
+    /// Releases this search's memory from the shared account.
+    pub(crate) fn release(&mut self, limits: &SharedLimits) {
+        limits.account(self.accounted_bytes, 0);
+        self.accounted_bytes = 0;
+    }
+
+    fn account(&mut self, limits: &SharedLimits) {
+        let now = self.cache.allocated_bytes()
+            + self.stack.capacity() * std::mem::size_of::<Frame<M::State>>();
+        limits.account(self.accounted_bytes, now);
+        self.accounted_bytes = now;
+    }
+
+    /// Tries to take `op` (a candidate at `self.entry`) as the next
+    /// operation. Returns true if it was linearized; otherwise moves on to
+    /// the next entry.
+    #[inline]
+    fn try_linearize(&mut self, op: u32) -> bool {
+        let o = self.ops[op as usize];
+        self.successors.clear();
+        self.model.step(
+            self.cache.state(self.current),
+            &o.input,
+            o.output.as_ref(),
+            &mut self.successors,
+        );
+        if !self.successors.is_empty() {
+            let word = op as usize / 64;
+            let mask = 1u64 << (op % 64);
+            self.bits[word] |= mask;
+            let bits_hash = self.bits_hash ^ self.zobrist[op as usize];
+            self.successors.reverse();
+            while let Some(state) = self.successors.pop() {
+                let heap = self.model.state_heap_bytes(&state);
+                if let Some(id) = self.cache.insert(&self.bits, bits_hash, state, heap) {
+                    let alternatives = if self.successors.is_empty() {
+                        Vec::new()
+                    } else {
+                        std::mem::take(&mut self.successors)
+                    };
+                    self.stack.push(Frame {
+                        op,
+                        before: self.current,
+                        alternatives,
+                    });
+                    self.current = id;
+                    self.bits_hash = bits_hash;
+                    self.lift(op);
+                    if self.ret_node[op as usize] != NONE {
+                        self.completed_left -= 1;
+                    }
+                    self.entry = self.next[HEAD as usize];
+                    return true;
+                }
+            }
+            self.bits[word] &= !mask;
+        }
+        self.entry = self.next[self.entry as usize];
+        false
+    }
+
+    /// Undoes the last choice: tries the next successor state of the last
+    /// linearized operation, else unlinearizes it and moves to the entry
+    /// after its call. Returns false if there is nothing to undo.
+    fn backtrack(&mut self) -> bool {
+        let Some(frame) = self.stack.last_mut() else {
+            return false;
+        };
+        while let Some(state) = frame.alternatives.pop() {
+            let heap = self.model.state_heap_bytes(&state);
+            if let Some(id) = self.cache.insert(&self.bits, self.bits_hash, state, heap) {
+                self.current = id;
+                self.entry = self.next[HEAD as usize];
+                return true;
+            }
+        }
+        let frame = self.stack.pop().expect("checked above");
+        let op = frame.op;
+        self.current = frame.before;
+        self.bits[op as usize / 64] &= !(1u64 << (op % 64));
+        self.bits_hash ^= self.zobrist[op as usize];
+        self.unlift(op);
+        if self.ret_node[op as usize] != NONE {
+            self.completed_left += 1;
+        }
+        self.entry = self.next[self.call_node[op as usize] as usize];
+        true
+    }
+
+    /// Starts the search again from the next initial state not yet entered.
+    fn enter_next_initial_state(&mut self) -> bool {
+        debug_assert!(self.stack.is_empty());
+        while let Some(state) = self.initial_states.pop() {
+            let heap = self.model.state_heap_bytes(&state);
+            if let Some(id) = self.cache.insert(&self.bits, self.bits_hash, state, heap) {
+                self.current = id;
+                self.entry = self.next[HEAD as usize];
+                return true;
+            }
+        }
+        false
+    }
+
+    fn path(&self) -> (Vec<u32>, ConfigId, Vec<ConfigId>) {
+        let order = self.stack.iter().map(|f| f.op).collect();
+        let initial = self.stack.first().map_or(self.current, |f| f.before);
+        let mut states: Vec<ConfigId> = self.stack.iter().skip(1).map(|f| f.before).collect();
+        if !self.stack.is_empty() {
+            states.push(self.current);
+        }
+        (order, initial, states)
+    }
+
+    fn witness(&self) -> SearchEnd {
+        let (order, initial, states) = self.path();
+        SearchEnd::Linearizable {
+            order,
+            initial,
+            states,
+        }
+    }
+
+    fn record_dead_end(&mut self, stuck: u32) {
+        if self
+            .longest
+            .as_ref()
+            .is_some_and(|l| l.order.len() >= self.stack.len())
+        {
+            return;
+        }
+        let mut candidates = Vec::new();
+        let mut node = self.next[HEAD as usize];
+        while node != self.entry {
+            candidates.push(self.node_op[node as usize]);
+            node = self.next[node as usize];
+        }
+        let (order, initial, states) = self.path();
+        self.longest = Some(DeadEnd {
+            order,
+            initial,
+            states,
+            candidates,
+            stuck,
+        });
+    }
+
+    #[inline]
+    fn unlink(&mut self, node: u32) {
+        let (p, n) = (self.prev[node as usize], self.next[node as usize]);
+        self.next[p as usize] = n;
+        if n != NONE {
+            self.prev[n as usize] = p;
+        }
+    }
+
+    #[inline]
+    fn relink(&mut self, node: u32) {
+        let (p, n) = (self.prev[node as usize], self.next[node as usize]);
+        self.next[p as usize] = node;
+        if n != NONE {
+            self.prev[n as usize] = node;
+        }
+    }
+
+    fn lift(&mut self, op: u32) {
+        self.unlink(self.call_node[op as usize]);
+        let ret = self.ret_node[op as usize];
+        if ret != NONE {
+            self.unlink(ret);
+        }
+    }
+
+    fn unlift(&mut self, op: u32) {
+        let ret = self.ret_node[op as usize];
+        if ret != NONE {
+            self.relink(ret);
+        }
+        self.relink(self.call_node[op as usize]);
+    }
+}
