@@ -19,10 +19,11 @@ use std::hash::Hash;
 pub trait Model: Sync {
     /// A state of the data type.
     type State: Clone + Eq + Hash + Send;
-    /// An operation's input (what the client asked for).
-    type Input: Sync;
+    /// An operation's input (what the client asked for). Equality lets
+    /// the search treat identical pending operations as interchangeable.
+    type Input: PartialEq + Sync;
     /// An operation's output (what the client observed).
-    type Output: Sync;
+    type Output: PartialEq + Sync;
 
     /// The possible initial states (at least one).
     fn init(&self) -> Vec<Self::State>;
@@ -39,6 +40,14 @@ pub trait Model: Sync {
         output: Option<&Self::Output>,
         next: &mut Vec<Self::State>,
     );
+
+    /// True if the operation never changes the state: in every state where
+    /// it can take effect, its only successor is that state (a read, a
+    /// failed compare-and-set). The search then takes it as soon as it is
+    /// legal, without trying other orders. Default: false (always sound).
+    fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
 
     /// The independent part of the data type an input touches (for example
     /// its key), or `None` if the history must be checked as a whole.

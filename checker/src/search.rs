@@ -16,6 +16,21 @@
 //! Pending operations (no return) have only a call entry: they may be
 //! linearized at any point after their call, or never. The search succeeds
 //! as soon as every completed operation is linearized.
+//!
+//! Read-only operations (`Model::is_read_only`: no legal step of theirs
+//! changes the state) are taken greedily: if such a candidate is legal now,
+//! then whenever some linearization exists from here, one exists that
+//! takes this candidate first (moving it to the front keeps every state,
+//! and it is minimal, so real time allows it). So the search does not try
+//! other candidates in its place: backtracking over it goes straight to
+//! the choice before.
+//!
+//! Symmetry reduction: two pending operations with equal input and output
+//! are interchangeable, except that the one called earlier is available
+//! whenever the other is. So a pending operation is only tried once every
+//! earlier identical pending operation is linearized: any linearization
+//! maps to one of that form by swapping identical operations, which keeps
+//! it legal for the model and consistent with real time.
 
 use crate::cache::{ConfigCache, ConfigId};
 use crate::fasthash::zobrist_key;
@@ -62,10 +77,23 @@ pub(crate) enum SearchEnd {
 
 struct Frame<S> {
     op: u32,
+    /// A read-only operation: no sibling needs trying in its place.
+    forced: bool,
     before: ConfigId,
     /// Other successor states of the same step still to try (popped from
     /// the back). Empty for deterministic models.
     alternatives: Vec<S>,
+}
+
+/// What came of trying one candidate.
+enum Attempt {
+    /// It was linearized.
+    Linearized,
+    /// It cannot come next (or was tried before); the scan moves on.
+    Skipped,
+    /// It was a read-only step whose configuration is known to fail, so
+    /// the current configuration fails too.
+    KnownDeadEnd,
 }
 
 /// The search state of one partition.
@@ -77,6 +105,11 @@ pub(crate) struct PartitionSearch<'a, M: Model> {
     node_op: Vec<u32>,
     call_node: Vec<u32>,
     ret_node: Vec<u32>,
+    /// For a pending operation, the latest earlier-called identical pending
+    /// operation (`NONE` if there is none): it must be linearized first.
+    twin_before: Vec<u32>,
+    /// Per operation: `Model::is_read_only`.
+    read_only: Vec<bool>,
     zobrist: Vec<u64>,
     bits: Vec<u64>,
     bits_hash: u64,
@@ -129,6 +162,11 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             .collect();
         let words = n.div_ceil(64).max(1);
         let completed_left = ops.iter().filter(|op| op.ret.is_some()).count();
+        let twin_before = twins_before(&ops);
+        let read_only = ops
+            .iter()
+            .map(|o| model.is_read_only(&o.input, o.output.as_ref()))
+            .collect();
         let mut initial_states = model.init();
         initial_states.reverse();
         PartitionSearch {
@@ -140,6 +178,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             node_op,
             call_node,
             ret_node,
+            twin_before,
+            read_only,
             bits: vec![0; words],
             bits_hash: 0,
             cache: ConfigCache::new(words),
@@ -204,15 +244,18 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                 "a completed operation's return is always ahead"
             );
             let node = self.node_op[self.entry as usize];
-            if node & RETURN == 0 {
-                if self.try_linearize(node) && self.completed_left == 0 {
-                    return Some(self.witness());
+            let dead_end = if node & RETURN == 0 {
+                match self.try_linearize(node) {
+                    Attempt::Linearized if self.completed_left == 0 => return Some(self.witness()),
+                    Attempt::Linearized | Attempt::Skipped => false,
+                    Attempt::KnownDeadEnd => true,
                 }
             } else {
                 self.record_dead_end(node & !RETURN);
-                if !self.backtrack() && !self.enter_next_initial_state() {
-                    return Some(SearchEnd::Refuted);
-                }
+                true
+            };
+            if dead_end && !self.backtrack() && !self.enter_next_initial_state() {
+                return Some(SearchEnd::Refuted);
             }
         }
         self.account(limits);
@@ -236,15 +279,20 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     /// operation. Returns true if it was linearized; otherwise moves on to
     /// the next entry.
     #[inline]
-    fn try_linearize(&mut self, op: u32) -> bool {
+    fn try_linearize(&mut self, op: u32) -> Attempt {
+        let twin = self.twin_before[op as usize];
+        if twin != NONE && self.bits[twin as usize / 64] & (1u64 << (twin % 64)) == 0 {
+            self.entry = self.next[self.entry as usize];
+            return Attempt::Skipped;
+        }
         let o = self.ops[op as usize];
         self.successors.clear();
-        self.model.step(
-            self.cache.state(self.current),
-            &o.input,
-            o.output.as_ref(),
-            &mut self.successors,
-        );
+        let current = self.cache.state(self.current);
+        self.model
+            .step(current, &o.input, o.output.as_ref(), &mut self.successors);
+        let forced = self.read_only[op as usize]
+            && self.successors.len() == 1
+            && self.successors[0] == *current;
         if !self.successors.is_empty() {
             let word = op as usize / 64;
             let mask = 1u64 << (op % 64);
@@ -261,6 +309,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                     };
                     self.stack.push(Frame {
                         op,
+                        forced,
                         before: self.current,
                         alternatives,
                     });
@@ -271,41 +320,51 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                         self.completed_left -= 1;
                     }
                     self.entry = self.next[HEAD as usize];
-                    return true;
+                    return Attempt::Linearized;
                 }
             }
             self.bits[word] &= !mask;
+            if forced {
+                // The only way on from here was explored and failed.
+                return Attempt::KnownDeadEnd;
+            }
         }
         self.entry = self.next[self.entry as usize];
-        false
+        Attempt::Skipped
     }
 
     /// Undoes the last choice: tries the next successor state of the last
     /// linearized operation, else unlinearizes it and moves to the entry
     /// after its call. Returns false if there is nothing to undo.
     fn backtrack(&mut self) -> bool {
-        let Some(frame) = self.stack.last_mut() else {
-            return false;
-        };
-        while let Some(state) = frame.alternatives.pop() {
-            let heap = self.model.state_heap_bytes(&state);
-            if let Some(id) = self.cache.insert(&self.bits, self.bits_hash, state, heap) {
-                self.current = id;
-                self.entry = self.next[HEAD as usize];
+        loop {
+            let Some(frame) = self.stack.last_mut() else {
+                return false;
+            };
+            while let Some(state) = frame.alternatives.pop() {
+                let heap = self.model.state_heap_bytes(&state);
+                if let Some(id) = self.cache.insert(&self.bits, self.bits_hash, state, heap) {
+                    self.current = id;
+                    self.entry = self.next[HEAD as usize];
+                    return true;
+                }
+            }
+            let frame = self.stack.pop().expect("checked above");
+            let op = frame.op;
+            self.current = frame.before;
+            self.bits[op as usize / 64] &= !(1u64 << (op % 64));
+            self.bits_hash ^= self.zobrist[op as usize];
+            self.unlift(op);
+            if self.ret_node[op as usize] != NONE {
+                self.completed_left += 1;
+            }
+            self.entry = self.next[self.call_node[op as usize] as usize];
+            if !frame.forced {
                 return true;
             }
+            // A read-only step was the only choice worth trying here, so
+            // the configuration before it fails too.
         }
-        let frame = self.stack.pop().expect("checked above");
-        let op = frame.op;
-        self.current = frame.before;
-        self.bits[op as usize / 64] &= !(1u64 << (op % 64));
-        self.bits_hash ^= self.zobrist[op as usize];
-        self.unlift(op);
-        if self.ret_node[op as usize] != NONE {
-            self.completed_left += 1;
-        }
-        self.entry = self.next[self.call_node[op as usize] as usize];
-        true
     }
 
     /// Starts the search again from the next initial state not yet entered.
@@ -398,4 +457,25 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         }
         self.relink(self.call_node[op as usize]);
     }
+}
+
+/// For each pending operation, the latest earlier-called pending operation
+/// with the same input and output (see the symmetry reduction above).
+fn twins_before<I: PartialEq, O: PartialEq>(ops: &[&Operation<I, O>]) -> Vec<u32> {
+    let mut pending: Vec<u32> = (0..ops.len() as u32)
+        .filter(|&i| ops[i as usize].ret.is_none())
+        .collect();
+    pending.sort_by_key(|&i| (ops[i as usize].call, i));
+    let mut twin = vec![NONE; ops.len()];
+    for (k, &b) in pending.iter().enumerate() {
+        let ob = ops[b as usize];
+        if let Some(&a) = pending[..k]
+            .iter()
+            .rev()
+            .find(|&&a| ops[a as usize].input == ob.input && ops[a as usize].output == ob.output)
+        {
+            twin[b as usize] = a;
+        }
+    }
+    twin
 }

@@ -1,26 +1,41 @@
 //! A key/value store of strings: get / put / append, a missing key reads
 //! `""`, partitioned by key.
 
-use crate::fasthash::hash_one;
+use crate::fasthash::mix;
 use crate::model::Model;
+use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// The id of a key (an index into [`KvModel`]'s key names).
 pub type KeyId = u32;
 
-/// An immutable string with its hash computed once. Cloning shares it.
+/// Base of the polynomial string hash (odd, so powers never vanish).
+const BASE: u64 = 0x100_0000_01b3;
+
+/// An immutable string with a polynomial hash, so that the hash of a
+/// concatenation is computed from its parts' hashes. Cloning shares it.
+///
+/// Invariant: `hash` = Σ byte[i]·BASE^(n-1-i) and `power` = BASE^n
+/// (mod 2^64), n = `text.len()`. Equality compares the text itself.
 #[derive(Clone, Debug)]
 pub struct KvString {
     hash: u64,
+    power: u64,
     text: Arc<str>,
 }
 
 impl KvString {
     /// Wraps `text`.
     pub fn new(text: &str) -> Self {
+        let (mut hash, mut power) = (0u64, 1u64);
+        for &b in text.as_bytes() {
+            hash = hash.wrapping_mul(BASE).wrapping_add(b as u64);
+            power = power.wrapping_mul(BASE);
+        }
         KvString {
-            hash: hash_one(text),
+            hash,
+            power,
             text: Arc::from(text),
         }
     }
@@ -34,7 +49,14 @@ impl KvString {
         let mut s = String::with_capacity(self.text.len() + suffix.text.len());
         s.push_str(&self.text);
         s.push_str(&suffix.text);
-        KvString::new(&s)
+        KvString {
+            hash: self
+                .hash
+                .wrapping_mul(suffix.power)
+                .wrapping_add(suffix.hash),
+            power: self.power.wrapping_mul(suffix.power),
+            text: Arc::from(s),
+        }
     }
 }
 
@@ -46,7 +68,7 @@ impl PartialEq for KvString {
 impl Eq for KvString {}
 impl Hash for KvString {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
+        state.write_u64(mix(self.hash));
     }
 }
 
@@ -70,10 +92,10 @@ impl KvInput {
     }
 }
 
-/// The store's state: the non-empty keys, sorted by key. A key not listed
-/// holds `""`.
+/// The store's state: the keys written so far, sorted by key. A key not
+/// listed holds `""`. One key is stored inline (the partitioned case).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct KvState(Vec<(KeyId, KvString)>);
+pub struct KvState(SmallVec<[(KeyId, KvString); 1]>);
 
 impl KvState {
     fn get(&self, key: KeyId) -> Option<&KvString> {
@@ -168,6 +190,10 @@ impl Model for KvModel {
         }
     }
 
+    fn is_read_only(&self, input: &KvInput, _output: Option<&KvString>) -> bool {
+        matches!(input, KvInput::Get(_))
+    }
+
     fn partition(&self, input: &KvInput) -> Option<String> {
         Some(self.key_name(input.key()).to_string())
     }
@@ -198,7 +224,12 @@ impl Model for KvModel {
     fn state_heap_bytes(&self, state: &KvState) -> usize {
         // Strings are shared between states; count each entry's slot and a
         // share of a freshly built string.
-        state.0.capacity() * std::mem::size_of::<(KeyId, KvString)>() + state.0.len() * 16
+        let spilled = if state.0.spilled() {
+            state.0.capacity() * std::mem::size_of::<(KeyId, KvString)>()
+        } else {
+            0
+        };
+        spilled + state.0.len() * 16
     }
 }
 
@@ -245,5 +276,9 @@ mod tests {
         assert!(next.is_empty());
         assert_eq!(m.describe_state(&s2), "{\"x\": \"abc\"}");
         assert_eq!(m.partition(&KvInput::Get(1)).as_deref(), Some("y"));
+        // The concatenation's hash is the hash of the concatenated text.
+        let (a, b) = (KvString::new("x 1 0 y"), KvString::new("x 2 5 y"));
+        assert_eq!(a.concat(&b).hash, KvString::new("x 1 0 yx 2 5 y").hash);
+        assert_eq!(a.concat(&b), KvString::new("x 1 0 yx 2 5 y"));
     }
 }

@@ -91,6 +91,17 @@ impl Model for RegisterModel {
         }
     }
 
+    fn is_read_only(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> bool {
+        matches!(
+            (input, output),
+            (RegisterInput::Read, _)
+                | (
+                    RegisterInput::Cas { .. },
+                    Some(RegisterOutput::Cas { succeeded: false })
+                )
+        )
+    }
+
     fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         let v = |id: &ValueId| self.values.get(*id).to_string();
         match (input, output) {
