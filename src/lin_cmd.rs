@@ -225,9 +225,6 @@ pub fn run(args: LinArgs) -> u8 {
             Ok(r) => r,
             Err(e) => {
                 let message = format!("{}: {e:#}", path.display());
-                if !config.json {
-                    println!("{message}");
-                }
                 eprintln!("raftcheck lin: {message}");
                 FileResult {
                     verdict: None,

@@ -268,11 +268,11 @@ fn kv_agrees_with_reference_partitioned_and_whole() {
                 let out = match input {
                     KvInput::Get(k) => s[*k as usize].clone(),
                     KvInput::Put(k, v) => {
-                        s[*k as usize] = v.as_str().to_string();
+                        s[*k as usize] = v.text();
                         String::new()
                     }
                     KvInput::Append(k, v) => {
-                        s[*k as usize].push_str(v.as_str());
+                        s[*k as usize].push_str(&v.text());
                         String::new()
                     }
                 };

@@ -13,16 +13,41 @@ pub type KeyId = u32;
 /// Base of the polynomial string hash (odd, so powers never vanish).
 const BASE: u64 = 0x100_0000_01b3;
 
-/// An immutable string with a polynomial hash, so that the hash of a
-/// concatenation is computed from its parts' hashes. Cloning shares it.
+/// One piece of a string built by appends: the pieces before it, then
+/// `text`.
+#[derive(Debug)]
+struct Chunk {
+    before: Option<Arc<Chunk>>,
+    text: Arc<str>,
+}
+
+impl Drop for Chunk {
+    /// Frees a long chain of pieces iteratively (no deep recursion).
+    fn drop(&mut self) {
+        let mut before = self.before.take();
+        while let Some(chunk) = before {
+            match Arc::try_unwrap(chunk) {
+                Ok(mut owned) => before = owned.before.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// An immutable string stored as a chain of appended pieces, so that an
+/// append shares everything before it (one small allocation, no copy),
+/// with a polynomial hash so that a concatenation's hash comes from its
+/// parts' hashes. Cloning shares it.
 ///
-/// Invariant: `hash` = Σ byte[i]·BASE^(n-1-i) and `power` = BASE^n
-/// (mod 2^64), n = `text.len()`. Equality compares the text itself.
+/// Invariant: for the text t = the pieces in order, n = `len` = |t|,
+/// `hash` = Σ t[i]·BASE^(n-1-i) and `power` = BASE^n (mod 2^64); `last`
+/// is `None` iff t is empty. Equality compares the text itself.
 #[derive(Clone, Debug)]
 pub struct KvString {
     hash: u64,
     power: u64,
-    text: Arc<str>,
+    len: usize,
+    last: Option<Arc<Chunk>>,
 }
 
 impl KvString {
@@ -33,36 +58,82 @@ impl KvString {
             hash = hash.wrapping_mul(BASE).wrapping_add(b as u64);
             power = power.wrapping_mul(BASE);
         }
+        let last = (!text.is_empty()).then(|| {
+            Arc::new(Chunk {
+                before: None,
+                text: Arc::from(text),
+            })
+        });
         KvString {
             hash,
             power,
-            text: Arc::from(text),
+            len: text.len(),
+            last,
         }
     }
 
-    /// The string.
-    pub fn as_str(&self) -> &str {
-        &self.text
+    /// True for `""`.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
+    /// The pieces, first to last.
+    fn pieces(&self) -> Vec<&str> {
+        let mut pieces = Vec::new();
+        let mut chunk = self.last.as_deref();
+        while let Some(c) = chunk {
+            pieces.push(&*c.text);
+            chunk = c.before.as_deref();
+        }
+        pieces.reverse();
+        pieces
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> String {
+        self.pieces().concat()
+    }
+
+    /// `self` followed by `suffix`.
     fn concat(&self, suffix: &KvString) -> KvString {
-        let mut s = String::with_capacity(self.text.len() + suffix.text.len());
-        s.push_str(&self.text);
-        s.push_str(&suffix.text);
+        let Some(suffix_last) = &suffix.last else {
+            return self.clone();
+        };
+        let text: Arc<str> = if suffix_last.before.is_none() {
+            suffix_last.text.clone()
+        } else {
+            Arc::from(suffix.text())
+        };
         KvString {
             hash: self
                 .hash
                 .wrapping_mul(suffix.power)
                 .wrapping_add(suffix.hash),
             power: self.power.wrapping_mul(suffix.power),
-            text: Arc::from(s),
+            len: self.len + suffix.len,
+            last: Some(Arc::new(Chunk {
+                before: self.last.clone(),
+                text,
+            })),
         }
     }
 }
 
 impl PartialEq for KvString {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && (Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+        if self.hash != other.hash || self.len != other.len {
+            return false;
+        }
+        match (&self.last, &other.last) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            (None, None) => true,
+            _ => {
+                let (a, b) = (self.pieces(), other.pieces());
+                a.iter()
+                    .flat_map(|p| p.bytes())
+                    .eq(b.iter().flat_map(|p| p.bytes()))
+            }
+        }
     }
 }
 impl Eq for KvString {}
@@ -173,7 +244,7 @@ impl Model for KvModel {
                 let legal = match (output, state.get(*key)) {
                     (None, _) => true,
                     (Some(out), Some(value)) => out == value,
-                    (Some(out), None) => out.as_str().is_empty(),
+                    (Some(out), None) => out.is_empty(),
                 };
                 if legal {
                     next.push(state.clone());
@@ -203,11 +274,11 @@ impl Model for KvModel {
             KvInput::Get(k) => format!(
                 "get({:?}) -> {}",
                 self.key_name(*k),
-                output.map_or("?".to_string(), |o| short(o.as_str()))
+                output.map_or("?".to_string(), |o| short(&o.text()))
             ),
-            KvInput::Put(k, v) => format!("put({:?}, {})", self.key_name(*k), short(v.as_str())),
+            KvInput::Put(k, v) => format!("put({:?}, {})", self.key_name(*k), short(&v.text())),
             KvInput::Append(k, v) => {
-                format!("append({:?}, {})", self.key_name(*k), short(v.as_str()))
+                format!("append({:?}, {})", self.key_name(*k), short(&v.text()))
             }
         }
     }
@@ -216,20 +287,20 @@ impl Model for KvModel {
         let entries: Vec<String> = state
             .0
             .iter()
-            .map(|(k, v)| format!("{:?}: {}", self.key_name(*k), short(v.as_str())))
+            .map(|(k, v)| format!("{:?}: {}", self.key_name(*k), short(&v.text())))
             .collect();
         format!("{{{}}}", entries.join(", "))
     }
 
     fn state_heap_bytes(&self, state: &KvState) -> usize {
-        // Strings are shared between states; count each entry's slot and a
-        // share of a freshly built string.
+        // Pieces are shared between states: a step adds at most one new
+        // piece (an Arc'd chunk of about 48 bytes), plus a spilled array.
         let spilled = if state.0.spilled() {
             state.0.capacity() * std::mem::size_of::<(KeyId, KvString)>()
         } else {
             0
         };
-        spilled + state.0.len() * 16
+        spilled + 48
     }
 }
 
@@ -278,7 +349,11 @@ mod tests {
         assert_eq!(m.partition(&KvInput::Get(1)).as_deref(), Some("y"));
         // The concatenation's hash is the hash of the concatenated text.
         let (a, b) = (KvString::new("x 1 0 y"), KvString::new("x 2 5 y"));
-        assert_eq!(a.concat(&b).hash, KvString::new("x 1 0 yx 2 5 y").hash);
-        assert_eq!(a.concat(&b), KvString::new("x 1 0 yx 2 5 y"));
+        let ab = a.concat(&b);
+        assert_eq!(ab.hash, KvString::new("x 1 0 yx 2 5 y").hash);
+        assert_eq!(ab, KvString::new("x 1 0 yx 2 5 y"));
+        assert_ne!(ab, b.concat(&a));
+        assert_eq!(ab.concat(&ab).text(), "x 1 0 yx 2 5 yx 1 0 yx 2 5 y");
+        assert_eq!(KvString::new("").concat(&a), a);
     }
 }
