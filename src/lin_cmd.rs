@@ -243,7 +243,7 @@ pub fn run(args: LinArgs) -> u8 {
             return 2;
         }
         if !config.json {
-            println!("HTML report: {}", path.display());
+            emit(&format!("HTML report: {}\n", path.display()));
         }
     }
     if config.json {
@@ -254,12 +254,17 @@ pub fn run(args: LinArgs) -> u8 {
             _ => "error",
         };
         let files: Vec<Value> = results.into_iter().map(|r| r.json).collect();
-        println!(
-            "{}",
-            json!({"verdict": overall, "exit_code": code, "elapsed_ms": ms(started.elapsed()), "files": files})
-        );
+        let summary = json!({"verdict": overall, "exit_code": code, "elapsed_ms": ms(started.elapsed()), "files": files});
+        emit(&format!("{summary}\n"));
     }
     code
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error, so write
+/// failures are ignored.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Worst first: an input error (2), then not linearizable (1), then
@@ -393,6 +398,7 @@ impl FileContext<'_> {
             "skipped_entries": self.skipped,
             "partitions": report.partitions.len(),
             "configurations": report.partitions.iter().map(|p| p.configurations).sum::<usize>(),
+            "search_steps": report.partitions.iter().map(|p| p.steps).sum::<u64>(),
             "parse_ms": ms(parse_time),
             "check_ms": ms(check_time),
             "elapsed_ms": ms(parse_time + check_time),
@@ -439,7 +445,7 @@ impl FileContext<'_> {
             }
         }
         if !self.config.json {
-            print!("{text}");
+            emit(&text);
         }
         let html = self
             .config

@@ -76,6 +76,8 @@ pub struct PartitionReport {
     pub outcome: PartitionOutcome,
     /// Configurations the search entered.
     pub configurations: usize,
+    /// Search steps taken (entries examined).
+    pub steps: u64,
 }
 
 /// The result of checking one history.
@@ -169,7 +171,7 @@ pub fn check<M: Model>(
     if let Some(p) = progress {
         p.partitions.store(groups.len(), Ordering::Relaxed);
     }
-    let mut outcomes: Vec<Option<(PartitionOutcome, usize)>> = vec![None; groups.len()];
+    let mut outcomes: Vec<Option<(PartitionOutcome, usize, u64)>> = vec![None; groups.len()];
     let mut active: Vec<(usize, PartitionSearch<'_, M>)> = groups
         .iter()
         .enumerate()
@@ -182,7 +184,7 @@ pub fn check<M: Model>(
         .collect();
     let mut slice = FIRST_SLICE;
     while !active.is_empty() {
-        let finished: Vec<Option<(PartitionOutcome, usize)>> = active
+        let finished: Vec<Option<(PartitionOutcome, usize, u64)>> = active
             .par_iter_mut()
             .map(|(g, search)| {
                 let before = search.steps;
@@ -202,7 +204,7 @@ pub fn check<M: Model>(
                 if let Some(p) = progress {
                     p.partitions_done.fetch_add(1, Ordering::Relaxed);
                 }
-                Some((outcome, search.configurations()))
+                Some((outcome, search.configurations(), search.steps))
             })
             .collect();
         let mut still_active = Vec::with_capacity(active.len());
@@ -219,12 +221,13 @@ pub fn check<M: Model>(
         .into_iter()
         .zip(outcomes)
         .map(|((key, ops), outcome)| {
-            let (outcome, configurations) = outcome.expect("every partition finishes");
+            let (outcome, configurations, steps) = outcome.expect("every partition finishes");
             PartitionReport {
                 key,
                 ops,
                 outcome,
                 configurations,
+                steps,
             }
         })
         .collect();

@@ -139,27 +139,23 @@ pub fn render<M: Model>(
         }
     }
     // Which operations to draw.
-    let mut drawn: Vec<usize> = (0..history.len()).collect();
+    // Which operations to draw: only the focus partition's when there is
+    // one (the other partitions are independent of it), at most MAX_OPS.
+    let mut drawn: Vec<usize> = match focus {
+        Some((f, _)) if report.partitions.len() > 1 => report.partitions[f].ops.clone(),
+        _ => (0..history.len()).collect(),
+    };
     let mut note = String::new();
+    if drawn.len() < history.len() {
+        let _ = write!(note, "Showing only the partition explained below ({} of {} operations; partitions are independent). ", drawn.len(), history.len());
+    }
     if drawn.len() > MAX_OPS {
-        if let Some((f, _)) = focus {
-            drawn = report.partitions[f].ops.clone();
-        }
-        if drawn.len() > MAX_OPS {
-            let _ = write!(
-                note,
-                "Showing the first {MAX_OPS} of {} operations. ",
-                drawn.len()
-            );
-            drawn.truncate(MAX_OPS);
-        } else {
-            let _ = write!(
-                note,
-                "Showing only the refuted partition ({} of {} operations). ",
-                drawn.len(),
-                history.len()
-            );
-        }
+        let _ = write!(
+            note,
+            "Showing the first {MAX_OPS} of {} operations. ",
+            drawn.len()
+        );
+        drawn.truncate(MAX_OPS);
     }
     // Times compressed to ranks, so that every box is visible.
     let mut times: Vec<u64> = drawn

@@ -230,10 +230,10 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         }
         for _ in 0..budget {
             self.steps += 1;
-            if self.steps % 64 == 0 && limits.stopped() {
+            if self.steps & 63 == 0 && limits.stopped() {
                 return Some(SearchEnd::Stopped);
             }
-            if self.steps % 4096 == 0 {
+            if self.steps & 4095 == 0 {
                 self.account(limits);
                 if limits.check_deadline() {
                     return Some(SearchEnd::Stopped);
