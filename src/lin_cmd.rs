@@ -398,6 +398,18 @@ impl FileContext<'_> {
             "skipped_entries": self.skipped,
             "partitions": report.partitions.len(),
             "configurations": report.partitions.iter().map(|p| p.configurations).sum::<usize>(),
+            "partition_details": report.partitions.iter().map(|p| json!({
+                "key": p.key,
+                "ops": p.ops.len(),
+                "outcome": match p.outcome {
+                    PartitionOutcome::Linearizable(_) => "linearizable",
+                    PartitionOutcome::NotLinearizable(_) => "not-linearizable",
+                    PartitionOutcome::Unknown(_) => "unknown",
+                    PartitionOutcome::Cancelled => "cancelled",
+                },
+                "configurations": p.configurations,
+                "search_steps": p.steps,
+            })).collect::<Vec<_>>(),
             "search_steps": report.partitions.iter().map(|p| p.steps).sum::<u64>(),
             "parse_ms": ms(parse_time),
             "check_ms": ms(check_time),

@@ -49,6 +49,20 @@ pub trait Model: Sync {
         false
     }
 
+    /// Optional pruning, for speed. The operation `next` (with its
+    /// output) must take effect before anything but `others` does. Return
+    /// false only if `next` cannot take effect from `state` after any
+    /// sequence of some of `others`; the search then abandons this branch.
+    /// Default: true (no pruning, always sound).
+    fn can_still_take_effect(
+        &self,
+        _state: &Self::State,
+        _next: (&Self::Input, Option<&Self::Output>),
+        _others: &mut dyn Iterator<Item = (&Self::Input, Option<&Self::Output>)>,
+    ) -> bool {
+        true
+    }
+
     /// The independent part of the data type an input touches (for example
     /// its key), or `None` if the history must be checked as a whole.
     fn partition(&self, _input: &Self::Input) -> Option<String> {

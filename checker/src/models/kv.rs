@@ -94,6 +94,19 @@ impl KvString {
         self.pieces().concat()
     }
 
+    /// True if `self` is a prefix of `other`.
+    pub fn is_prefix_of(&self, other: &KvString) -> bool {
+        if self.len > other.len {
+            return false;
+        }
+        let theirs = other.pieces();
+        let mut their_bytes = theirs.iter().flat_map(|p| p.bytes());
+        self.pieces()
+            .iter()
+            .flat_map(|p| p.bytes())
+            .all(|b| their_bytes.next() == Some(b))
+    }
+
     /// `self` followed by `suffix`.
     fn concat(&self, suffix: &KvString) -> KvString {
         let Some(suffix_last) = &suffix.last else {
@@ -265,6 +278,32 @@ impl Model for KvModel {
         matches!(input, KvInput::Get(_))
     }
 
+    /// A get of `g` needs the key's value to become `g`: without a put on
+    /// that key among `others`, only appends can change it, so the value
+    /// now must be a prefix of `g`.
+    fn can_still_take_effect(
+        &self,
+        state: &KvState,
+        next: (&KvInput, Option<&KvString>),
+        others: &mut dyn Iterator<Item = (&KvInput, Option<&KvString>)>,
+    ) -> bool {
+        let (KvInput::Get(key), Some(wanted)) = next else {
+            return true;
+        };
+        let Some(value) = state.get(*key) else {
+            return true;
+        };
+        if value.is_prefix_of(wanted) {
+            return true;
+        }
+        for (op, _) in others {
+            if matches!(op, KvInput::Put(k, _) if k == key) {
+                return true;
+            }
+        }
+        false
+    }
+
     fn partition(&self, input: &KvInput) -> Option<String> {
         Some(self.key_name(input.key()).to_string())
     }
@@ -355,5 +394,6 @@ mod tests {
         assert_ne!(ab, b.concat(&a));
         assert_eq!(ab.concat(&ab).text(), "x 1 0 yx 2 5 yx 1 0 yx 2 5 y");
         assert_eq!(KvString::new("").concat(&a), a);
+        assert!(a.is_prefix_of(&ab) && !b.is_prefix_of(&ab) && !ab.is_prefix_of(&a));
     }
 }

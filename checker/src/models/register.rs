@@ -102,6 +102,39 @@ impl Model for RegisterModel {
         )
     }
 
+    /// A read of `v` needs the value `v` now or an operation that may
+    /// write it; a successful cas from `f` likewise needs `f`.
+    fn can_still_take_effect(
+        &self,
+        state: &ValueId,
+        next: (&RegisterInput, Option<&RegisterOutput>),
+        others: &mut dyn Iterator<Item = (&RegisterInput, Option<&RegisterOutput>)>,
+    ) -> bool {
+        let needed = match next {
+            (RegisterInput::Read, Some(RegisterOutput::Read(v))) => *v,
+            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: true })) => {
+                *from
+            }
+            _ => return true,
+        };
+        if needed == *state {
+            return true;
+        }
+        for op in others {
+            if let (RegisterInput::Write(v), _)
+            | (
+                RegisterInput::Cas { to: v, .. },
+                None | Some(RegisterOutput::Cas { succeeded: true }),
+            ) = op
+            {
+                if *v == needed {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         let v = |id: &ValueId| self.values.get(*id).to_string();
         match (input, output) {
