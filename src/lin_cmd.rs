@@ -14,6 +14,7 @@ use raftcheck_checker::models::{decode_kv, decode_register, Decoded};
 use raftcheck_checker::{
     check, html, CheckOptions, Datum, Model, PartitionOutcome, Progress, UnknownReason, Verdict,
 };
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -61,12 +62,14 @@ pub struct LinArgs {
     /// verdict is `unknown` (exit 3).
     #[arg(long)]
     timeout: Option<String>,
-    /// Limit on the search's memory per file (e.g. `512M`, `4G`); past it the
-    /// verdict is `unknown` (exit 3). Default: 4G or half the machine's
-    /// memory, whichever is smaller.
+    /// Limit on the memory of the search caches (e.g. `512M`, `4G`), shared
+    /// by the files checked at the same time (each gets an equal share of
+    /// it); past it the verdict is `unknown` (exit 3). Default: 4G or half
+    /// the machine's memory, whichever is smaller.
     #[arg(long)]
     memory_budget: Option<String>,
-    /// Threads that search partitions in parallel (default: all cores).
+    /// Threads that check files and partitions in parallel (default: all
+    /// cores).
     #[arg(long)]
     threads: Option<usize>,
     /// Search each history as a whole instead of per partition (key).
@@ -161,6 +164,11 @@ impl Config {
         if args.threads == Some(0) {
             bail!("--threads 0: expected at least 1");
         }
+        let threads = args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // Up to `threads` files are checked at once: each gets its share.
+        let concurrent_files = threads.min(args.files.len()).max(1);
         let initial = match args.initial.as_deref() {
             None => None,
             Some(text) => {
@@ -180,10 +188,10 @@ impl Config {
             check: CheckOptions {
                 no_partition: args.no_partition,
                 timeout,
-                memory_budget: Some(memory_budget),
+                memory_budget: Some(memory_budget / concurrent_files),
                 witness: args.html.is_some(),
             },
-            threads: args.threads.unwrap_or(0),
+            threads,
             initial,
             html: args.html,
             json: args.json,
@@ -195,6 +203,10 @@ impl Config {
 struct FileResult {
     /// `None` for an input error.
     verdict: Option<Verdict>,
+    /// The human-readable report.
+    text: String,
+    /// The input error, if any.
+    error: Option<String>,
     json: Value,
     html: Option<String>,
 }
@@ -219,21 +231,33 @@ pub fn run(args: LinArgs) -> u8 {
         }
     };
     let started = Instant::now();
-    let mut results = Vec::new();
-    for path in &config.files {
-        let result = match pool.install(|| check_file(&config, path)) {
-            Ok(r) => r,
-            Err(e) => {
-                let message = format!("{}: {e:#}", path.display());
-                eprintln!("raftcheck lin: {message}");
-                FileResult {
-                    verdict: None,
-                    json: json!({"file": path.display().to_string(), "verdict": "error", "error": message}),
-                    html: None,
-                }
-            }
-        };
-        results.push(result);
+    // Files are checked concurrently on the pool (each check also splits its
+    // partitions over it); results are reported in the order given.
+    let results: Vec<FileResult> = pool.install(|| {
+        config
+            .files
+            .par_iter()
+            .map(|path| {
+                check_file(&config, path).unwrap_or_else(|e| {
+                    let message = format!("{}: {e:#}", path.display());
+                    FileResult {
+                        verdict: None,
+                        text: String::new(),
+                        error: Some(message.clone()),
+                        json: json!({"file": path.display().to_string(), "verdict": "error", "error": message}),
+                        html: None,
+                    }
+                })
+            })
+            .collect()
+    });
+    for r in &results {
+        if let Some(message) = &r.error {
+            eprintln!("raftcheck lin: {message}");
+        }
+        if !config.json {
+            emit(&r.text);
+        }
     }
     let code = exit_code(results.iter().map(|r| r.verdict));
     if let Some(path) = &config.html {
@@ -456,9 +480,6 @@ impl FileContext<'_> {
                 out["unknown_reason"] = json!(why);
             }
         }
-        if !self.config.json {
-            emit(&text);
-        }
         let html = self
             .config
             .html
@@ -466,6 +487,8 @@ impl FileContext<'_> {
             .map(|_| html::render(&decoded.model, &decoded.history, &report, &file));
         Ok(FileResult {
             verdict: Some(report.verdict),
+            text,
+            error: None,
             json: out,
             html,
         })
