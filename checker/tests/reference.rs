@@ -1,5 +1,5 @@
 //! The search agrees with a brute-force reference checker on thousands of
-//! random tiny histories (up to 9 operations, up to 4 processes, pending
+//! random tiny histories (up to 10 operations, up to 4 processes, pending
 //! and crashed operations, ties in time), for the kv, register and
 //! cas-register models and a nondeterministic model.
 //!
@@ -7,7 +7,7 @@
 //! a failure prints the case's seed and history.
 
 use raftcheck_checker::models::{
-    KvInput, KvModel, KvString, RegisterInput, RegisterModel, RegisterOutput, ValueTable,
+    KvInput, KvModel, KvOutput, KvString, RegisterInput, RegisterModel, RegisterOutput, ValueTable,
 };
 use raftcheck_checker::{check, CheckOptions, Datum, Model, Operation, Verdict};
 use std::collections::HashSet;
@@ -96,7 +96,7 @@ fn generate<I: Clone, O: Clone, S: Clone>(
     mut apply: impl FnMut(&S, &I) -> (S, O),
     mut random_output: impl FnMut(&mut Rng, &I) -> O,
 ) -> Vec<Operation<I, O>> {
-    let n_ops = 1 + rng.below(9) as usize;
+    let n_ops = 1 + rng.below(10) as usize;
     let processes = 1 + rng.below(4);
     let mut state = init;
     let mut time = 0u64;
@@ -180,7 +180,7 @@ fn base_seed() -> u64 {
         .unwrap_or(0x5eed_2026)
 }
 
-const CASES: u64 = 2500;
+const CASES: u64 = 20_000;
 
 fn register_model(values: &mut ValueTable) -> (RegisterModel, Vec<u32>) {
     let ids: Vec<u32> = std::iter::once(Datum::Nil)
@@ -266,19 +266,24 @@ fn kv_agrees_with_reference_partitioned_and_whole() {
             |s, input| {
                 let mut s = s.clone();
                 let out = match input {
-                    KvInput::Get(k) => s[*k as usize].clone(),
+                    KvInput::Get(k) => KvOutput::Got(KvString::new(&s[*k as usize])),
                     KvInput::Put(k, v) => {
                         s[*k as usize] = v.text();
-                        String::new()
+                        KvOutput::Done
                     }
                     KvInput::Append(k, v) => {
                         s[*k as usize].push_str(&v.text());
-                        String::new()
+                        KvOutput::Done
                     }
                 };
-                (s, KvString::new(&out))
+                (s, out)
             },
-            |rng, _| KvString::new(["", "1", "12", "21", "3"][rng.below(5) as usize]),
+            |rng, input| match input {
+                KvInput::Get(_) => KvOutput::Got(KvString::new(
+                    ["", "1", "12", "21", "3"][rng.below(5) as usize],
+                )),
+                _ => KvOutput::Done,
+            },
         );
         let whole = case % 2 == 0;
         linearizable += agree(&model, &ops, seed, whole) as u32;

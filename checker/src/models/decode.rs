@@ -2,7 +2,7 @@
 //! invocations with completions, applies the format's reading of failures
 //! and crashes, and checks each operation's name and value types.
 
-use super::kv::{KeyId, KvInput, KvModel, KvString};
+use super::kv::{KeyId, KvInput, KvModel, KvOutput, KvString};
 use super::register::{RegisterInput, RegisterModel, RegisterOutput};
 use super::values::ValueTable;
 use crate::datum::Datum;
@@ -258,12 +258,15 @@ pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>,
             (Completion::Ok(done), KvInput::Get(_)) => match (&done.value, reading) {
                 (Datum::Nil, Reading::Knossos) => Fate::Kept(None, op.ret),
                 (v, _) => Fate::Kept(
-                    Some(string_value(v, done.line, "the get's result")?),
+                    Some(KvOutput::Got(string_value(
+                        v,
+                        done.line,
+                        "the get's result",
+                    )?)),
                     op.ret,
                 ),
             },
-            // A put/append's output is never looked at; the get result type is reused.
-            (Completion::Ok(_), _) => Fate::Kept(Some(KvString::new("")), op.ret),
+            (Completion::Ok(_), _) => Fate::Kept(Some(KvOutput::Done), op.ret),
             (Completion::Fail(_), KvInput::Get(_)) if reading == Reading::Porcupine => {
                 Fate::Kept(None, op.ret)
             }

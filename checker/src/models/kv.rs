@@ -176,6 +176,15 @@ impl KvInput {
     }
 }
 
+/// What a kv operation observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvOutput {
+    /// A get returned this value.
+    Got(KvString),
+    /// A put or append completed.
+    Done,
+}
+
 /// The store's state: the keys written so far, sorted by key. A key not
 /// listed holds `""`. One key is stored inline (the partitioned case).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -238,7 +247,7 @@ fn short(s: &str) -> String {
 impl Model for KvModel {
     type State = KvState;
     type Input = KvInput;
-    type Output = KvString;
+    type Output = KvOutput;
 
     fn init(&self) -> Vec<KvState> {
         vec![KvState::default()]
@@ -249,15 +258,16 @@ impl Model for KvModel {
         &self,
         state: &KvState,
         input: &KvInput,
-        output: Option<&KvString>,
+        output: Option<&KvOutput>,
         next: &mut Vec<KvState>,
     ) {
         match input {
             KvInput::Get(key) => {
                 let legal = match (output, state.get(*key)) {
                     (None, _) => true,
-                    (Some(out), Some(value)) => out == value,
-                    (Some(out), None) => out.is_empty(),
+                    (Some(KvOutput::Got(out)), Some(value)) => out == value,
+                    (Some(KvOutput::Got(out)), None) => out.is_empty(),
+                    (Some(KvOutput::Done), _) => false,
                 };
                 if legal {
                     next.push(state.clone());
@@ -274,7 +284,7 @@ impl Model for KvModel {
         }
     }
 
-    fn is_read_only(&self, input: &KvInput, _output: Option<&KvString>) -> bool {
+    fn is_read_only(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
         matches!(input, KvInput::Get(_))
     }
 
@@ -284,10 +294,10 @@ impl Model for KvModel {
     fn can_still_take_effect(
         &self,
         state: &KvState,
-        next: (&KvInput, Option<&KvString>),
-        others: &mut dyn Iterator<Item = (&KvInput, Option<&KvString>)>,
+        next: (&KvInput, Option<&KvOutput>),
+        others: &mut dyn Iterator<Item = (&KvInput, Option<&KvOutput>)>,
     ) -> bool {
-        let (KvInput::Get(key), Some(wanted)) = next else {
+        let (KvInput::Get(key), Some(KvOutput::Got(wanted))) = next else {
             return true;
         };
         let Some(value) = state.get(*key) else {
@@ -308,13 +318,16 @@ impl Model for KvModel {
         Some(self.key_name(input.key()).to_string())
     }
 
-    fn describe_operation(&self, input: &KvInput, output: Option<&KvString>) -> String {
+    fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
         match input {
-            KvInput::Get(k) => format!(
-                "get({:?}) -> {}",
-                self.key_name(*k),
-                output.map_or("?".to_string(), |o| short(&o.text()))
-            ),
+            KvInput::Get(k) => {
+                let result = match output {
+                    Some(KvOutput::Got(o)) => short(&o.text()),
+                    Some(KvOutput::Done) => "(no value)".to_string(),
+                    None => "?".to_string(),
+                };
+                format!("get({:?}) -> {result}", self.key_name(*k))
+            }
             KvInput::Put(k, v) => format!("put({:?}, {})", self.key_name(*k), short(&v.text())),
             KvInput::Append(k, v) => {
                 format!("append({:?}, {})", self.key_name(*k), short(&v.text()))
@@ -352,7 +365,12 @@ mod tests {
         let m = KvModel::new(vec!["x".into(), "y".into()]);
         let mut next = Vec::new();
         let s0 = KvState::default();
-        m.step(&s0, &KvInput::Get(0), Some(&KvString::new("")), &mut next);
+        m.step(
+            &s0,
+            &KvInput::Get(0),
+            Some(&KvOutput::Got(KvString::new(""))),
+            &mut next,
+        );
         assert_eq!(next.len(), 1, "a missing key reads \"\"");
         next.clear();
         m.step(
@@ -372,7 +390,7 @@ mod tests {
         m.step(
             &s2,
             &KvInput::Get(0),
-            Some(&KvString::new("abc")),
+            Some(&KvOutput::Got(KvString::new("abc"))),
             &mut next,
         );
         assert_eq!(next.len(), 1);
@@ -380,7 +398,7 @@ mod tests {
         m.step(
             &s2,
             &KvInput::Get(1),
-            Some(&KvString::new("abc")),
+            Some(&KvOutput::Got(KvString::new("abc"))),
             &mut next,
         );
         assert!(next.is_empty());

@@ -7,6 +7,6 @@ pub mod register;
 pub mod values;
 
 pub use decode::{decode_kv, decode_register, Decoded};
-pub use kv::{KvInput, KvModel, KvState, KvString};
+pub use kv::{KvInput, KvModel, KvOutput, KvState, KvString};
 pub use register::{RegisterInput, RegisterModel, RegisterOutput};
 pub use values::{ValueId, ValueTable};
