@@ -47,6 +47,16 @@ pub enum FormatName {
 
 /// Options of `raftcheck lin`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "\
+Exit codes: 0 every history is linearizable; 1 some history is not; 3 some check \
+was stopped by --timeout or --memory-budget (and none refuted); 2 usage or input error.
+
+How each format reads failures and crashes:
+  jsonl   fail = did not happen; info or no completion = may take effect later or never
+  jepsen  porcupine's reading of the etcd logs: a failed cas observed another value,
+          a failed read completed with an unknown result, info stays open
+  edn     knossos's reading: fail = did not happen, info stays open, a read of nil is
+          unconstrained; entries of keyword processes (:nemesis) are skipped and counted")]
 pub struct LinArgs {
     /// History files to check.
     #[arg(required = true)]
