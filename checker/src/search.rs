@@ -36,6 +36,10 @@
 //! other candidates in its place: backtracking over it goes straight to
 //! the choice before.
 //!
+//! A pending operation whose step would keep the current state is not
+//! taken: the configuration with it linearized has the same state and
+//! fewer options than the current one, which is being explored anyway.
+//!
 //! Symmetry reduction: two pending operations with equal input and output
 //! are interchangeable, except that the one called earlier is available
 //! whenever the other is. So a pending operation is only tried once every
@@ -326,9 +330,12 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let current = self.cache.state(self.current);
         self.model
             .step(current, &o.input, o.output.as_ref(), &mut self.successors);
-        let forced = self.read_only[op as usize]
-            && self.successors.len() == 1
-            && self.successors[0] == *current;
+        let keeps_state = self.successors.len() == 1 && self.successors[0] == *current;
+        if keeps_state && self.ret_node[op as usize] == NONE {
+            // A pending operation that changes nothing here is useless here.
+            return Attempt::Skipped;
+        }
+        let forced = self.read_only[op as usize] && keeps_state;
         if !self.successors.is_empty() {
             let word = op as usize / 64;
             let mask = 1u64 << (op % 64);
