@@ -99,12 +99,38 @@ impl KvString {
         if self.len > other.len {
             return false;
         }
-        let theirs = other.pieces();
-        let mut their_bytes = theirs.iter().flat_map(|p| p.bytes());
-        self.pieces()
-            .iter()
-            .flat_map(|p| p.bytes())
-            .all(|b| their_bytes.next() == Some(b))
+        match other.flat() {
+            Some(text) => self.matches_bytes(&text.as_bytes()[..self.len]),
+            None => other.text().as_bytes().starts_with(self.text().as_bytes()),
+        }
+    }
+
+    /// The text if it is stored as one piece.
+    fn flat(&self) -> Option<&str> {
+        match &self.last {
+            None => Some(""),
+            Some(c) if c.before.is_none() => Some(&c.text),
+            Some(_) => None,
+        }
+    }
+
+    /// True if the text is exactly `bytes` (compared piece by piece from
+    /// the end, without building the text).
+    fn matches_bytes(&self, bytes: &[u8]) -> bool {
+        if bytes.len() != self.len {
+            return false;
+        }
+        let mut end = self.len;
+        let mut chunk = self.last.as_deref();
+        while let Some(c) = chunk {
+            let start = end - c.text.len();
+            if &bytes[start..end] != c.text.as_bytes() {
+                return false;
+            }
+            end = start;
+            chunk = c.before.as_deref();
+        }
+        true
     }
 
     /// `self` followed by `suffix`.
@@ -140,12 +166,11 @@ impl PartialEq for KvString {
         match (&self.last, &other.last) {
             (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
             (None, None) => true,
-            _ => {
-                let (a, b) = (self.pieces(), other.pieces());
-                a.iter()
-                    .flat_map(|p| p.bytes())
-                    .eq(b.iter().flat_map(|p| p.bytes()))
-            }
+            _ => match (self.flat(), other.flat()) {
+                (_, Some(b)) => self.matches_bytes(b.as_bytes()),
+                (Some(a), None) => other.matches_bytes(a.as_bytes()),
+                (None, None) => self.text() == other.text(),
+            },
         }
     }
 }
