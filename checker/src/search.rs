@@ -23,10 +23,11 @@
 //! linearized at any point after their call, or never. The search succeeds
 //! as soon as every completed operation is linearized.
 //!
-//! When entering a configuration the search asks the model whether the
-//! operation of the first return can still take effect, given that only the
-//! current candidates may come before it (`Model::can_still_take_effect`);
-//! if not, the configuration is abandoned at once.
+//! When entering a configuration the search asks the model whether each
+//! completed read-only candidate, and the operation of the first return,
+//! can still take effect given the operations that may come before it (the
+//! unlinearized ones called before it returned; `Model::can_still_take_effect`);
+//! if one cannot, the configuration is abandoned at once.
 //!
 //! Read-only operations (`Model::is_read_only`: no legal step of theirs
 //! changes the state) are taken greedily: if such a candidate is legal now,
@@ -55,6 +56,9 @@ use crate::model::Model;
 
 const NONE: u32 = u32::MAX;
 const HEAD: u32 = 0;
+/// Longest walk along the entry list when gathering the operations that
+/// may precede one (see `cannot_take_effect`).
+const MAX_WALK: u32 = 128;
 /// Set in `node_op` for a return entry.
 const RETURN: u32 = 1 << 31;
 
@@ -427,22 +431,13 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let priority = &self.priority;
         self.arena[start..].sort_unstable_by_key(|&op| priority[op as usize]);
         let len = (self.arena.len() - start) as u32;
-        // Only candidates can take effect before `stuck`: if the model can
-        // tell that none of their sequences makes it legal, this
-        // configuration is a dead end (its candidates count as tried).
-        let doomed = stuck != NONE && {
-            let ops = &self.ops;
-            let target = ops[stuck as usize];
-            let mut others = self.arena[start..]
+        // If the model can tell that some operation that must still take
+        // effect no longer can, this configuration is a dead end (its
+        // candidates count as tried).
+        let doomed = stuck != NONE
+            && self.arena[start..]
                 .iter()
-                .filter(|&&op| op != stuck)
-                .map(|&op| (&ops[op as usize].input, ops[op as usize].output.as_ref()));
-            !self.model.can_still_take_effect(
-                self.cache.state(self.current),
-                (&target.input, target.output.as_ref()),
-                &mut others,
-            )
-        };
+                .any(|&op| self.cannot_take_effect(op, stuck));
         let tried = if doomed { len } else { 0 };
         self.levels.push(Level {
             start: start as u32,
@@ -450,6 +445,45 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             tried,
             stuck,
         });
+    }
+
+    /// True if the model shows that completed operation `target` can no
+    /// longer take effect: only operations called before `target` returned
+    /// (the unlinearized calls ahead of its return entry) may precede it.
+    /// Asked for the first-returning operation and for read-only ones.
+    fn cannot_take_effect(&self, target: u32, first_return: u32) -> bool {
+        let ret = self.ret_node[target as usize];
+        if ret == NONE || !(self.read_only[target as usize] || target == first_return) {
+            return false;
+        }
+        let ops = &self.ops;
+        let mut node = self.next[HEAD as usize];
+        // The walk is bounded: past MAX_WALK entries the answer is "it may
+        // still take effect" (the model saw only some of the others).
+        let mut walked = 0;
+        let truncated = std::cell::Cell::new(false);
+        let mut others = std::iter::from_fn(|| {
+            while node != ret {
+                walked += 1;
+                if walked > MAX_WALK {
+                    truncated.set(true);
+                    return None;
+                }
+                let op = self.node_op[node as usize];
+                node = self.next[node as usize];
+                if op & RETURN == 0 && op != target {
+                    return Some((&ops[op as usize].input, ops[op as usize].output.as_ref()));
+                }
+            }
+            None
+        });
+        let t = ops[target as usize];
+        let possible = self.model.can_still_take_effect(
+            self.cache.state(self.current),
+            (&t.input, t.output.as_ref()),
+            &mut others,
+        );
+        !possible && !truncated.get()
     }
 
     /// Starts the search again from the next initial state not yet entered.
