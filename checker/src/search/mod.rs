@@ -48,19 +48,18 @@
 //! maps to one of that form by swapping identical operations, which keeps
 //! it legal for the model and consistent with real time.
 
+mod entries;
+
 use crate::cache::{ConfigCache, ConfigId};
 use crate::fasthash::zobrist_key;
 use crate::history::Operation;
 use crate::limits::SharedLimits;
 use crate::model::Model;
+use entries::{EntryList, NONE};
 
-const NONE: u32 = u32::MAX;
-const HEAD: u32 = 0;
 /// Longest walk along the entry list when gathering the operations that
 /// may precede one (see `cannot_take_effect`).
 const MAX_WALK: u32 = 128;
-/// Set in `node_op` for a return entry.
-const RETURN: u32 = 1 << 31;
 
 /// The deepest point where the search got stuck: a linearizable prefix,
 /// the operations that could have come next (all of them failed), and the
@@ -129,11 +128,8 @@ enum Attempt {
 pub(crate) struct PartitionSearch<'a, M: Model> {
     model: &'a M,
     ops: Vec<&'a Operation<M::Input, M::Output>>,
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    node_op: Vec<u32>,
-    call_node: Vec<u32>,
-    ret_node: Vec<u32>,
+    /// The unlinearized operations' call and return entries.
+    entries: EntryList,
     /// For a pending operation, the latest earlier-called identical pending
     /// operation (`NONE` if there is none): it must be linearized first.
     twin_before: Vec<u32>,
@@ -167,35 +163,6 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     /// Prepares the search over `ops` (local id = position in `ops`).
     pub(crate) fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>) -> Self {
         let n = ops.len();
-        // (time, 0 = call / 1 = return, op): calls sort before returns on ties.
-        let mut entries: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
-        for (i, op) in ops.iter().enumerate() {
-            entries.push((op.call, 0, i as u32));
-            if let Some(ret) = op.ret {
-                entries.push((ret, 1, i as u32));
-            }
-        }
-        entries.sort_unstable();
-        let nodes = entries.len() + 1;
-        let mut node_op = vec![NONE; nodes];
-        let mut call_node = vec![NONE; n];
-        let mut ret_node = vec![NONE; n];
-        for (pos, &(_, kind, op)) in entries.iter().enumerate() {
-            let node = pos as u32 + 1;
-            if kind == 0 {
-                node_op[node as usize] = op;
-                call_node[op as usize] = node;
-            } else {
-                node_op[node as usize] = op | RETURN;
-                ret_node[op as usize] = node;
-            }
-        }
-        let next = (0..nodes as u32)
-            .map(|i| if i + 1 < nodes as u32 { i + 1 } else { NONE })
-            .collect();
-        let prev = (0..nodes as u32)
-            .map(|i| if i == 0 { NONE } else { i - 1 })
-            .collect();
         let words = n.div_ceil(64).max(1);
         let completed_left = ops.iter().filter(|op| op.ret.is_some()).count();
         let twin_before = twins_before(&ops);
@@ -213,12 +180,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         PartitionSearch {
             model,
             zobrist: (0..n).map(zobrist_key).collect(),
+            entries: EntryList::new(&ops),
             ops,
-            next,
-            prev,
-            node_op,
-            call_node,
-            ret_node,
             twin_before,
             read_only,
             priority,
@@ -335,7 +298,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         self.model
             .step(current, &o.input, o.output.as_ref(), &mut self.successors);
         let keeps_state = self.successors.len() == 1 && self.successors[0] == *current;
-        if keeps_state && self.ret_node[op as usize] == NONE {
+        if keeps_state && !self.entries.completed(op) {
             // A pending operation that changes nothing here is useless here.
             return Attempt::Skipped;
         }
@@ -362,8 +325,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                     });
                     self.current = id;
                     self.bits_hash = bits_hash;
-                    self.lift(op);
-                    if self.ret_node[op as usize] != NONE {
+                    self.entries.lift(op);
+                    if self.entries.completed(op) {
                         self.completed_left -= 1;
                     }
                     return Attempt::Linearized;
@@ -402,8 +365,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             self.current = frame.before;
             self.bits[op as usize / 64] &= !(1u64 << (op % 64));
             self.bits_hash ^= self.zobrist[op as usize];
-            self.unlift(op);
-            if self.ret_node[op as usize] != NONE {
+            self.entries.unlift(op);
+            if self.entries.completed(op) {
                 self.completed_left += 1;
             }
             if !frame.forced {
@@ -418,16 +381,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     /// (the calls before the first return), in priority order.
     fn enter_configuration(&mut self) {
         let start = self.arena.len();
-        let mut node = self.next[HEAD as usize];
-        while node != NONE && self.node_op[node as usize] & RETURN == 0 {
-            self.arena.push(self.node_op[node as usize]);
-            node = self.next[node as usize];
-        }
-        let stuck = if node == NONE {
-            NONE
-        } else {
-            self.node_op[node as usize] & !RETURN
-        };
+        let stuck = self.entries.candidates(&mut self.arena);
         let priority = &self.priority;
         self.arena[start..].sort_unstable_by_key(|&op| priority[op as usize]);
         let len = (self.arena.len() - start) as u32;
@@ -452,31 +406,19 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     /// (the unlinearized calls ahead of its return entry) may precede it.
     /// Asked for the first-returning operation and for read-only ones.
     fn cannot_take_effect(&self, target: u32, first_return: u32) -> bool {
-        let ret = self.ret_node[target as usize];
-        if ret == NONE || !(self.read_only[target as usize] || target == first_return) {
+        if !self.entries.completed(target)
+            || !(self.read_only[target as usize] || target == first_return)
+        {
             return false;
         }
         let ops = &self.ops;
-        let mut node = self.next[HEAD as usize];
         // The walk is bounded: past MAX_WALK entries the answer is "it may
         // still take effect" (the model saw only some of the others).
-        let mut walked = 0;
         let truncated = std::cell::Cell::new(false);
-        let mut others = std::iter::from_fn(|| {
-            while node != ret {
-                walked += 1;
-                if walked > MAX_WALK {
-                    truncated.set(true);
-                    return None;
-                }
-                let op = self.node_op[node as usize];
-                node = self.next[node as usize];
-                if op & RETURN == 0 && op != target {
-                    return Some((&ops[op as usize].input, ops[op as usize].output.as_ref()));
-                }
-            }
-            None
-        });
+        let mut others = self
+            .entries
+            .calls_before_return(target, MAX_WALK, &truncated)
+            .map(|op| (&ops[op as usize].input, ops[op as usize].output.as_ref()));
         let t = ops[target as usize];
         let possible = self.model.can_still_take_effect(
             self.cache.state(self.current),
@@ -539,40 +481,6 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             candidates,
             stuck,
         });
-    }
-
-    #[inline]
-    fn unlink(&mut self, node: u32) {
-        let (p, n) = (self.prev[node as usize], self.next[node as usize]);
-        self.next[p as usize] = n;
-        if n != NONE {
-            self.prev[n as usize] = p;
-        }
-    }
-
-    #[inline]
-    fn relink(&mut self, node: u32) {
-        let (p, n) = (self.prev[node as usize], self.next[node as usize]);
-        self.next[p as usize] = node;
-        if n != NONE {
-            self.prev[n as usize] = node;
-        }
-    }
-
-    fn lift(&mut self, op: u32) {
-        self.unlink(self.call_node[op as usize]);
-        let ret = self.ret_node[op as usize];
-        if ret != NONE {
-            self.unlink(ret);
-        }
-    }
-
-    fn unlift(&mut self, op: u32) {
-        let ret = self.ret_node[op as usize];
-        if ret != NONE {
-            self.relink(ret);
-        }
-        self.relink(self.call_node[op as usize]);
     }
 }
 
