@@ -182,9 +182,6 @@ impl Config {
         let initial = match args.initial.as_deref() {
             None => None,
             Some(text) => {
-                if args.model == Some(ModelName::Kv) {
-                    bail!("--initial applies to the register models, not kv");
-                }
                 let value: Value = serde_json::from_str(text).with_context(|| {
                     format!("--initial {text:?}: expected a JSON value (quote strings: '\"a\"')")
                 })?;
@@ -351,6 +348,9 @@ fn model_for(config: &Config, path: &Path) -> Result<ModelName> {
 
 fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
     let model = model_for(config, path)?;
+    if model == ModelName::Kv && config.initial.is_some() {
+        bail!("--initial applies to the register models, not kv");
+    }
     let parse_started = Instant::now();
     let text = std::fs::read_to_string(path).context("cannot read the file")?;
     let format = match config.format {

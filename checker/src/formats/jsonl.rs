@@ -1,10 +1,17 @@
 //! The native JSON Lines history format (design.md): one JSON object per
 //! line with `process`, `type`, `f`, optional `key`, `value` and `time`.
-//! Blank lines are allowed; other fields are ignored.
+//! Blank lines are allowed. Any other field is an error (a misspelt
+//! `value` must not silently become `null`), except the metadata fields
+//! Jepsen writes, which are ignored: see [`IGNORED_FIELDS`].
 
 use super::{ParseError, Record, RecordKind, Records};
 use crate::datum::Datum;
 use serde_json::Value;
+
+/// The fields a line may have.
+const FIELDS: [&str; 6] = ["process", "type", "f", "key", "value", "time"];
+/// Jepsen metadata fields, accepted and ignored.
+pub const IGNORED_FIELDS: [&str; 4] = ["index", "error", "node", "end-time"];
 
 /// Reads every line of a JSON Lines history.
 pub fn parse(text: &str) -> Result<Records, ParseError> {
@@ -65,6 +72,16 @@ fn parse_line(raw: &str, line: usize) -> Result<Record, ParseError> {
             ))
         }
     };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !FIELDS.contains(&k.as_str()) && !IGNORED_FIELDS.contains(&k.as_str()))
+    {
+        return err(format!(
+            "unknown field {unknown:?}; expected the fields {} (and optionally {})",
+            FIELDS.join(", "),
+            IGNORED_FIELDS.join(", ")
+        ));
+    }
     Ok(Record {
         line,
         process,
@@ -91,6 +108,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("not valid JSON"), "{e}");
+        let e =
+            parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"valeu\":1,\"index\":3}")
+                .unwrap_err();
+        assert!(e.message.contains("unknown field \"valeu\""), "{e}");
         let e = parse("{\"process\":\"zero\",\"type\":\"invoke\",\"f\":\"write\",\"value\":1}")
             .unwrap_err();
         assert!(
