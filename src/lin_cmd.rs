@@ -435,12 +435,7 @@ impl FileContext<'_> {
             "partition_details": report.partitions.iter().map(|p| json!({
                 "key": p.key,
                 "ops": p.ops.len(),
-                "outcome": match p.outcome {
-                    PartitionOutcome::Linearizable(_) => "linearizable",
-                    PartitionOutcome::NotLinearizable(_) => "not-linearizable",
-                    PartitionOutcome::Unknown(_) => "unknown",
-                    PartitionOutcome::Cancelled => "cancelled",
-                },
+                "outcome": p.outcome.name(),
                 "configurations": p.configurations,
                 "search_steps": p.steps,
             })).collect::<Vec<_>>(),

@@ -65,6 +65,19 @@ pub enum PartitionOutcome {
     Cancelled,
 }
 
+impl PartitionOutcome {
+    /// A short name: `linearizable`, `not-linearizable`, `unknown`,
+    /// `cancelled`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PartitionOutcome::Linearizable(_) => "linearizable",
+            PartitionOutcome::NotLinearizable(_) => "not-linearizable",
+            PartitionOutcome::Unknown(_) => "unknown",
+            PartitionOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// One partition of the history and its outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionReport {
