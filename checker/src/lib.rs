@@ -53,6 +53,8 @@
 //! assert_eq!(check(&Counter, &history[..2], &CheckOptions::default(), None).verdict, Verdict::Linearizable);
 //! ```
 
+#![warn(missing_docs)]
+
 mod cache;
 pub mod check;
 pub mod datum;
