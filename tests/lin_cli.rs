@@ -276,3 +276,40 @@ fn html_report_for_c50_bad_and_a_large_history() {
         3000
     );
 }
+
+#[test]
+fn jepsen_log_reading_differs_from_knossos_on_failed_cas() {
+    // After write 1, a cas [1 2] that failed observed a value other than 1:
+    // impossible in porcupine's reading of the etcd logs; in knossos's
+    // reading the failed cas simply did not happen.
+    let log = "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+               INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+               INFO  jepsen.util - 1\t:invoke\t:cas\t[1 2]\n\
+               INFO  jepsen.util - 1\t:fail\t:cas\t[1 2]\n\
+               INFO  jepsen.util - 2\t:invoke\t:read\tnil\n\
+               INFO  jepsen.util - 2\t:fail\t:read\t:timed-out\n";
+    let path = file("jepsen", "failed-cas.log", log);
+    let out = lin(&["--model", "cas-register", &path]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let edn = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+               {:process 0, :type :ok, :f :write, :value 1}\n\
+               {:process 1, :type :invoke, :f :cas, :value [1 2]}\n\
+               {:process 1, :type :fail, :f :cas, :value [1 2]}\n";
+    let path = file("jepsen", "failed-cas.edn", edn);
+    assert_eq!(code(&lin(&["--model", "cas-register", &path])), 0);
+    // A timed-out read completes with any value; a crashed write may or
+    // may not have happened.
+    let log = "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+               INFO  jepsen.util - 0\t:info\t:write\t:timed-out\n\
+               INFO  jepsen.util - 2\t:invoke\t:read\tnil\n\
+               INFO  jepsen.util - 2\t:fail\t:read\t:timed-out\n\
+               INFO  jepsen.util - 3\t:invoke\t:read\tnil\n\
+               INFO  jepsen.util - 3\t:ok\t:read\tnil\n\
+               INFO  jepsen.util - 3\t:invoke\t:read\tnil\n\
+               INFO  jepsen.util - 3\t:ok\t:read\t1\n";
+    let path = file("jepsen", "crashed.log", log);
+    assert_eq!(code(&lin(&["--model", "cas-register", &path])), 0);
+    let bad = log.replace("3\t:ok\t:read\t1", "3\t:ok\t:read\t2");
+    let path = file("jepsen", "crashed-bad.log", &bad);
+    assert_eq!(code(&lin(&["--model", "cas-register", &path])), 1);
+}
