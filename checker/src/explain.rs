@@ -28,6 +28,17 @@ pub struct Candidate {
     pub accepted_by_model: bool,
 }
 
+impl Candidate {
+    /// Why the candidate did not work, in words.
+    pub fn reason(&self) -> &'static str {
+        if self.accepted_by_model {
+            "accepted here, but every continuation fails"
+        } else {
+            "rejected by the model in this state"
+        }
+    }
+}
+
 /// Why a partition is not linearizable: the longest linearizable prefix
 /// the search found and what blocked it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,11 +168,7 @@ pub fn render_text<M: Model>(
         describe_op(model, &history[e.stuck])
     );
     for c in &e.candidates {
-        let why = if c.accepted_by_model {
-            "accepted here, but every continuation fails"
-        } else {
-            "rejected by the model in this state"
-        };
+        let why = c.reason();
         let _ = writeln!(
             out,
             "    candidate {}: {why}",

@@ -352,11 +352,7 @@ fn explanation_list<M: Model>(
         escape(&describe_op(model, &history[e.stuck]))
     );
     for c in &e.candidates {
-        let why = if c.accepted_by_model {
-            "accepted here, but every continuation fails"
-        } else {
-            "rejected by the model in this state"
-        };
+        let why = c.reason();
         let _ = write!(
             out,
             "<li><code>{}</code>: {why}</li>",

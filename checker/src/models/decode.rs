@@ -106,8 +106,7 @@ pub fn decode_register(
 ) -> Result<Decoded<RegisterModel>, HistoryError> {
     let mut values = ValueTable::default();
     let initial = values.intern(initial.unwrap_or(Datum::Nil));
-    let mut history = Vec::new();
-    let (mut failed_left_out, mut open) = (0, 0);
+    let mut collected = Collected::new();
     for op in pair(records.records)? {
         let line = op.input.line;
         let input = match op.input.f.as_str() {
@@ -158,45 +157,53 @@ pub fn decode_register(
             }
             (Completion::Fail(_), _) => Fate::LeftOut,
         };
-        push(
-            &mut history,
-            &mut failed_left_out,
-            &mut open,
-            &op,
-            input,
-            fate,
-        );
+        collected.add(&op, input, fate);
     }
-    Ok(Decoded {
-        model: RegisterModel::new(values, initial),
-        history,
-        failed_left_out,
-        open,
-    })
+    Ok(collected.finish(RegisterModel::new(values, initial)))
 }
 
-fn push<I, O>(
-    history: &mut Vec<Operation<I, O>>,
-    failed: &mut usize,
-    open: &mut usize,
-    op: &Paired,
-    input: I,
-    fate: Fate<O>,
-) {
-    match fate {
-        Fate::LeftOut => *failed += 1,
-        Fate::Kept(output, ret) => {
-            if ret.is_none() {
-                *open += 1;
+/// The operations kept so far and the counts reported with them.
+struct Collected<I, O> {
+    history: Vec<Operation<I, O>>,
+    failed_left_out: usize,
+    open: usize,
+}
+
+impl<I, O> Collected<I, O> {
+    fn new() -> Self {
+        Collected {
+            history: Vec::new(),
+            failed_left_out: 0,
+            open: 0,
+        }
+    }
+
+    /// Records what became of `op` under the reading.
+    fn add(&mut self, op: &Paired, input: I, fate: Fate<O>) {
+        match fate {
+            Fate::LeftOut => self.failed_left_out += 1,
+            Fate::Kept(output, ret) => {
+                if ret.is_none() {
+                    self.open += 1;
+                }
+                self.history.push(Operation {
+                    process: op.process,
+                    input,
+                    output,
+                    call: op.call,
+                    ret,
+                    line: Some(op.input.line),
+                });
             }
-            history.push(Operation {
-                process: op.process,
-                input,
-                output,
-                call: op.call,
-                ret,
-                line: Some(op.input.line),
-            });
+        }
+    }
+
+    fn finish<M: Model<Input = I, Output = O>>(self, model: M) -> Decoded<M> {
+        Decoded {
+            model,
+            history: self.history,
+            failed_left_out: self.failed_left_out,
+            open: self.open,
         }
     }
 }
@@ -222,8 +229,7 @@ fn string_value(d: &Datum, line: usize, what: &str) -> Result<KvString, HistoryE
 pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>, HistoryError> {
     let mut keys: Vec<String> = Vec::new();
     let mut key_ids: HashMap<String, KeyId> = HashMap::new();
-    let mut history = Vec::new();
-    let (mut failed_left_out, mut open) = (0, 0);
+    let mut collected = Collected::new();
     for op in pair(records.records)? {
         let line = op.input.line;
         let Some(key) = op.input.key.as_ref() else {
@@ -272,19 +278,7 @@ pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>,
             }
             (Completion::Fail(_), _) => Fate::LeftOut,
         };
-        push(
-            &mut history,
-            &mut failed_left_out,
-            &mut open,
-            &op,
-            input,
-            fate,
-        );
+        collected.add(&op, input, fate);
     }
-    Ok(Decoded {
-        model: KvModel::new(keys),
-        history,
-        failed_left_out,
-        open,
-    })
+    Ok(collected.finish(KvModel::new(keys)))
 }
