@@ -61,9 +61,10 @@ enum Role {
     Other,
 }
 
-/// One linearization to draw, with its colour.
+/// One linearization to draw, with its partition and colour.
 struct Path<'r> {
     lin: &'r Linearization,
+    partition: usize,
     colour: &'static str,
 }
 
@@ -111,9 +112,10 @@ pub fn render<M: Model>(
             );
         }
     }
-    if let Some((_, e)) = focus {
+    if let Some((f, e)) = focus {
         paths.push(Path {
             lin: &e.prefix,
+            partition: f,
             colour: "#1f5fa8",
         });
         for c in &e.candidates {
@@ -125,6 +127,7 @@ pub fn render<M: Model>(
             if let PartitionOutcome::Linearizable(Some(lin)) = &p.outcome {
                 paths.push(Path {
                     lin,
+                    partition: i,
                     colour: PALETTE[i % PALETTE.len()],
                 });
             }
@@ -230,7 +233,8 @@ pub fn render<M: Model>(
         };
         let _ = write!(
             svg,
-            r#"<g class="{class}{open}"{id}><title>{}</title><rect x="{x0:.1}" y="{y:.0}" width="{:.1}" height="{BOX}" rx="3"/>"#,
+            r#"<g class="{class}{open}"{id} data-p="{}"><title>{}</title><rect x="{x0:.1}" y="{y:.0}" width="{:.1}" height="{BOX}" rx="3"/>"#,
+            partition_of.get(&i).copied().unwrap_or(0),
             escape(&tip),
             (x1 - x0).max(2.0)
         );
@@ -269,7 +273,8 @@ pub fn render<M: Model>(
             .collect();
         let _ = write!(
             svg,
-            r#"<polyline class="lp" stroke="{}" points="{}"/>"#,
+            r#"<g class="path" data-p="{}"><polyline class="lp" stroke="{}" points="{}"/>"#,
+            path.partition,
             path.colour,
             line.join(" ")
         );
@@ -280,6 +285,7 @@ pub fn render<M: Model>(
                 path.colour
             );
         }
+        svg.push_str("</g>");
     }
     svg.push_str("</svg>");
 
@@ -312,6 +318,22 @@ pub fn render<M: Model>(
         html.push_str(&explanation_list(model, history, e));
     } else {
         html.push_str("Each partition's linearization is drawn as linked points.</p>");
+        if paths.len() > 1 {
+            html.push_str(r#"<p>Show partition: <select class="pick" onchange="pick(this)"><option value="">all</option>"#);
+            for path in &paths {
+                let key = report.partitions[path.partition]
+                    .key
+                    .as_deref()
+                    .unwrap_or("all");
+                let _ = write!(
+                    html,
+                    r#"<option value="{}">{}</option>"#,
+                    path.partition,
+                    escape(key)
+                );
+            }
+            html.push_str("</select> (or click an operation)</p>");
+        }
     }
     let _ = write!(html, r#"<div class="timeline">{svg}</div></section>"#);
     html
@@ -374,8 +396,13 @@ pub fn document(sections: &[String]) -> String {
         ".lin rect{fill:#cfe0f5}.stuck rect{fill:#f29a9a;stroke:#b00;stroke-width:2}.cand rect{fill:#f7cf8f}",
         ".pend rect{fill:#fff}.other rect{fill:#eee;stroke:#bbb}.other text{fill:#999}.open rect{stroke-dasharray:4 2}",
         ".op:hover rect{stroke:#000;stroke-width:2}.lp{fill:none;stroke-width:1.5;opacity:.8}",
-        ".bad{color:#b00}code{background:#f3f3f3;padding:1px 3px}",
-        "</style></head><body><h1>raftcheck lin</h1>",
+        ".bad{color:#b00}code{background:#f3f3f3;padding:1px 3px}.hidden{display:none}.dim{opacity:.2}",
+        "</style><script>",
+        "function pick(sel){var p=sel.value;sel.closest('section').querySelectorAll('[data-p]').forEach(function(e){",
+        "var show=p===''||e.getAttribute('data-p')===p;e.classList.toggle(e.classList.contains('path')?'hidden':'dim',!show);});}",
+        "document.addEventListener('click',function(ev){var g=ev.target.closest&&ev.target.closest('g[data-p]');if(!g)return;",
+        "var sel=g.closest('section').querySelector('select.pick');if(!sel)return;sel.value=g.getAttribute('data-p');pick(sel);});",
+        "</script></head><body><h1>raftcheck lin</h1>",
         "<p>One row per process; each box is an operation from its call to its return (dashed: never returned). ",
         "Hover over a box for details.</p>"
     ));
