@@ -8,15 +8,16 @@ use std::hash::Hash;
 /// Index of a configuration in the cache; also names its state.
 pub(crate) type ConfigId = u32;
 
-/// Stores each configuration once: its linearized-set bitset in one flat
-/// array (`words` words per entry), its state, and its hash.
+/// Stores each configuration once: its linearized-set key (see
+/// `LinearizedSet::key`) in one flat array, its state, and its hash.
 ///
-/// Invariant: `bits.len() == states.len() * words == hashes.len() * words`;
+/// Invariant: `spans[i]` is `(start word, offset in bits, length)` of entry
+/// `i`'s key; `states`, `hashes` and `spans` have one element per entry;
 /// the table holds exactly the indices `0..states.len()`, each under
 /// `hashes[i]`.
 pub(crate) struct ConfigCache<S> {
-    words: usize,
     bits: Vec<u64>,
+    spans: Vec<(u32, usize, u32)>,
     states: Vec<S>,
     hashes: Vec<u64>,
     table: HashTable<ConfigId>,
@@ -25,11 +26,11 @@ pub(crate) struct ConfigCache<S> {
 }
 
 impl<S: Eq + Hash> ConfigCache<S> {
-    /// An empty cache for bitsets of `words` 64-bit words.
-    pub(crate) fn new(words: usize) -> Self {
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
         ConfigCache {
-            words,
             bits: Vec::new(),
+            spans: Vec::new(),
             states: Vec::new(),
             hashes: Vec::new(),
             table: HashTable::new(),
@@ -37,30 +38,38 @@ impl<S: Eq + Hash> ConfigCache<S> {
         }
     }
 
-    /// Adds the configuration (`bits`, `state`) unless it is already there.
-    /// `bits_hash` must be a function of `bits` only. Returns the new
-    /// entry's id, or `None` if the configuration was known (`state` is
-    /// then dropped).
+    /// Adds the configuration (linearized set with `key`, `state`) unless
+    /// it is already there. `set_hash` must be a function of the set only.
+    /// Returns the new entry's id, or `None` if the configuration was known
+    /// (`state` is then dropped).
     #[inline]
     pub(crate) fn insert(
         &mut self,
-        bits: &[u64],
-        bits_hash: u64,
+        key: (u32, &[u64]),
+        set_hash: u64,
         state: S,
         heap_bytes: usize,
     ) -> Option<ConfigId> {
-        let hash = bits_hash ^ hash_one(&state);
-        let words = self.words;
-        let (all_bits, states, hashes) = (&self.bits, &self.states, &self.hashes);
+        let hash = set_hash ^ hash_one(&state);
+        let (start, words) = key;
+        let (all_bits, spans, states, hashes) =
+            (&self.bits, &self.spans, &self.states, &self.hashes);
         let found = self.table.find(hash, |&id| {
             let i = id as usize;
-            hashes[i] == hash && &all_bits[i * words..(i + 1) * words] == bits && states[i] == state
+            let (s, off, len) = spans[i];
+            hashes[i] == hash
+                && s == start
+                && len as usize == words.len()
+                && &all_bits[off..off + len as usize] == words
+                && states[i] == state
         });
         if found.is_some() {
             return None;
         }
         let id = self.states.len() as ConfigId;
-        self.bits.extend_from_slice(bits);
+        self.spans
+            .push((start, self.bits.len(), words.len() as u32));
+        self.bits.extend_from_slice(words);
         self.states.push(state);
         self.hashes.push(hash);
         let hashes = &self.hashes;
@@ -86,6 +95,7 @@ impl<S: Eq + Hash> ConfigCache<S> {
         self.bits.capacity() * 8
             + self.states.capacity() * std::mem::size_of::<S>()
             + self.hashes.capacity() * 8
+            + self.spans.capacity() * std::mem::size_of::<(u32, usize, u32)>()
             + self.table.capacity() * (std::mem::size_of::<ConfigId>() + 1)
             + self.state_heap_bytes
     }
@@ -97,13 +107,18 @@ mod tests {
 
     #[test]
     fn a_configuration_is_stored_once() {
-        let mut cache = ConfigCache::new(2);
-        assert_eq!(cache.insert(&[1, 0], 7, 5u32, 0), Some(0));
-        assert_eq!(cache.insert(&[1, 0], 7, 5u32, 0), None);
-        assert_eq!(cache.insert(&[1, 0], 7, 6u32, 0), Some(1));
-        assert_eq!(cache.insert(&[1, 1], 9, 5u32, 0), Some(2));
+        let mut cache = ConfigCache::new();
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), Some(0));
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), None);
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Some(1));
+        assert_eq!(cache.insert((0, &[1, 1]), 9, 5u32, 0), Some(2));
+        assert_eq!(
+            cache.insert((1, &[1]), 9, 5u32, 0),
+            Some(3),
+            "another start word is another set"
+        );
         assert_eq!(*cache.state(1), 6);
-        assert_eq!(cache.len(), 3);
-        assert!(cache.allocated_bytes() >= 3 * (16 + 4 + 8));
+        assert_eq!(cache.len(), 4);
+        assert!(cache.allocated_bytes() >= 4 * (4 + 8));
     }
 }

@@ -130,21 +130,25 @@ pub struct Progress {
 
 /// Splits the history into partitions: groups of operation indices with
 /// the same key, in order of first appearance. Returns one group with key
-/// `None` if partitioning is off or some operation has no key.
+/// `None` if partitioning is off or some operation has no key. Within a
+/// group, completed operations come first by call time, then pending ones
+/// (the order in which the search numbers them).
 pub fn partition<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     no_partition: bool,
 ) -> Vec<(Option<String>, Vec<usize>)> {
-    let whole = || vec![(None, (0..history.len()).collect())];
-    if no_partition {
-        return whole();
-    }
     let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, op) in history.iter().enumerate() {
-        let Some(key) = model.partition(&op.input) else {
-            return whole();
+        let key = if no_partition {
+            None
+        } else {
+            model.partition(&op.input)
+        };
+        let Some(key) = key else {
+            groups = vec![(None, (0..history.len()).collect())];
+            break;
         };
         let g = *index.entry(key.clone()).or_insert_with(|| {
             groups.push((Some(key), Vec::new()));
@@ -153,7 +157,10 @@ pub fn partition<M: Model>(
         groups[g].1.push(i);
     }
     if groups.is_empty() {
-        return whole();
+        groups.push((None, Vec::new()));
+    }
+    for (_, ids) in &mut groups {
+        ids.sort_by_key(|&i| (history[i].ret.is_none(), history[i].call, i));
     }
     groups
 }

@@ -131,3 +131,91 @@ fn refutation_explains_the_partition() {
         .count();
     assert!(refuted >= 1);
 }
+
+/// Replays an explanation's prefix through the model: every step must be
+/// legal, give the state described, and respect real time (no operation
+/// of the prefix returned before an earlier one in the prefix was called).
+fn assert_explanation_replays<M: raftcheck_checker::Model>(
+    model: &M,
+    history: &[raftcheck_checker::Operation<M::Input, M::Output>],
+    e: &raftcheck_checker::Explanation,
+    name: &str,
+) {
+    let mut states: Vec<M::State> = model
+        .init()
+        .into_iter()
+        .filter(|s| model.describe_state(s) == e.prefix.initial_state)
+        .collect();
+    assert!(
+        !states.is_empty(),
+        "{name}: initial state {} is not an initial state",
+        e.prefix.initial_state
+    );
+    for (k, &i) in e.prefix.order.iter().enumerate() {
+        let op = &history[i];
+        let mut next = Vec::new();
+        for s in &states {
+            let mut out = Vec::new();
+            model.step(s, &op.input, op.output.as_ref(), &mut out);
+            next.extend(
+                out.into_iter()
+                    .filter(|n| model.describe_state(n) == e.prefix.states[k]),
+            );
+        }
+        assert!(
+            !next.is_empty(),
+            "{name}: step {k} ({}) does not lead to {}",
+            model.describe_operation(&op.input, op.output.as_ref()),
+            e.prefix.states[k]
+        );
+        states = next;
+        for &later in &e.prefix.order[k + 1..] {
+            assert!(
+                history[later].ret.is_none_or(|r| r >= op.call),
+                "{name}: step {k} is placed after an operation that returned before it was called"
+            );
+        }
+    }
+    assert_eq!(
+        e.state(),
+        e.prefix.states.last().unwrap_or(&e.prefix.initial_state)
+    );
+}
+
+#[test]
+fn explanations_are_valid_prefixes() {
+    for n in (0..=102).filter(|&n| n != 95 && !ETCD_LINEARIZABLE.contains(&n)) {
+        let path = corpus().join(format!("jepsen/etcd_{n:03}.log"));
+        let records = formats::parse(&read(&path), Format::Jepsen).unwrap();
+        let decoded = decode_register(records, true, Format::Jepsen.reading(), None).unwrap();
+        let report = check(
+            &decoded.model,
+            &decoded.history,
+            &CheckOptions::default(),
+            None,
+        );
+        let (_, e) = report.refuted().expect("refuted");
+        assert_explanation_replays(&decoded.model, &decoded.history, e, &format!("etcd_{n:03}"));
+    }
+    for name in ["c01-bad", "c10-bad", "c50-bad"] {
+        let path = corpus().join(format!("kv/{name}.txt"));
+        let records = formats::parse(&read(&path), Format::Edn).unwrap();
+        let decoded = decode_kv(records, Format::Edn.reading()).unwrap();
+        for no_partition in [false, true] {
+            if name == "c50-bad" && no_partition {
+                continue;
+            }
+            let report = check(
+                &decoded.model,
+                &decoded.history,
+                &CheckOptions {
+                    no_partition,
+                    ..CheckOptions::default()
+                },
+                None,
+            );
+            let (_, e) = report.refuted().expect("refuted");
+            assert_explanation_replays(&decoded.model, &decoded.history, e, name);
+        }
+    }
+}

@@ -49,13 +49,14 @@
 //! it legal for the model and consistent with real time.
 
 mod entries;
+mod linearized;
 
 use crate::cache::{ConfigCache, ConfigId};
-use crate::fasthash::zobrist_key;
 use crate::history::Operation;
 use crate::limits::SharedLimits;
 use crate::model::Model;
 use entries::{EntryList, NONE};
+use linearized::LinearizedSet;
 
 /// Longest walk along the entry list when gathering the operations that
 /// may precede one (see `cannot_take_effect`).
@@ -137,9 +138,8 @@ pub(crate) struct PartitionSearch<'a, M: Model> {
     read_only: Vec<bool>,
     /// Per operation: the key candidates are sorted by (smaller first).
     priority: Vec<(bool, u64, u64)>,
-    zobrist: Vec<u64>,
-    bits: Vec<u64>,
-    bits_hash: u64,
+    /// The operations linearized on the current path.
+    linearized: LinearizedSet,
     cache: ConfigCache<M::State>,
     /// The linearized operations of the current path, in order.
     stack: Vec<Frame<M::State>>,
@@ -153,6 +153,11 @@ pub(crate) struct PartitionSearch<'a, M: Model> {
     initial_states: Vec<M::State>,
     successors: Vec<M::State>,
     longest: Option<DeadEnd>,
+    /// How many first steps of the current path (operation and state after
+    /// it) equal those of `longest`: recording a deeper dead end then only
+    /// copies the rest, so that a search that keeps going deeper does not
+    /// spend quadratic time on its record.
+    longest_agrees: usize,
     started: bool,
     /// Search steps taken so far (one per candidate tried or dead end).
     pub(crate) steps: u64,
@@ -163,7 +168,6 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     /// Prepares the search over `ops` (local id = position in `ops`).
     pub(crate) fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>) -> Self {
         let n = ops.len();
-        let words = n.div_ceil(64).max(1);
         let completed_left = ops.iter().filter(|op| op.ret.is_some()).count();
         let twin_before = twins_before(&ops);
         let read_only: Vec<bool> = ops
@@ -179,15 +183,13 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         initial_states.reverse();
         PartitionSearch {
             model,
-            zobrist: (0..n).map(zobrist_key).collect(),
             entries: EntryList::new(&ops),
             ops,
             twin_before,
             read_only,
             priority,
-            bits: vec![0; words],
-            bits_hash: 0,
-            cache: ConfigCache::new(words),
+            linearized: LinearizedSet::new(n),
+            cache: ConfigCache::new(),
             stack: Vec::new(),
             levels: Vec::new(),
             arena: Vec::new(),
@@ -196,6 +198,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             initial_states,
             successors: Vec::new(),
             longest: None,
+            longest_agrees: 0,
             started: false,
             steps: 0,
             accounted_bytes: 0,
@@ -289,7 +292,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     #[inline]
     fn try_linearize(&mut self, op: u32) -> Attempt {
         let twin = self.twin_before[op as usize];
-        if twin != NONE && self.bits[twin as usize / 64] & (1u64 << (twin % 64)) == 0 {
+        if twin != NONE && !self.linearized.contains(twin) {
             return Attempt::Skipped;
         }
         let o = self.ops[op as usize];
@@ -304,14 +307,15 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         }
         let forced = self.read_only[op as usize] && keeps_state;
         if !self.successors.is_empty() {
-            let word = op as usize / 64;
-            let mask = 1u64 << (op % 64);
-            self.bits[word] |= mask;
-            let bits_hash = self.bits_hash ^ self.zobrist[op as usize];
+            self.linearized.insert(op);
+            let set_hash = self.linearized.hash();
             self.successors.reverse();
             while let Some(state) = self.successors.pop() {
                 let heap = self.model.state_heap_bytes(&state);
-                if let Some(id) = self.cache.insert(&self.bits, bits_hash, state, heap) {
+                if let Some(id) = self
+                    .cache
+                    .insert(self.linearized.key(), set_hash, state, heap)
+                {
                     let alternatives = if self.successors.is_empty() {
                         Vec::new()
                     } else {
@@ -324,15 +328,15 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                         alternatives,
                     });
                     self.current = id;
-                    self.bits_hash = bits_hash;
                     self.entries.lift(op);
+                    self.note_pushed(op, id);
                     if self.entries.completed(op) {
                         self.completed_left -= 1;
                     }
                     return Attempt::Linearized;
                 }
             }
-            self.bits[word] &= !mask;
+            self.linearized.remove(op);
             if forced {
                 // The only way on from here was explored and failed.
                 return Attempt::KnownDeadEnd;
@@ -354,17 +358,22 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             };
             while let Some(state) = frame.alternatives.pop() {
                 let heap = self.model.state_heap_bytes(&state);
-                if let Some(id) = self.cache.insert(&self.bits, self.bits_hash, state, heap) {
+                let set_hash = self.linearized.hash();
+                if let Some(id) = self
+                    .cache
+                    .insert(self.linearized.key(), set_hash, state, heap)
+                {
                     self.current = id;
+                    self.longest_agrees = self.longest_agrees.min(self.stack.len() - 1);
                     self.enter_configuration();
                     return true;
                 }
             }
             let frame = self.stack.pop().expect("checked above");
+            self.longest_agrees = self.longest_agrees.min(self.stack.len());
             let op = frame.op;
             self.current = frame.before;
-            self.bits[op as usize / 64] &= !(1u64 << (op % 64));
-            self.bits_hash ^= self.zobrist[op as usize];
+            self.linearized.remove(op);
             self.entries.unlift(op);
             if self.entries.completed(op) {
                 self.completed_left += 1;
@@ -433,7 +442,11 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         debug_assert!(self.stack.is_empty());
         while let Some(state) = self.initial_states.pop() {
             let heap = self.model.state_heap_bytes(&state);
-            if let Some(id) = self.cache.insert(&self.bits, self.bits_hash, state, heap) {
+            let set_hash = self.linearized.hash();
+            if let Some(id) = self
+                .cache
+                .insert(self.linearized.key(), set_hash, state, heap)
+            {
                 self.current = id;
                 self.enter_configuration();
                 return true;
@@ -461,11 +474,25 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         }
     }
 
+    /// Keeps `longest_agrees` up to date after `op` was linearized into
+    /// configuration `id` at depth `stack.len() - 1`.
+    fn note_pushed(&mut self, op: u32, id: ConfigId) {
+        let depth = self.stack.len() - 1;
+        if self.longest_agrees == depth {
+            if let Some(l) = &self.longest {
+                if l.order.get(depth) == Some(&op) && l.states.get(depth) == Some(&id) {
+                    self.longest_agrees += 1;
+                }
+            }
+        }
+    }
+
     fn record_dead_end(&mut self) {
+        let depth = self.stack.len();
         if self
             .longest
             .as_ref()
-            .is_some_and(|l| l.order.len() >= self.stack.len())
+            .is_some_and(|l| l.order.len() >= depth)
         {
             return;
         }
@@ -473,14 +500,31 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let candidates =
             self.arena[level.start as usize..(level.start + level.len) as usize].to_vec();
         let stuck = level.stuck;
-        let (order, initial, states) = self.path();
-        self.longest = Some(DeadEnd {
-            order,
+        let initial = self.stack.first().map_or(self.current, |f| f.before);
+        let keep = match &self.longest {
+            Some(l) if l.initial == initial => self.longest_agrees,
+            _ => 0,
+        };
+        let mut longest = self.longest.take().unwrap_or(DeadEnd {
+            order: Vec::new(),
             initial,
-            states,
-            candidates,
+            states: Vec::new(),
+            candidates: Vec::new(),
             stuck,
         });
+        longest.order.truncate(keep);
+        longest.states.truncate(keep);
+        for k in keep..depth {
+            longest.order.push(self.stack[k].op);
+            longest
+                .states
+                .push(self.stack.get(k + 1).map_or(self.current, |f| f.before));
+        }
+        longest.initial = initial;
+        longest.candidates = candidates;
+        longest.stuck = stuck;
+        self.longest = Some(longest);
+        self.longest_agrees = depth;
     }
 }
 
