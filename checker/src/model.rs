@@ -49,11 +49,13 @@ pub trait Model: Sync {
         false
     }
 
-    /// Optional pruning, for speed. The operation `next` (with its
-    /// output) must take effect before anything but `others` does. Return
-    /// false only if `next` cannot take effect from `state` after any
-    /// sequence of some of `others`; the search then abandons this branch.
-    /// Default: true (no pruning, always sound).
+    /// Optional pruning, for speed. The completed operation `next` (with
+    /// its output) has not taken effect yet, and only `others` may take
+    /// effect before it does. Return false only if `next` cannot take
+    /// effect from `state` after any sequence of some of `others`; the
+    /// search then abandons this branch. Called for read-only operations
+    /// and for the operation that must come first. Default: true (no
+    /// pruning, always sound).
     fn can_still_take_effect(
         &self,
         _state: &Self::State,
