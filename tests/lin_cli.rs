@@ -30,9 +30,10 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Writes `text` to a fresh file named `name` in a per-test folder.
+/// Writes `text` to a file named `name` in a per-test folder under the
+/// target directory.
 fn file(test: &str, name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("raftcheck-lin-{}-{test}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("lin-cli-{test}"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -233,7 +234,7 @@ fn limits_end_with_unknown() {
 
 #[test]
 fn html_report_for_c50_bad_and_a_large_history() {
-    let dir = std::env::temp_dir().join(format!("raftcheck-lin-{}-html", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lin-cli-html");
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("c50-bad.html");
     let out = lin(&[
