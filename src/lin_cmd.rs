@@ -483,6 +483,26 @@ impl FileContext<'_> {
                     .count();
                 text.push_str(&format!("{file}: unknown ({why} reached; {done}/{} partition(s) linearizable): {summary}\n", report.partitions.len()));
                 out["unknown_reason"] = json!(why);
+                // What the search had established when it stopped.
+                let partial = report.partitions.iter().find_map(|p| match &p.outcome {
+                    PartitionOutcome::Unknown(Some(e)) => Some((p, e)),
+                    _ => None,
+                });
+                if let Some((partition, e)) = partial {
+                    text.push_str(&format!(
+                        "  deepest dead end so far, in {}:\n",
+                        partition
+                            .key
+                            .as_ref()
+                            .map_or("the whole history".to_string(), |k| format!(
+                                "partition {k:?}"
+                            ))
+                    ));
+                    text.push_str(&render_text(&decoded.model, &decoded.history, e, 5));
+                    out["partial_partition"] = json!(partition.key);
+                    out["partial_explanation"] =
+                        explanation_json(&decoded.model, &decoded.history, e);
+                }
             }
         }
         let html = self

@@ -218,6 +218,10 @@ fn limits_end_with_unknown() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["files"][0]["unknown_reason"], "timeout");
+    assert!(
+        json["files"][0]["partial_explanation"]["prefix_length"].is_u64(),
+        "what was established is reported"
+    );
     let out = lin(&[
         "--model",
         "kv",
