@@ -308,14 +308,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let forced = self.read_only[op as usize] && keeps_state;
         if !self.successors.is_empty() {
             self.linearized.insert(op);
-            let set_hash = self.linearized.hash();
             self.successors.reverse();
             while let Some(state) = self.successors.pop() {
-                let heap = self.model.state_heap_bytes(&state);
-                if let Some(id) = self
-                    .cache
-                    .insert(self.linearized.key(), set_hash, state, heap)
-                {
+                if let Some(id) = self.enter_state(state) {
                     let alternatives = if self.successors.is_empty() {
                         Vec::new()
                     } else {
@@ -353,16 +348,11 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         loop {
             let level = self.levels.pop().expect("a configuration is entered");
             self.arena.truncate(level.start as usize);
-            let Some(frame) = self.stack.last_mut() else {
+            if self.stack.is_empty() {
                 return false;
-            };
-            while let Some(state) = frame.alternatives.pop() {
-                let heap = self.model.state_heap_bytes(&state);
-                let set_hash = self.linearized.hash();
-                if let Some(id) = self
-                    .cache
-                    .insert(self.linearized.key(), set_hash, state, heap)
-                {
+            }
+            while let Some(state) = self.stack.last_mut().and_then(|f| f.alternatives.pop()) {
+                if let Some(id) = self.enter_state(state) {
                     self.current = id;
                     self.longest_agrees = self.longest_agrees.min(self.stack.len() - 1);
                     self.enter_configuration();
@@ -437,16 +427,21 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         !possible && !truncated.get()
     }
 
+    /// Adds the configuration (current linearized set, `state`) to the
+    /// cache; its id if it is new, `None` if it was entered before.
+    #[inline]
+    fn enter_state(&mut self, state: M::State) -> Option<ConfigId> {
+        let heap = self.model.state_heap_bytes(&state);
+        let set_hash = self.linearized.hash();
+        self.cache
+            .insert(self.linearized.key(), set_hash, state, heap)
+    }
+
     /// Starts the search again from the next initial state not yet entered.
     fn enter_next_initial_state(&mut self) -> bool {
         debug_assert!(self.stack.is_empty());
         while let Some(state) = self.initial_states.pop() {
-            let heap = self.model.state_heap_bytes(&state);
-            let set_hash = self.linearized.hash();
-            if let Some(id) = self
-                .cache
-                .insert(self.linearized.key(), set_hash, state, heap)
-            {
+            if let Some(id) = self.enter_state(state) {
                 self.current = id;
                 self.enter_configuration();
                 return true;
