@@ -1,17 +1,591 @@
 //! `raftcheck lin`: check histories for linearizability.
-//! (Being written in the `lin` branch; this file is replaced there.)
+//!
+//! Arguments are parsed into [`LinArgs`], validated into a [`Config`]
+//! before any work, then each file is read, decoded for the chosen model,
+//! checked and reported. Exit code: 0 all linearizable, 1 some history is
+//! not, 3 some check was stopped by a limit (and none refuted), 2 a usage
+//! or input error in any file.
 
-use clap::Args;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use raftcheck_checker::explain::render_text;
+use raftcheck_checker::formats::{self, Format};
+use raftcheck_checker::models::{decode_kv, decode_register, Decoded};
+use raftcheck_checker::{
+    check, html, CheckOptions, Datum, Model, PartitionOutcome, Progress, UnknownReason, Verdict,
+};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The built-in models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// Key/value store of strings: get / put / append, partitioned by key.
+    Kv,
+    /// One register: read / write (starts as null).
+    Register,
+    /// One register with compare-and-set: read / write / cas [from, to].
+    CasRegister,
+}
+
+/// History file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatName {
+    /// Pick by content.
+    Auto,
+    /// Native JSON Lines.
+    Jsonl,
+    /// Jepsen log lines (`INFO  jepsen.util - <process> :<type> :<f> <value>`).
+    Jepsen,
+    /// EDN operation maps (Jepsen / Knossos), a vector or one per line.
+    Edn,
+}
 
 /// Options of `raftcheck lin`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "\
+Exit codes: 0 every history is linearizable; 1 some history is not; 3 some check \
+was stopped by --timeout or --memory-budget (and none refuted); 2 usage or input error.
+
+How each format reads failures and crashes:
+  jsonl   fail = did not happen; info or no completion = may take effect later or never
+  jepsen  porcupine's reading of the etcd logs: a failed cas observed another value,
+          a failed read completed with an unknown result, info stays open
+  edn     knossos's reading: fail = did not happen, info stays open, a read of nil is
+          unconstrained; entries of keyword processes (:nemesis) are skipped and counted")]
 pub struct LinArgs {
-    /// History files.
-    files: Vec<std::path::PathBuf>,
+    /// History files to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Model to check against. Default: from the file name
+    /// (`*.kv.jsonl`, `*.register.jsonl`, `*.cas-register.jsonl`).
+    #[arg(long, value_enum)]
+    model: Option<ModelName>,
+    /// File format.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: FormatName,
+    /// Wall-clock limit per file (e.g. `60`, `1.5s`, `500ms`, `2m`); past it the
+    /// verdict is `unknown` (exit 3).
+    #[arg(long)]
+    timeout: Option<String>,
+    /// Limit on the memory of the search caches (e.g. `512M`, `4G`), shared
+    /// by the files checked at the same time (each gets an equal share of
+    /// it); past it the verdict is `unknown` (exit 3). Default: 4G or half
+    /// the machine's memory, whichever is smaller.
+    #[arg(long)]
+    memory_budget: Option<String>,
+    /// Threads that check files and partitions in parallel (default: all
+    /// cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Search each history as a whole instead of per partition (key).
+    #[arg(long)]
+    no_partition: bool,
+    /// Initial value of a register, as JSON (e.g. `0`, `"a"`); default null.
+    #[arg(long)]
+    initial: Option<String>,
+    /// Write a self-contained HTML report (timeline per process with the
+    /// linearization or the longest linearizable prefix) to this path.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Validated options.
+struct Config {
+    files: Vec<PathBuf>,
+    model: Option<ModelName>,
+    format: FormatName,
+    check: CheckOptions,
+    threads: usize,
+    initial: Option<Datum>,
+    html: Option<PathBuf>,
+    json: bool,
+}
+
+/// Parses `60`, `1.5s`, `500ms`, `2m`.
+fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let value: f64 = number.trim().parse().with_context(|| {
+        format!("--timeout {text:?}: expected a duration such as 60, 1.5s, 500ms or 2m")
+    })?;
+    if !(value.is_finite() && value > 0.0) {
+        bail!("--timeout {text:?}: expected a positive duration");
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+/// Parses `1048576`, `512K`, `512M`, `4G` (powers of 1024).
+fn parse_size(text: &str) -> Result<usize> {
+    let t = text
+        .trim()
+        .trim_end_matches(['B', 'b'])
+        .trim_end_matches('i');
+    let (number, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("--memory-budget {text:?}: expected a size such as 512M or 4G"))?;
+    if !(value.is_finite() && value > 0.0) {
+        bail!("--memory-budget {text:?}: expected a positive size");
+    }
+    Ok((value * scale as f64) as usize)
+}
+
+/// 4 GiB, or half of the machine's memory if that is smaller.
+fn default_memory_budget() -> usize {
+    let four_gib = 4usize << 30;
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
+    });
+    total_kib.map_or(four_gib, |kib| four_gib.min(kib * 1024 / 2))
+}
+
+impl Config {
+    fn from_args(args: LinArgs) -> Result<Config> {
+        let timeout = args.timeout.as_deref().map(parse_duration).transpose()?;
+        let memory_budget = match args.memory_budget.as_deref() {
+            Some(text) => parse_size(text)?,
+            None => default_memory_budget(),
+        };
+        if args.threads == Some(0) {
+            bail!("--threads 0: expected at least 1");
+        }
+        let threads = args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // Up to `threads` files are checked at once: each gets its share.
+        let concurrent_files = threads.min(args.files.len()).max(1);
+        let initial = match args.initial.as_deref() {
+            None => None,
+            Some(text) => {
+                let value: Value = serde_json::from_str(text).with_context(|| {
+                    format!("--initial {text:?}: expected a JSON value (quote strings: '\"a\"')")
+                })?;
+                Some(Datum::from_json(&value))
+            }
+        };
+        Ok(Config {
+            files: args.files,
+            model: args.model,
+            format: args.format,
+            check: CheckOptions {
+                no_partition: args.no_partition,
+                timeout,
+                memory_budget: Some(memory_budget / concurrent_files),
+                witness: args.html.is_some(),
+            },
+            threads,
+            initial,
+            html: args.html,
+            json: args.json,
+        })
+    }
+}
+
+/// What came of one file.
+struct FileResult {
+    /// `None` for an input error.
+    verdict: Option<Verdict>,
+    /// The human-readable report.
+    text: String,
+    /// The input error, if any.
+    error: Option<String>,
+    json: Value,
+    html: Option<String>,
 }
 
 /// Runs the subcommand and returns the process exit code.
-pub fn run(_args: LinArgs) -> u8 {
-    eprintln!("raftcheck lin: not built yet");
-    2
+pub fn run(args: LinArgs) -> u8 {
+    let config = match Config::from_args(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("raftcheck lin: {e:#}");
+            return 2;
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("raftcheck lin: cannot start threads: {e}");
+            return 2;
+        }
+    };
+    let started = Instant::now();
+    // Files are checked concurrently on the pool (each check also splits its
+    // partitions over it); results are reported in the order given.
+    let results: Vec<FileResult> = pool.install(|| {
+        config
+            .files
+            .par_iter()
+            .map(|path| {
+                check_file(&config, path).unwrap_or_else(|e| {
+                    let message = format!("{}: {e:#}", path.display());
+                    FileResult {
+                        verdict: None,
+                        text: String::new(),
+                        error: Some(message.clone()),
+                        json: json!({"file": path.display().to_string(), "verdict": "error", "error": message}),
+                        html: None,
+                    }
+                })
+            })
+            .collect()
+    });
+    for r in &results {
+        if let Some(message) = &r.error {
+            eprintln!("raftcheck lin: {message}");
+        }
+        if !config.json {
+            emit(&r.text);
+        }
+    }
+    let code = exit_code(results.iter().map(|r| r.verdict));
+    if let Some(path) = &config.html {
+        let sections: Vec<String> = results.iter().filter_map(|r| r.html.clone()).collect();
+        if let Err(e) = std::fs::write(path, html::document(&sections)) {
+            eprintln!("raftcheck lin: cannot write {}: {e}", path.display());
+            return 2;
+        }
+        if !config.json {
+            emit(&format!("HTML report: {}\n", path.display()));
+        }
+    }
+    if config.json {
+        let overall = match code {
+            0 => "linearizable",
+            1 => "not-linearizable",
+            3 => "unknown",
+            _ => "error",
+        };
+        let files: Vec<Value> = results.into_iter().map(|r| r.json).collect();
+        let summary = json!({"verdict": overall, "exit_code": code, "elapsed_ms": ms(started.elapsed()), "files": files});
+        emit(&format!("{summary}\n"));
+    }
+    code
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error, so write
+/// failures are ignored.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Worst first: an input error (2), then not linearizable (1), then
+/// unknown (3), then linearizable (0).
+fn exit_code(verdicts: impl Iterator<Item = Option<Verdict>>) -> u8 {
+    let mut code = 0;
+    for v in verdicts {
+        let rank = |c: u8| match c {
+            2 => 3,
+            1 => 2,
+            3 => 1,
+            _ => 0,
+        };
+        let this = match v {
+            None => 2,
+            Some(Verdict::NotLinearizable) => 1,
+            Some(Verdict::Unknown) => 3,
+            Some(Verdict::Linearizable) => 0,
+        };
+        if rank(this) > rank(code) {
+            code = this;
+        }
+    }
+    code
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn model_for(config: &Config, path: &Path) -> Result<ModelName> {
+    if let Some(m) = config.model {
+        return Ok(m);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (suffix, model) in [
+        (".cas-register.jsonl", ModelName::CasRegister),
+        (".register.jsonl", ModelName::Register),
+        (".kv.jsonl", ModelName::Kv),
+    ] {
+        if name.ends_with(suffix) {
+            return Ok(model);
+        }
+    }
+    bail!("no --model given and the file name does not name one (*.kv.jsonl, *.register.jsonl, *.cas-register.jsonl)")
+}
+
+fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
+    let model = model_for(config, path)?;
+    if model == ModelName::Kv && config.initial.is_some() {
+        bail!("--initial applies to the register models, not kv");
+    }
+    let parse_started = Instant::now();
+    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let format = match config.format {
+        FormatName::Jsonl => Format::Jsonl,
+        FormatName::Jepsen => Format::Jepsen,
+        FormatName::Edn => Format::Edn,
+        FormatName::Auto if text.trim().is_empty() => Format::Jsonl,
+        FormatName::Auto => Format::detect(&text).context(
+            "cannot tell the format from the first line: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or an EDN map/vector (edn); use --format",
+        )?,
+    };
+    let records = formats::parse(&text, format)?;
+    let reading = format.reading();
+    let skipped = records.skipped.len();
+    let context = FileContext {
+        config,
+        path,
+        format,
+        model,
+        parse_started,
+        skipped,
+    };
+    match model {
+        ModelName::Kv => context.finish(decode_kv(records, reading)?),
+        ModelName::Register | ModelName::CasRegister => {
+            let decoded = decode_register(
+                records,
+                model == ModelName::CasRegister,
+                reading,
+                config.initial.clone(),
+            )?;
+            context.finish(decoded)
+        }
+    }
+}
+
+struct FileContext<'a> {
+    config: &'a Config,
+    path: &'a Path,
+    format: Format,
+    model: ModelName,
+    parse_started: Instant,
+    skipped: usize,
+}
+
+impl FileContext<'_> {
+    fn finish<M: Model>(self, decoded: Decoded<M>) -> Result<FileResult> {
+        let parse_time = self.parse_started.elapsed();
+        let check_started = Instant::now();
+        let progress = Progress::default();
+        let report = with_progress(&self.path.display().to_string(), &progress, || {
+            check(
+                &decoded.model,
+                &decoded.history,
+                &self.config.check,
+                Some(&progress),
+            )
+        });
+        let check_time = check_started.elapsed();
+        let file = self.path.display().to_string();
+        let summary = format!(
+            "{} ops ({} never completed, {} failed left out{}), {} partition(s); parse {:.1} ms, check {:.1} ms",
+            decoded.history.len(),
+            decoded.open,
+            decoded.failed_left_out,
+            if self.skipped > 0 { format!(", {} non-client entries skipped", self.skipped) } else { String::new() },
+            report.partitions.len(),
+            ms(parse_time),
+            ms(check_time),
+        );
+        let mut out = json!({
+            "file": file,
+            "format": format!("{:?}", self.format).to_lowercase(),
+            "model": self.model.to_possible_value().map(|v| v.get_name().to_string()),
+            "verdict": report.verdict.name(),
+            "ops": decoded.history.len(),
+            "open_ops": decoded.open,
+            "failed_ops_left_out": decoded.failed_left_out,
+            "skipped_entries": self.skipped,
+            "partitions": report.partitions.len(),
+            "configurations": report.partitions.iter().map(|p| p.configurations).sum::<usize>(),
+            "partition_details": report.partitions.iter().map(|p| json!({
+                "key": p.key,
+                "ops": p.ops.len(),
+                "outcome": p.outcome.name(),
+                "configurations": p.configurations,
+                "search_steps": p.steps,
+            })).collect::<Vec<_>>(),
+            "search_steps": report.partitions.iter().map(|p| p.steps).sum::<u64>(),
+            "parse_ms": ms(parse_time),
+            "check_ms": ms(check_time),
+            "elapsed_ms": ms(parse_time + check_time),
+        });
+        let mut text = String::new();
+        match report.verdict {
+            Verdict::Linearizable => text.push_str(&format!("{file}: linearizable: {summary}\n")),
+            Verdict::NotLinearizable => {
+                text.push_str(&format!("{file}: NOT linearizable: {summary}\n"));
+                let (partition, explanation) = report.refuted().expect("a refuted partition");
+                let name = partition
+                    .key
+                    .as_ref()
+                    .map_or("the whole history".to_string(), |k| {
+                        format!("partition {k:?}")
+                    });
+                text.push_str(&format!(
+                    "  {name} ({} ops) cannot be linearized\n",
+                    partition.ops.len()
+                ));
+                text.push_str(&render_text(
+                    &decoded.model,
+                    &decoded.history,
+                    explanation,
+                    12,
+                ));
+                out["refuted_partition"] = json!(partition.key);
+                out["explanation"] =
+                    explanation_json(&decoded.model, &decoded.history, explanation);
+            }
+            Verdict::Unknown => {
+                let why = match report.unknown_reason {
+                    Some(UnknownReason::Timeout) => "timeout",
+                    Some(UnknownReason::MemoryBudget) => "memory budget",
+                    None => "stopped",
+                };
+                let done = report
+                    .partitions
+                    .iter()
+                    .filter(|p| matches!(p.outcome, PartitionOutcome::Linearizable(_)))
+                    .count();
+                text.push_str(&format!("{file}: unknown ({why} reached; {done}/{} partition(s) linearizable): {summary}\n", report.partitions.len()));
+                out["unknown_reason"] = json!(why);
+                // What the search had established when it stopped.
+                let partial = report.partitions.iter().find_map(|p| match &p.outcome {
+                    PartitionOutcome::Unknown(Some(e)) => Some((p, e)),
+                    _ => None,
+                });
+                if let Some((partition, e)) = partial {
+                    text.push_str(&format!(
+                        "  deepest dead end so far, in {}:\n",
+                        partition
+                            .key
+                            .as_ref()
+                            .map_or("the whole history".to_string(), |k| format!(
+                                "partition {k:?}"
+                            ))
+                    ));
+                    text.push_str(&render_text(&decoded.model, &decoded.history, e, 5));
+                    out["partial_partition"] = json!(partition.key);
+                    out["partial_explanation"] =
+                        explanation_json(&decoded.model, &decoded.history, e);
+                }
+            }
+        }
+        let html = self
+            .config
+            .html
+            .as_ref()
+            .map(|_| html::render(&decoded.model, &decoded.history, &report, &file));
+        Ok(FileResult {
+            verdict: Some(report.verdict),
+            text,
+            error: None,
+            json: out,
+            html,
+        })
+    }
+}
+
+fn explanation_json<M: Model>(
+    model: &M,
+    history: &[raftcheck_checker::Operation<M::Input, M::Output>],
+    e: &raftcheck_checker::Explanation,
+) -> Value {
+    let op = |i: usize| {
+        let o = &history[i];
+        json!({"process": o.process, "line": o.line, "op": model.describe_operation(&o.input, o.output.as_ref())})
+    };
+    json!({
+        "prefix_length": e.prefix.order.len(),
+        "prefix": e.prefix.order.iter().map(|&i| op(i)).collect::<Vec<_>>(),
+        "state": e.state(),
+        "stuck": op(e.stuck),
+        "candidates": e.candidates.iter().map(|c| {
+            let mut v = op(c.op);
+            v["accepted_by_model"] = json!(c.accepted_by_model);
+            v
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs `work`, printing progress on stderr every second once it has run
+/// for more than a second.
+fn with_progress<T>(label: &str, progress: &Progress, work: impl FnOnce() -> T) -> T {
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let started = Instant::now();
+            while let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(Duration::from_secs(1)) {
+                eprintln!(
+                    "raftcheck lin: {label}: {}/{} partition(s) done, {:.1} M search steps, {} MiB of cache, {:.0} s",
+                    progress.partitions_done.load(Ordering::Relaxed),
+                    progress.partitions.load(Ordering::Relaxed),
+                    progress.steps.load(Ordering::Relaxed) as f64 / 1e6,
+                    progress.memory_bytes.load(Ordering::Relaxed) >> 20,
+                    started.elapsed().as_secs_f64(),
+                );
+            }
+        });
+        let result = work();
+        drop(done_tx);
+        result
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_sizes_and_exit_codes() {
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_size("4GiB").unwrap(), 4 << 30);
+        assert!(parse_size("-1").is_err());
+        let v = |xs: &[Option<Verdict>]| exit_code(xs.iter().copied());
+        assert_eq!(v(&[Some(Verdict::Linearizable), Some(Verdict::Unknown)]), 3);
+        assert_eq!(
+            v(&[Some(Verdict::Unknown), Some(Verdict::NotLinearizable)]),
+            1
+        );
+        assert_eq!(v(&[Some(Verdict::NotLinearizable), None]), 2);
+        assert_eq!(v(&[]), 0);
+    }
 }

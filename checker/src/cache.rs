@@ -1,0 +1,124 @@
+//! The set of configurations (linearized operations, model state) the
+//! search has already entered (Lowe's just-in-time linearization cache).
+
+use crate::fasthash::hash_one;
+use hashbrown::HashTable;
+use std::hash::Hash;
+
+/// Index of a configuration in the cache; also names its state.
+pub(crate) type ConfigId = u32;
+
+/// Stores each configuration once: its linearized-set key (see
+/// `LinearizedSet::key`) in one flat array, its state, and its hash.
+///
+/// Invariant: `spans[i]` is `(start word, offset in bits, length)` of entry
+/// `i`'s key; `states`, `hashes` and `spans` have one element per entry;
+/// the table holds exactly the indices `0..states.len()`, each under
+/// `hashes[i]`.
+pub(crate) struct ConfigCache<S> {
+    bits: Vec<u64>,
+    spans: Vec<(u32, usize, u32)>,
+    states: Vec<S>,
+    hashes: Vec<u64>,
+    table: HashTable<ConfigId>,
+    /// Sum of the model's `state_heap_bytes` over the stored states.
+    state_heap_bytes: usize,
+}
+
+impl<S: Eq + Hash> ConfigCache<S> {
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
+        ConfigCache {
+            bits: Vec::new(),
+            spans: Vec::new(),
+            states: Vec::new(),
+            hashes: Vec::new(),
+            table: HashTable::new(),
+            state_heap_bytes: 0,
+        }
+    }
+
+    /// Adds the configuration (linearized set with `key`, `state`) unless
+    /// it is already there. `set_hash` must be a function of the set only.
+    /// Returns the new entry's id, or `None` if the configuration was known
+    /// (`state` is then dropped).
+    #[inline]
+    pub(crate) fn insert(
+        &mut self,
+        key: (u32, &[u64]),
+        set_hash: u64,
+        state: S,
+        heap_bytes: usize,
+    ) -> Option<ConfigId> {
+        let hash = set_hash ^ hash_one(&state);
+        let (start, words) = key;
+        let (all_bits, spans, states, hashes) =
+            (&self.bits, &self.spans, &self.states, &self.hashes);
+        let found = self.table.find(hash, |&id| {
+            let i = id as usize;
+            let (s, off, len) = spans[i];
+            hashes[i] == hash
+                && s == start
+                && len as usize == words.len()
+                && &all_bits[off..off + len as usize] == words
+                && states[i] == state
+        });
+        if found.is_some() {
+            return None;
+        }
+        let id = self.states.len() as ConfigId;
+        self.spans
+            .push((start, self.bits.len(), words.len() as u32));
+        self.bits.extend_from_slice(words);
+        self.states.push(state);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
+        self.state_heap_bytes += heap_bytes;
+        Some(id)
+    }
+
+    /// The state of configuration `id`.
+    #[inline]
+    pub(crate) fn state(&self, id: ConfigId) -> &S {
+        &self.states[id as usize]
+    }
+
+    /// Number of configurations stored.
+    pub(crate) fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Bytes allocated by the cache (capacities, not lengths, so that the
+    /// growth of a vector is counted when it happens).
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.bits.capacity() * 8
+            + self.states.capacity() * std::mem::size_of::<S>()
+            + self.hashes.capacity() * 8
+            + self.spans.capacity() * std::mem::size_of::<(u32, usize, u32)>()
+            + self.table.capacity() * (std::mem::size_of::<ConfigId>() + 1)
+            + self.state_heap_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_is_stored_once() {
+        let mut cache = ConfigCache::new();
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), Some(0));
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), None);
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Some(1));
+        assert_eq!(cache.insert((0, &[1, 1]), 9, 5u32, 0), Some(2));
+        assert_eq!(
+            cache.insert((1, &[1]), 9, 5u32, 0),
+            Some(3),
+            "another start word is another set"
+        );
+        assert_eq!(*cache.state(1), 6);
+        assert_eq!(cache.len(), 4);
+        assert!(cache.allocated_bytes() >= 4 * (4 + 8));
+    }
+}

@@ -1,0 +1,418 @@
+//! EDN: a reader for the subset of EDN that Jepsen and Knossos histories
+//! use, and the history reader on top of it.
+//!
+//! Histories are either one vector of operation maps or a sequence of
+//! top-level maps (usually one per line). A map whose `:process` is a
+//! keyword (such as `:nemesis`) is not a client operation: it is skipped
+//! and listed in [`Records::skipped`].
+
+use super::{ParseError, Record, RecordKind, Records};
+use crate::datum::Datum;
+
+/// Reads EDN forms from text, tracking line numbers.
+pub struct Reader<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+fn is_symbol_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b".*+!-_?$%&=<>/:#'".contains(&c)
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`, which begins on line `line`.
+    pub fn new(text: &'a str, line: usize) -> Self {
+        Reader {
+            text: text.as_bytes(),
+            pos: 0,
+            line,
+        }
+    }
+
+    fn err<T>(&self, message: impl Into<String>) -> Result<T, ParseError> {
+        Err(ParseError {
+            line: self.line,
+            message: message.into(),
+        })
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(&c) = self.text.get(self.pos) {
+            match c {
+                b'\n' => {
+                    self.line += 1;
+                    self.pos += 1;
+                }
+                b' ' | b'\t' | b'\r' | b',' => self.pos += 1,
+                b';' => {
+                    while self.text.get(self.pos).is_some_and(|&c| c != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// The line of the next form (after skipping whitespace), or `None` at
+    /// the end of the text.
+    pub fn peek_line(&mut self) -> Option<usize> {
+        self.skip_whitespace();
+        (self.pos < self.text.len()).then_some(self.line)
+    }
+
+    /// Reads the next form; `Ok(None)` at the end of the text.
+    pub fn read(&mut self) -> Result<Option<Datum>, ParseError> {
+        self.skip_whitespace();
+        let Some(&c) = self.text.get(self.pos) else {
+            return Ok(None);
+        };
+        let datum = match c {
+            b'{' => {
+                self.pos += 1;
+                let items = self.read_until(b'}', "map")?;
+                if items.len() % 2 != 0 {
+                    return self.err("a map needs an even number of forms (key value pairs)");
+                }
+                let mut entries = Vec::with_capacity(items.len() / 2);
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    entries.push((k, v));
+                }
+                Datum::map(entries)
+            }
+            b'[' | b'(' => {
+                self.pos += 1;
+                let close = if c == b'[' { b']' } else { b')' };
+                Datum::List(self.read_until(close, if c == b'[' { "vector" } else { "list" })?)
+            }
+            b'#' => self.read_dispatch()?,
+            b'"' => Datum::Str(self.read_string()?),
+            b':' => {
+                self.pos += 1;
+                let word = self.read_word();
+                if word.is_empty() {
+                    return self.err("expected a keyword name after ':'");
+                }
+                Datum::Keyword(word)
+            }
+            b'\\' => {
+                self.pos += 1;
+                let word = self.read_word();
+                let ch = match word.as_str() {
+                    "newline" => "\n".to_string(),
+                    "space" => " ".to_string(),
+                    "tab" => "\t".to_string(),
+                    _ if word.chars().count() == 1 => word,
+                    _ => return self.err(format!("unknown character literal \\{word}")),
+                };
+                Datum::Str(ch)
+            }
+            b'}' | b']' | b')' => return self.err(format!("unexpected '{}'", c as char)),
+            _ if c.is_ascii_digit()
+                || ((c == b'-' || c == b'+')
+                    && self.text.get(self.pos + 1).is_some_and(u8::is_ascii_digit)) =>
+            {
+                self.read_number()?
+            }
+            _ if is_symbol_char(c) => match self.read_word().as_str() {
+                "nil" => Datum::Nil,
+                "true" => Datum::Bool(true),
+                "false" => Datum::Bool(false),
+                word => Datum::Symbol(word.to_string()),
+            },
+            _ => return self.err(format!("unexpected character {:?}", self.rest_char())),
+        };
+        Ok(Some(datum))
+    }
+
+    fn rest_char(&self) -> char {
+        std::str::from_utf8(&self.text[self.pos..])
+            .ok()
+            .and_then(|s| s.chars().next())
+            .unwrap_or('?')
+    }
+
+    fn read_until(&mut self, close: u8, what: &str) -> Result<Vec<Datum>, ParseError> {
+        let opened = self.line;
+        let mut items = Vec::new();
+        loop {
+            self.skip_whitespace();
+            match self.text.get(self.pos) {
+                None => {
+                    return Err(ParseError {
+                        line: self.line,
+                        message: format!(
+                            "the file ends inside a {what} opened at line {opened}; expected '{}'",
+                            close as char
+                        ),
+                    })
+                }
+                Some(&c) if c == close => {
+                    self.pos += 1;
+                    return Ok(items);
+                }
+                Some(_) => items.push(self.read()?.expect("not at the end")),
+            }
+        }
+    }
+
+    fn read_dispatch(&mut self) -> Result<Datum, ParseError> {
+        self.pos += 1;
+        match self.text.get(self.pos) {
+            Some(b'{') => {
+                self.pos += 1;
+                Ok(Datum::set(self.read_until(b'}', "set")?))
+            }
+            Some(b'_') => {
+                self.pos += 1;
+                if self.read()?.is_none() {
+                    return self.err("expected a form after #_");
+                }
+                self.read()?
+                    .map_or_else(|| self.err("expected a form after the discarded one"), Ok)
+            }
+            Some(&c) if c.is_ascii_alphabetic() => {
+                // A tagged element (#inst "...", #uuid "..."): keep the value.
+                let _tag = self.read_word();
+                self.read()?
+                    .map_or_else(|| self.err("expected a value after the tag"), Ok)
+            }
+            _ => self.err("unsupported '#' form (expected #{...}, #_ or a tag)"),
+        }
+    }
+
+    fn read_word(&mut self) -> String {
+        let start = self.pos;
+        while self.text.get(self.pos).is_some_and(|&c| is_symbol_char(c)) {
+            self.pos += 1;
+        }
+        String::from_utf8_lossy(&self.text[start..self.pos]).into_owned()
+    }
+
+    fn read_number(&mut self) -> Result<Datum, ParseError> {
+        let word = self.read_word();
+        let trimmed = word.trim_end_matches(['N', 'M']);
+        if let Ok(i) = trimmed.parse::<i64>() {
+            return Ok(Datum::Int(i));
+        }
+        match trimmed.parse::<f64>() {
+            Ok(f) => Ok(Datum::Float(f.to_bits())),
+            Err(_) => self.err(format!("expected a number, found {word:?}")),
+        }
+    }
+
+    fn read_string(&mut self) -> Result<String, ParseError> {
+        let opened = self.line;
+        self.pos += 1;
+        let mut bytes = Vec::new();
+        loop {
+            let Some(&c) = self.text.get(self.pos) else {
+                return Err(ParseError {
+                    line: self.line,
+                    message: format!(
+                        "the file ends inside a string opened at line {opened}; expected '\"'"
+                    ),
+                });
+            };
+            self.pos += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&e) = self.text.get(self.pos) else {
+                        continue;
+                    };
+                    self.pos += 1;
+                    match e {
+                        b'n' => bytes.push(b'\n'),
+                        b't' => bytes.push(b'\t'),
+                        b'r' => bytes.push(b'\r'),
+                        b'u' => {
+                            let hex = self
+                                .text
+                                .get(self.pos..self.pos + 4)
+                                .and_then(|h| std::str::from_utf8(h).ok());
+                            let Some(ch) = hex
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .and_then(char::from_u32)
+                            else {
+                                return self.err("expected four hex digits after \\u");
+                            };
+                            self.pos += 4;
+                            bytes.extend_from_slice(ch.to_string().as_bytes());
+                        }
+                        other => bytes.push(other),
+                    }
+                }
+                b'\n' => {
+                    self.line += 1;
+                    bytes.push(c);
+                }
+                _ => bytes.push(c),
+            }
+        }
+        String::from_utf8(bytes).or_else(|_| self.err("string is not valid UTF-8"))
+    }
+}
+
+/// Looks up keyword `name` in an EDN map's entries.
+fn get<'d>(entries: &'d [(Datum, Datum)], name: &str) -> Option<&'d Datum> {
+    entries
+        .iter()
+        .find(|(k, _)| matches!(k, Datum::Keyword(n) if n == name))
+        .map(|(_, v)| v)
+}
+
+/// Reads one operation map into a record; `Ok(None)` for a non-client
+/// entry (keyword process).
+pub(crate) fn record_from_map(
+    datum: &Datum,
+    line: usize,
+    skipped: &mut Vec<(usize, String)>,
+) -> Result<Option<Record>, ParseError> {
+    let err = |message: String| Err(ParseError { line, message });
+    let Datum::Map(entries) = datum else {
+        return err(format!(
+            "expected an operation map {{:process .., :type .., :f .., :value ..}}, found {}",
+            datum.kind()
+        ));
+    };
+    let process = match get(entries, "process") {
+        Some(Datum::Int(p)) if *p >= 0 => *p as u64,
+        Some(Datum::Keyword(name)) => {
+            skipped.push((line, format!(":{name}")));
+            return Ok(None);
+        }
+        Some(other) => {
+            return err(format!(
+                "expected :process to be a non-negative integer or a keyword, found {other}"
+            ))
+        }
+        None => return err("expected a :process entry".into()),
+    };
+    let kind = match get(entries, "type").and_then(Datum::as_name) {
+        Some(name) => match RecordKind::from_name(name) {
+            Some(kind) => kind,
+            None => {
+                return err(format!(
+                    "expected :type to be :invoke, :ok, :fail or :info, found :{name}"
+                ))
+            }
+        },
+        None => return err("expected a :type entry (:invoke, :ok, :fail or :info)".into()),
+    };
+    let f = match get(entries, "f") {
+        Some(d) => match d.as_name() {
+            Some(name) => name.to_string(),
+            None => return err(format!("expected :f to be a keyword, found {d}")),
+        },
+        None => return err("expected an :f entry (the operation's name)".into()),
+    };
+    let time = match get(entries, "time") {
+        None => None,
+        Some(Datum::Int(t)) if *t >= 0 => Some(*t as u64),
+        Some(other) => {
+            return err(format!(
+                "expected :time to be a non-negative integer, found {other}"
+            ))
+        }
+    };
+    Ok(Some(Record {
+        line,
+        process,
+        kind,
+        f,
+        key: get(entries, "key").cloned(),
+        value: get(entries, "value").cloned().unwrap_or(Datum::Nil),
+        time,
+    }))
+}
+
+/// Reads an EDN history: one vector of maps, or top-level maps. Each
+/// record carries the line where its map starts.
+pub fn parse_history(text: &str) -> Result<Records, ParseError> {
+    let mut reader = Reader::new(text, 1);
+    let mut out = Records::default();
+    if reader.peek_line().is_some() && reader.text[reader.pos] == b'[' {
+        let opened = reader.line;
+        reader.pos += 1;
+        loop {
+            let Some(line) = reader.peek_line() else {
+                return reader.err(format!(
+                    "the file ends inside the history vector opened at line {opened}; expected ']'"
+                ));
+            };
+            if reader.text[reader.pos] == b']' {
+                reader.pos += 1;
+                break;
+            }
+            let datum = reader.read()?.expect("peeked a form");
+            if let Some(r) = record_from_map(&datum, line, &mut out.skipped)? {
+                out.records.push(r);
+            }
+        }
+        if let Some(extra) = reader.peek_line() {
+            return Err(ParseError {
+                line: extra,
+                message: "expected the end of the file after the history vector".into(),
+            });
+        }
+        return Ok(out);
+    }
+    while let Some(line) = reader.peek_line() {
+        let datum = reader.read()?.expect("peeked a form");
+        if let Some(r) = record_from_map(&datum, line, &mut out.skipped)? {
+            out.records.push(r);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_forms() {
+        let mut r = Reader::new(
+            "{:a [1 -2 3.5 nil \"x\\\"y\"], :b #{:k sym}} ; comment\n(true)",
+            1,
+        );
+        let d = r.read().unwrap().unwrap();
+        assert_eq!(
+            d.to_string(),
+            "{:a: [1, -2, 3.5, null, \"x\\\"y\"], :b: #{:k, sym}}"
+        );
+        assert_eq!(r.peek_line(), Some(2));
+        assert_eq!(
+            r.read().unwrap(),
+            Some(Datum::List(vec![Datum::Bool(true)]))
+        );
+        assert_eq!(r.read().unwrap(), None);
+    }
+
+    #[test]
+    fn history_lines_nemesis_and_errors() {
+        let text = "{:process 0, :type :invoke, :f :write, :value 1}\n{:process :nemesis, :type :info, :f :start}\n{:process 0, :type :ok, :f :write, :value 1}\n";
+        let h = parse_history(text).unwrap();
+        assert_eq!(h.records.len(), 2);
+        assert_eq!(h.records[1].line, 3);
+        assert_eq!(h.skipped, vec![(2, ":nemesis".to_string())]);
+        let e = parse_history("{:process 0, :type :invoke, :f :write\n").unwrap_err();
+        assert!(
+            e.message.contains("ends inside a map opened at line 1"),
+            "{e}"
+        );
+        let e = parse_history("{:process 0, :type :begin, :f :write}").unwrap_err();
+        assert!(e.message.contains(":type"), "{e}");
+        let v = parse_history(
+            "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read, :value 3}]",
+        )
+        .unwrap();
+        assert_eq!(
+            (v.records[1].line, &v.records[1].value),
+            (2, &Datum::Int(3))
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! History file formats. Each reader turns a file's text into [`Record`]s
+//! (one per invoke or completion line), or a [`ParseError`] naming the line
+//! and what was expected.
+
+pub mod edn;
+pub mod jepsen;
+pub mod jsonl;
+
+use crate::datum::Datum;
+use std::fmt;
+
+/// A history file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The native JSON Lines format (design.md).
+    Jsonl,
+    /// Jepsen log lines `INFO  jepsen.util - <process> :<type> :<f> <value>`.
+    Jepsen,
+    /// EDN maps: a vector of maps, or one map per line (Jepsen/Knossos).
+    Edn,
+}
+
+impl Format {
+    /// How failures and crashes in this format are read.
+    pub fn reading(self) -> Reading {
+        match self {
+            Format::Jsonl => Reading::Native,
+            Format::Jepsen => Reading::Porcupine,
+            Format::Edn => Reading::Knossos,
+        }
+    }
+
+    /// Picks the format from the first non-blank line, or `None` if it
+    /// looks like none of them.
+    pub fn detect(text: &str) -> Option<Format> {
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with(';'))?;
+        if first.contains("jepsen.util - ") {
+            Some(Format::Jepsen)
+        } else if first.starts_with("{\"")
+            || first == "{"
+            || first.starts_with("{ \"")
+            || first == "{}"
+        {
+            Some(Format::Jsonl)
+        } else if first.starts_with("{:") || first.starts_with('[') || first.starts_with("{ :") {
+            Some(Format::Edn)
+        } else {
+            None
+        }
+    }
+}
+
+/// How a format's failed and crashed operations are to be understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// design.md: `fail` did not happen; `info` and unanswered invokes stay
+    /// open; a read of `null` read the value `null`.
+    Native,
+    /// Porcupine's reading of the etcd logs: a failed CAS completed and
+    /// observed a different value; a failed read completed with an unknown
+    /// result; `info` stays open; a read of `nil` read "absent" (`nil`).
+    Porcupine,
+    /// Knossos's reading: `fail` did not happen; `info` stays open; a read
+    /// of `nil` is unconstrained.
+    Knossos,
+}
+
+/// Whether a line invokes or completes an operation, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// `invoke`.
+    Invoke,
+    /// `ok`: completed, the value is the result.
+    Ok,
+    /// `fail`: completed with a definite failure.
+    Fail,
+    /// `info`: outcome unknown.
+    Info,
+}
+
+impl RecordKind {
+    /// Parses `invoke` / `ok` / `fail` / `info`.
+    pub fn from_name(name: &str) -> Option<RecordKind> {
+        match name {
+            "invoke" => Some(RecordKind::Invoke),
+            "ok" => Some(RecordKind::Ok),
+            "fail" => Some(RecordKind::Fail),
+            "info" => Some(RecordKind::Info),
+            _ => None,
+        }
+    }
+}
+
+/// One line (or map) of a history file, before pairing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// 1-based line where the record starts.
+    pub line: usize,
+    /// The client process.
+    pub process: u64,
+    /// Invoke or completion type.
+    pub kind: RecordKind,
+    /// The operation's name (`read`, `put`, ...), without a leading `:`.
+    pub f: String,
+    /// The key, for keyed models.
+    pub key: Option<Datum>,
+    /// The value (`Nil` when absent).
+    pub value: Datum,
+    /// Timestamp, if the line has one.
+    pub time: Option<u64>,
+}
+
+/// The records of a file, and the entries deliberately not used.
+#[derive(Clone, Debug, Default)]
+pub struct Records {
+    /// Client operations' records, in file order.
+    pub records: Vec<Record>,
+    /// Entries skipped because they are not client operations (e.g. Jepsen
+    /// `:nemesis` entries), as (line, process name).
+    pub skipped: Vec<(usize, String)>,
+}
+
+/// A line that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line.
+    pub line: usize,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Reads `text` in `format`.
+pub fn parse(text: &str, format: Format) -> Result<Records, ParseError> {
+    match format {
+        Format::Jsonl => jsonl::parse(text),
+        Format::Jepsen => jepsen::parse(text),
+        Format::Edn => edn::parse_history(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(Format::detect("\n{\"process\":0}"), Some(Format::Jsonl));
+        assert_eq!(
+            Format::detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"),
+            Some(Format::Jepsen)
+        );
+        assert_eq!(
+            Format::detect("{:process 0, :type :invoke}"),
+            Some(Format::Edn)
+        );
+        assert_eq!(Format::detect("[{:process 0}]"), Some(Format::Edn));
+        assert_eq!(Format::detect("hello world"), None);
+    }
+}

@@ -1,0 +1,12 @@
+//! The built-in models and the decoding of file records into their typed
+//! operations.
+
+pub mod decode;
+pub mod kv;
+pub mod register;
+pub mod values;
+
+pub use decode::{decode_kv, decode_register, Decoded};
+pub use kv::{KvInput, KvModel, KvOutput, KvState, KvString};
+pub use register::{RegisterInput, RegisterModel, RegisterOutput};
+pub use values::{ValueId, ValueTable};

@@ -1,0 +1,206 @@
+//! A single register (read/write) and a compare-and-set register
+//! (read/write/cas), over interned values.
+
+use super::values::{ValueId, ValueTable};
+use crate::model::Model;
+
+/// An operation on a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegisterInput {
+    /// Read the value.
+    Read,
+    /// Set the value.
+    Write(ValueId),
+    /// Set the value to `to` if it is `from`.
+    Cas {
+        /// Expected current value.
+        from: ValueId,
+        /// New value.
+        to: ValueId,
+    },
+}
+
+/// What a register operation observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegisterOutput {
+    /// A read returned this value.
+    Read(ValueId),
+    /// A write completed.
+    Written,
+    /// A cas completed: it succeeded (the value was `from`) or not.
+    Cas {
+        /// Whether the value was swapped.
+        succeeded: bool,
+    },
+}
+
+/// A register: the state is the current value.
+///
+/// Steps: a read is legal iff it returned the current value (any value
+/// if its result is unknown); a write sets the value; a cas that
+/// succeeded is legal iff the value was `from` and sets `to`; a cas that
+/// observed failure is legal iff the value was not `from`; a cas with an
+/// unknown result is always legal and sets `to` iff the value was `from`.
+#[derive(Clone, Debug)]
+pub struct RegisterModel {
+    values: ValueTable,
+    initial: ValueId,
+}
+
+impl RegisterModel {
+    /// A register starting at `initial`, describing values with `values`.
+    pub fn new(values: ValueTable, initial: ValueId) -> Self {
+        RegisterModel { values, initial }
+    }
+}
+
+impl Model for RegisterModel {
+    type State = ValueId;
+    type Input = RegisterInput;
+    type Output = RegisterOutput;
+
+    fn init(&self) -> Vec<ValueId> {
+        vec![self.initial]
+    }
+
+    #[inline]
+    fn step(
+        &self,
+        state: &ValueId,
+        input: &RegisterInput,
+        output: Option<&RegisterOutput>,
+        next: &mut Vec<ValueId>,
+    ) {
+        let s = *state;
+        match (input, output) {
+            (RegisterInput::Read, None) => next.push(s),
+            (RegisterInput::Read, Some(RegisterOutput::Read(v))) if *v == s => next.push(s),
+            (RegisterInput::Write(v), None | Some(RegisterOutput::Written)) => next.push(*v),
+            (RegisterInput::Cas { from, to }, None) => next.push(if s == *from { *to } else { s }),
+            (RegisterInput::Cas { from, to }, Some(RegisterOutput::Cas { succeeded: true }))
+                if s == *from =>
+            {
+                next.push(*to)
+            }
+            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: false }))
+                if s != *from =>
+            {
+                next.push(s)
+            }
+            _ => {}
+        }
+    }
+
+    fn is_read_only(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> bool {
+        matches!(
+            (input, output),
+            (RegisterInput::Read, _)
+                | (
+                    RegisterInput::Cas { .. },
+                    Some(RegisterOutput::Cas { succeeded: false })
+                )
+        )
+    }
+
+    /// A read of `v` needs the value `v` now or an operation that may
+    /// write it; a successful cas from `f` likewise needs `f`.
+    fn can_still_take_effect(
+        &self,
+        state: &ValueId,
+        next: (&RegisterInput, Option<&RegisterOutput>),
+        others: &mut dyn Iterator<Item = (&RegisterInput, Option<&RegisterOutput>)>,
+    ) -> bool {
+        let needed = match next {
+            (RegisterInput::Read, Some(RegisterOutput::Read(v))) => *v,
+            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: true })) => {
+                *from
+            }
+            _ => return true,
+        };
+        if needed == *state {
+            return true;
+        }
+        for op in others {
+            if let (RegisterInput::Write(v), _)
+            | (
+                RegisterInput::Cas { to: v, .. },
+                None | Some(RegisterOutput::Cas { succeeded: true }),
+            ) = op
+            {
+                if *v == needed {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
+        let v = |id: &ValueId| self.values.get(*id).to_string();
+        match (input, output) {
+            (RegisterInput::Read, Some(RegisterOutput::Read(r))) => format!("read() -> {}", v(r)),
+            (RegisterInput::Read, _) => "read() -> ?".to_string(),
+            (RegisterInput::Write(w), Some(_)) => format!("write({})", v(w)),
+            (RegisterInput::Write(w), None) => format!("write({}) -> ?", v(w)),
+            (RegisterInput::Cas { from, to }, out) => {
+                let result = match out {
+                    Some(RegisterOutput::Cas { succeeded: true }) => "ok",
+                    Some(RegisterOutput::Cas { succeeded: false }) => "failed",
+                    _ => "?",
+                };
+                format!("cas({}, {}) -> {result}", v(from), v(to))
+            }
+        }
+    }
+
+    fn describe_state(&self, state: &ValueId) -> String {
+        self.values.get(*state).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datum::Datum;
+
+    #[test]
+    fn cas_semantics() {
+        let mut t = ValueTable::default();
+        let (nil, one, two) = (
+            t.intern(Datum::Nil),
+            t.intern(Datum::Int(1)),
+            t.intern(Datum::Int(2)),
+        );
+        let m = RegisterModel::new(t, nil);
+        let step = |s, i, o: Option<RegisterOutput>| {
+            let mut next = Vec::new();
+            m.step(&s, &i, o.as_ref(), &mut next);
+            next
+        };
+        let cas = RegisterInput::Cas { from: one, to: two };
+        assert_eq!(
+            step(one, cas, Some(RegisterOutput::Cas { succeeded: true })),
+            vec![two]
+        );
+        assert_eq!(
+            step(nil, cas, Some(RegisterOutput::Cas { succeeded: true })),
+            Vec::<ValueId>::new()
+        );
+        assert_eq!(
+            step(nil, cas, Some(RegisterOutput::Cas { succeeded: false })),
+            vec![nil]
+        );
+        assert_eq!(
+            step(one, cas, Some(RegisterOutput::Cas { succeeded: false })),
+            Vec::<ValueId>::new()
+        );
+        assert_eq!(step(one, cas, None), vec![two]);
+        assert_eq!(step(nil, cas, None), vec![nil]);
+        assert_eq!(
+            step(one, RegisterInput::Read, Some(RegisterOutput::Read(two))),
+            Vec::<ValueId>::new()
+        );
+        assert_eq!(step(one, RegisterInput::Read, None), vec![one]);
+        assert_eq!(m.describe_operation(&cas, None), "cas(1, 2) -> ?");
+    }
+}

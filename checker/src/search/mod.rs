@@ -1,0 +1,545 @@
+//! Wing & Gong's backtracking search with Lowe's configuration cache, for
+//! one partition of a history. The search is resumable: it runs for a given
+//! number of steps and can be continued, so that a driver can interleave
+//! partitions fairly on any number of threads.
+//!
+//! The history is a doubly linked list of call and return entries in time
+//! order (calls before returns at equal times: intervals are closed). An
+//! operation is *linearized* by unlinking both of its entries. Scanning the
+//! list from its head, every call met before the first return belongs to an
+//! operation that may take effect next (a *candidate*); the first return
+//! met belongs to an operation that must take effect before anything
+//! invoked after it, so if no candidate works the search backtracks. Two
+//! paths that reach the same configuration (set of linearized operations,
+//! model state) have the same future, so each configuration is entered at
+//! most once.
+//!
+//! Candidates are tried read-only operations first, then by earliest
+//! return (pending operations last): the order does not change the answer,
+//! but operations that must take effect soon are the likeliest to be next,
+//! so a witness is usually found with fewer wrong turns.
+//!
+//! Pending operations (no return) have only a call entry: they may be
+//! linearized at any point after their call, or never. The search succeeds
+//! as soon as every completed operation is linearized.
+//!
+//! When entering a configuration the search asks the model whether each
+//! completed read-only candidate, and the operation of the first return,
+//! can still take effect given the operations that may come before it (the
+//! unlinearized ones called before it returned; `Model::can_still_take_effect`);
+//! if one cannot, the configuration is abandoned at once.
+//!
+//! Read-only operations (`Model::is_read_only`: no legal step of theirs
+//! changes the state) are taken greedily: if such a candidate is legal now,
+//! then whenever some linearization exists from here, one exists that
+//! takes this candidate first (moving it to the front keeps every state,
+//! and it is minimal, so real time allows it). So the search does not try
+//! other candidates in its place: backtracking over it goes straight to
+//! the choice before.
+//!
+//! A pending operation whose step would keep the current state is not
+//! taken: the configuration with it linearized has the same state and
+//! fewer options than the current one, which is being explored anyway.
+//!
+//! Symmetry reduction: two pending operations with equal input and output
+//! are interchangeable, except that the one called earlier is available
+//! whenever the other is. So a pending operation is only tried once every
+//! earlier identical pending operation is linearized: any linearization
+//! maps to one of that form by swapping identical operations, which keeps
+//! it legal for the model and consistent with real time.
+
+mod entries;
+mod linearized;
+
+use crate::cache::{ConfigCache, ConfigId};
+use crate::history::Operation;
+use crate::limits::SharedLimits;
+use crate::model::Model;
+use entries::{EntryList, NONE};
+use linearized::LinearizedSet;
+
+/// Longest walk along the entry list when gathering the operations that
+/// may precede one (see `cannot_take_effect`).
+const MAX_WALK: u32 = 128;
+
+/// The deepest point where the search got stuck: a linearizable prefix,
+/// the operations that could have come next (all of them failed), and the
+/// operation whose return ended the candidates.
+#[derive(Clone, Debug)]
+pub(crate) struct DeadEnd {
+    /// Local ids of the linearized operations, in order.
+    pub order: Vec<u32>,
+    /// Configuration whose state is the initial state of this path.
+    pub initial: ConfigId,
+    /// Configuration after each operation of `order`.
+    pub states: Vec<ConfigId>,
+    /// Operations that were candidates to come next.
+    pub candidates: Vec<u32>,
+    /// The operation that had to be linearized before the rest.
+    pub stuck: u32,
+}
+
+/// How a search ended.
+#[derive(Debug)]
+pub(crate) enum SearchEnd {
+    /// Every completed operation was linearized: `order` is a witness.
+    Linearizable {
+        order: Vec<u32>,
+        initial: ConfigId,
+        states: Vec<ConfigId>,
+    },
+    /// Every configuration was explored: no linearization exists.
+    Refuted,
+    /// A shared limit stopped the search.
+    Stopped,
+}
+
+struct Frame<S> {
+    op: u32,
+    /// A read-only operation: no sibling needs trying in its place.
+    forced: bool,
+    before: ConfigId,
+    /// Other successor states of the same step still to try (popped from
+    /// the back). Empty for deterministic models.
+    alternatives: Vec<S>,
+}
+
+/// The candidates of one configuration on the current path, in the order
+/// they are tried: `arena[start..start + len]`, the first `tried` done.
+struct Level {
+    start: u32,
+    len: u32,
+    tried: u32,
+    /// The operation whose return ends the candidates.
+    stuck: u32,
+}
+
+/// What came of trying one candidate.
+enum Attempt {
+    /// It was linearized.
+    Linearized,
+    /// It cannot come next (or was tried before); try the next candidate.
+    Skipped,
+    /// It was a read-only step whose configuration is known to fail, so
+    /// the current configuration fails too.
+    KnownDeadEnd,
+}
+
+/// The search state of one partition.
+pub(crate) struct PartitionSearch<'a, M: Model> {
+    model: &'a M,
+    ops: Vec<&'a Operation<M::Input, M::Output>>,
+    /// The unlinearized operations' call and return entries.
+    entries: EntryList,
+    /// For a pending operation, the latest earlier-called identical pending
+    /// operation (`NONE` if there is none): it must be linearized first.
+    twin_before: Vec<u32>,
+    /// Per operation: `Model::is_read_only`.
+    read_only: Vec<bool>,
+    /// Per operation: the key candidates are sorted by (smaller first).
+    priority: Vec<(bool, u64, u64)>,
+    /// The operations linearized on the current path.
+    linearized: LinearizedSet,
+    cache: ConfigCache<M::State>,
+    /// The linearized operations of the current path, in order.
+    stack: Vec<Frame<M::State>>,
+    /// One level per configuration on the path: `levels.len() ==
+    /// stack.len() + 1` while the search runs.
+    levels: Vec<Level>,
+    /// Candidate lists of all levels, back to back.
+    arena: Vec<u32>,
+    current: ConfigId,
+    completed_left: usize,
+    initial_states: Vec<M::State>,
+    successors: Vec<M::State>,
+    longest: Option<DeadEnd>,
+    /// How many first steps of the current path (operation and state after
+    /// it) equal those of `longest`: recording a deeper dead end then only
+    /// copies the rest, so that a search that keeps going deeper does not
+    /// spend quadratic time on its record.
+    longest_agrees: usize,
+    started: bool,
+    /// Search steps taken so far (one per candidate tried or dead end).
+    pub(crate) steps: u64,
+    accounted_bytes: usize,
+}
+
+impl<'a, M: Model> PartitionSearch<'a, M> {
+    /// Prepares the search over `ops` (local id = position in `ops`).
+    pub(crate) fn new(model: &'a M, ops: Vec<&'a Operation<M::Input, M::Output>>) -> Self {
+        let n = ops.len();
+        let completed_left = ops.iter().filter(|op| op.ret.is_some()).count();
+        let twin_before = twins_before(&ops);
+        let read_only: Vec<bool> = ops
+            .iter()
+            .map(|o| model.is_read_only(&o.input, o.output.as_ref()))
+            .collect();
+        let priority = ops
+            .iter()
+            .zip(&read_only)
+            .map(|(o, &ro)| (!ro, o.ret.map_or(1, |_| 0), o.call))
+            .collect();
+        let mut initial_states = model.init();
+        initial_states.reverse();
+        PartitionSearch {
+            model,
+            entries: EntryList::new(&ops),
+            ops,
+            twin_before,
+            read_only,
+            priority,
+            linearized: LinearizedSet::new(n),
+            cache: ConfigCache::new(),
+            stack: Vec::new(),
+            levels: Vec::new(),
+            arena: Vec::new(),
+            current: 0,
+            completed_left,
+            initial_states,
+            successors: Vec::new(),
+            longest: None,
+            longest_agrees: 0,
+            started: false,
+            steps: 0,
+            accounted_bytes: 0,
+        }
+    }
+
+    /// The operations of this partition, by local id.
+    pub(crate) fn ops(&self) -> &[&'a Operation<M::Input, M::Output>] {
+        &self.ops
+    }
+
+    /// The state of a configuration the search has entered.
+    pub(crate) fn state(&self, id: ConfigId) -> &M::State {
+        self.cache.state(id)
+    }
+
+    /// The deepest dead end met so far.
+    pub(crate) fn longest_dead_end(&self) -> Option<&DeadEnd> {
+        self.longest.as_ref()
+    }
+
+    /// Number of configurations entered.
+    pub(crate) fn configurations(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Runs at most `budget` steps. Returns `None` if the search is not
+    /// finished (call again to continue), or how it ended.
+    pub(crate) fn run(&mut self, budget: u64, limits: &SharedLimits) -> Option<SearchEnd> {
+        if !self.started {
+            self.started = true;
+            if !self.enter_next_initial_state() {
+                return Some(SearchEnd::Refuted);
+            }
+            if self.completed_left == 0 {
+                return Some(self.witness());
+            }
+        }
+        for _ in 0..budget {
+            self.steps += 1;
+            if self.steps & 63 == 0 && limits.stopped() {
+                return Some(SearchEnd::Stopped);
+            }
+            if self.steps & 4095 == 0 {
+                self.account(limits);
+                if limits.check_deadline() {
+                    return Some(SearchEnd::Stopped);
+                }
+            }
+            let level = self.levels.last_mut().expect("a configuration is entered");
+            let dead_end = if level.tried < level.len {
+                let op = self.arena[(level.start + level.tried) as usize];
+                level.tried += 1;
+                match self.try_linearize(op) {
+                    Attempt::Linearized if self.completed_left == 0 => return Some(self.witness()),
+                    Attempt::Linearized => {
+                        self.enter_configuration();
+                        false
+                    }
+                    Attempt::Skipped => false,
+                    Attempt::KnownDeadEnd => true,
+                }
+            } else {
+                self.record_dead_end();
+                true
+            };
+            if dead_end && !self.backtrack() && !self.enter_next_initial_state() {
+                return Some(SearchEnd::Refuted);
+            }
+        }
+        self.account(limits);
+        None
+    }
+
+    /// Releases this search's memory from the shared account.
+    pub(crate) fn release(&mut self, limits: &SharedLimits) {
+        limits.account(self.accounted_bytes, 0);
+        self.accounted_bytes = 0;
+    }
+
+    fn account(&mut self, limits: &SharedLimits) {
+        let now = self.cache.allocated_bytes()
+            + self.stack.capacity() * std::mem::size_of::<Frame<M::State>>()
+            + self.arena.capacity() * 4
+            + self.levels.capacity() * std::mem::size_of::<Level>();
+        limits.account(self.accounted_bytes, now);
+        self.accounted_bytes = now;
+    }
+
+    /// Tries to take candidate `op` as the next operation.
+    #[inline]
+    fn try_linearize(&mut self, op: u32) -> Attempt {
+        let twin = self.twin_before[op as usize];
+        if twin != NONE && !self.linearized.contains(twin) {
+            return Attempt::Skipped;
+        }
+        let o = self.ops[op as usize];
+        self.successors.clear();
+        let current = self.cache.state(self.current);
+        self.model
+            .step(current, &o.input, o.output.as_ref(), &mut self.successors);
+        let keeps_state = self.successors.len() == 1 && self.successors[0] == *current;
+        if keeps_state && !self.entries.completed(op) {
+            // A pending operation that changes nothing here is useless here.
+            return Attempt::Skipped;
+        }
+        let forced = self.read_only[op as usize] && keeps_state;
+        if !self.successors.is_empty() {
+            self.linearized.insert(op);
+            self.successors.reverse();
+            while let Some(state) = self.successors.pop() {
+                if let Some(id) = self.enter_state(state) {
+                    let alternatives = if self.successors.is_empty() {
+                        Vec::new()
+                    } else {
+                        std::mem::take(&mut self.successors)
+                    };
+                    self.stack.push(Frame {
+                        op,
+                        forced,
+                        before: self.current,
+                        alternatives,
+                    });
+                    self.current = id;
+                    self.entries.lift(op);
+                    self.note_pushed(op, id);
+                    if self.entries.completed(op) {
+                        self.completed_left -= 1;
+                    }
+                    return Attempt::Linearized;
+                }
+            }
+            self.linearized.remove(op);
+            if forced {
+                // The only way on from here was explored and failed.
+                return Attempt::KnownDeadEnd;
+            }
+        }
+        Attempt::Skipped
+    }
+
+    /// Leaves the current configuration, which failed: tries the next
+    /// successor state of the last linearized operation, else
+    /// unlinearizes it so that its level tries its next candidate. Returns
+    /// false if there is nothing to undo.
+    fn backtrack(&mut self) -> bool {
+        loop {
+            let level = self.levels.pop().expect("a configuration is entered");
+            self.arena.truncate(level.start as usize);
+            if self.stack.is_empty() {
+                return false;
+            }
+            while let Some(state) = self.stack.last_mut().and_then(|f| f.alternatives.pop()) {
+                if let Some(id) = self.enter_state(state) {
+                    self.current = id;
+                    self.longest_agrees = self.longest_agrees.min(self.stack.len() - 1);
+                    self.enter_configuration();
+                    return true;
+                }
+            }
+            let frame = self.stack.pop().expect("checked above");
+            self.longest_agrees = self.longest_agrees.min(self.stack.len());
+            let op = frame.op;
+            self.current = frame.before;
+            self.linearized.remove(op);
+            self.entries.unlift(op);
+            if self.entries.completed(op) {
+                self.completed_left += 1;
+            }
+            if !frame.forced {
+                return true;
+            }
+            // A read-only step was the only choice worth trying here, so
+            // the configuration before it fails too.
+        }
+    }
+
+    /// Pushes the level of the configuration just entered: its candidates
+    /// (the calls before the first return), in priority order.
+    fn enter_configuration(&mut self) {
+        let start = self.arena.len();
+        let stuck = self.entries.candidates(&mut self.arena);
+        let priority = &self.priority;
+        self.arena[start..].sort_unstable_by_key(|&op| priority[op as usize]);
+        let len = (self.arena.len() - start) as u32;
+        // If the model can tell that some operation that must still take
+        // effect no longer can, this configuration is a dead end (its
+        // candidates count as tried).
+        let doomed = stuck != NONE
+            && self.arena[start..]
+                .iter()
+                .any(|&op| self.cannot_take_effect(op, stuck));
+        let tried = if doomed { len } else { 0 };
+        self.levels.push(Level {
+            start: start as u32,
+            len,
+            tried,
+            stuck,
+        });
+    }
+
+    /// True if the model shows that completed operation `target` can no
+    /// longer take effect: only operations called before `target` returned
+    /// (the unlinearized calls ahead of its return entry) may precede it.
+    /// Asked for the first-returning operation and for read-only ones.
+    fn cannot_take_effect(&self, target: u32, first_return: u32) -> bool {
+        if !self.entries.completed(target)
+            || !(self.read_only[target as usize] || target == first_return)
+        {
+            return false;
+        }
+        let ops = &self.ops;
+        // The walk is bounded: past MAX_WALK entries the answer is "it may
+        // still take effect" (the model saw only some of the others).
+        let truncated = std::cell::Cell::new(false);
+        let mut others = self
+            .entries
+            .calls_before_return(target, MAX_WALK, &truncated)
+            .map(|op| (&ops[op as usize].input, ops[op as usize].output.as_ref()));
+        let t = ops[target as usize];
+        let possible = self.model.can_still_take_effect(
+            self.cache.state(self.current),
+            (&t.input, t.output.as_ref()),
+            &mut others,
+        );
+        !possible && !truncated.get()
+    }
+
+    /// Adds the configuration (current linearized set, `state`) to the
+    /// cache; its id if it is new, `None` if it was entered before.
+    #[inline]
+    fn enter_state(&mut self, state: M::State) -> Option<ConfigId> {
+        let heap = self.model.state_heap_bytes(&state);
+        let set_hash = self.linearized.hash();
+        self.cache
+            .insert(self.linearized.key(), set_hash, state, heap)
+    }
+
+    /// Starts the search again from the next initial state not yet entered.
+    fn enter_next_initial_state(&mut self) -> bool {
+        debug_assert!(self.stack.is_empty());
+        while let Some(state) = self.initial_states.pop() {
+            if let Some(id) = self.enter_state(state) {
+                self.current = id;
+                self.enter_configuration();
+                return true;
+            }
+        }
+        false
+    }
+
+    fn path(&self) -> (Vec<u32>, ConfigId, Vec<ConfigId>) {
+        let order = self.stack.iter().map(|f| f.op).collect();
+        let initial = self.stack.first().map_or(self.current, |f| f.before);
+        let mut states: Vec<ConfigId> = self.stack.iter().skip(1).map(|f| f.before).collect();
+        if !self.stack.is_empty() {
+            states.push(self.current);
+        }
+        (order, initial, states)
+    }
+
+    fn witness(&self) -> SearchEnd {
+        let (order, initial, states) = self.path();
+        SearchEnd::Linearizable {
+            order,
+            initial,
+            states,
+        }
+    }
+
+    /// Keeps `longest_agrees` up to date after `op` was linearized into
+    /// configuration `id` at depth `stack.len() - 1`.
+    fn note_pushed(&mut self, op: u32, id: ConfigId) {
+        let depth = self.stack.len() - 1;
+        if self.longest_agrees == depth {
+            if let Some(l) = &self.longest {
+                if l.order.get(depth) == Some(&op) && l.states.get(depth) == Some(&id) {
+                    self.longest_agrees += 1;
+                }
+            }
+        }
+    }
+
+    fn record_dead_end(&mut self) {
+        let depth = self.stack.len();
+        if self
+            .longest
+            .as_ref()
+            .is_some_and(|l| l.order.len() >= depth)
+        {
+            return;
+        }
+        let level = self.levels.last().expect("a configuration is entered");
+        let candidates =
+            self.arena[level.start as usize..(level.start + level.len) as usize].to_vec();
+        let stuck = level.stuck;
+        let initial = self.stack.first().map_or(self.current, |f| f.before);
+        let keep = match &self.longest {
+            Some(l) if l.initial == initial => self.longest_agrees,
+            _ => 0,
+        };
+        let mut longest = self.longest.take().unwrap_or(DeadEnd {
+            order: Vec::new(),
+            initial,
+            states: Vec::new(),
+            candidates: Vec::new(),
+            stuck,
+        });
+        longest.order.truncate(keep);
+        longest.states.truncate(keep);
+        for k in keep..depth {
+            longest.order.push(self.stack[k].op);
+            longest
+                .states
+                .push(self.stack.get(k + 1).map_or(self.current, |f| f.before));
+        }
+        longest.initial = initial;
+        longest.candidates = candidates;
+        longest.stuck = stuck;
+        self.longest = Some(longest);
+        self.longest_agrees = depth;
+    }
+}
+
+/// For each pending operation, the latest earlier-called pending operation
+/// with the same input and output (see the symmetry reduction above).
+fn twins_before<I: PartialEq, O: PartialEq>(ops: &[&Operation<I, O>]) -> Vec<u32> {
+    let mut pending: Vec<u32> = (0..ops.len() as u32)
+        .filter(|&i| ops[i as usize].ret.is_none())
+        .collect();
+    pending.sort_by_key(|&i| (ops[i as usize].call, i));
+    let mut twin = vec![NONE; ops.len()];
+    for (k, &b) in pending.iter().enumerate() {
+        let ob = ops[b as usize];
+        if let Some(&a) = pending[..k]
+            .iter()
+            .rev()
+            .find(|&&a| ops[a as usize].input == ob.input && ops[a as usize].output == ob.output)
+        {
+            twin[b as usize] = a;
+        }
+    }
+    twin
+}
