@@ -11,9 +11,7 @@ use clap::{Args, ValueEnum};
 use raftcheck_checker::explain::render_text;
 use raftcheck_checker::formats::{self, Format};
 use raftcheck_checker::models::{decode_kv, decode_register, Decoded};
-use raftcheck_checker::{
-    check, html, CheckOptions, Datum, Model, PartitionOutcome, Progress, UnknownReason, Verdict,
-};
+use raftcheck_checker::{check, html, CheckOptions, Datum, Model, PartitionOutcome, Progress, UnknownReason, Verdict};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -121,9 +119,10 @@ fn parse_duration(text: &str) -> Result<Duration> {
     } else {
         (t, 1.0)
     };
-    let value: f64 = number.trim().parse().with_context(|| {
-        format!("--timeout {text:?}: expected a duration such as 60, 1.5s, 500ms or 2m")
-    })?;
+    let value: f64 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("--timeout {text:?}: expected a duration such as 60, 1.5s, 500ms or 2m"))?;
     if !(value.is_finite() && value > 0.0) {
         bail!("--timeout {text:?}: expected a positive duration");
     }
@@ -132,10 +131,7 @@ fn parse_duration(text: &str) -> Result<Duration> {
 
 /// Parses `1048576`, `512K`, `512M`, `4G` (powers of 1024).
 fn parse_size(text: &str) -> Result<usize> {
-    let t = text
-        .trim()
-        .trim_end_matches(['B', 'b'])
-        .trim_end_matches('i');
+    let t = text.trim().trim_end_matches(['B', 'b']).trim_end_matches('i');
     let (number, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
         Some('K') => (&t[..t.len() - 1], 1u64 << 10),
         Some('M') => (&t[..t.len() - 1], 1 << 20),
@@ -157,9 +153,7 @@ fn parse_size(text: &str) -> Result<usize> {
 fn default_memory_budget() -> usize {
     let four_gib = 4usize << 30;
     let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        m.lines()
-            .find(|l| l.starts_with("MemTotal:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
+        m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
     });
     total_kib.map_or(four_gib, |kib| four_gib.min(kib * 1024 / 2))
 }
@@ -174,17 +168,14 @@ impl Config {
         if args.threads == Some(0) {
             bail!("--threads 0: expected at least 1");
         }
-        let threads = args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         // Up to `threads` files are checked at once: each gets its share.
         let concurrent_files = threads.min(args.files.len()).max(1);
         let initial = match args.initial.as_deref() {
             None => None,
             Some(text) => {
-                let value: Value = serde_json::from_str(text).with_context(|| {
-                    format!("--initial {text:?}: expected a JSON value (quote strings: '\"a\"')")
-                })?;
+                let value: Value = serde_json::from_str(text)
+                    .with_context(|| format!("--initial {text:?}: expected a JSON value (quote strings: '\"a\"')"))?;
                 Some(Datum::from_json(&value))
             }
         };
@@ -227,10 +218,7 @@ pub fn run(args: LinArgs) -> u8 {
             return 2;
         }
     };
-    let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-    {
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(config.threads).build() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("raftcheck lin: cannot start threads: {e}");
@@ -285,7 +273,8 @@ pub fn run(args: LinArgs) -> u8 {
             _ => "error",
         };
         let files: Vec<Value> = results.into_iter().map(|r| r.json).collect();
-        let summary = json!({"verdict": overall, "exit_code": code, "elapsed_ms": ms(started.elapsed()), "files": files});
+        let summary =
+            json!({"verdict": overall, "exit_code": code, "elapsed_ms": ms(started.elapsed()), "files": files});
         emit(&format!("{summary}\n"));
     }
     code
@@ -330,10 +319,7 @@ fn model_for(config: &Config, path: &Path) -> Result<ModelName> {
     if let Some(m) = config.model {
         return Ok(m);
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     for (suffix, model) in [
         (".cas-register.jsonl", ModelName::CasRegister),
         (".register.jsonl", ModelName::Register),
@@ -365,23 +351,11 @@ fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
     let records = formats::parse(&text, format)?;
     let reading = format.reading();
     let skipped = records.skipped.len();
-    let context = FileContext {
-        config,
-        path,
-        format,
-        model,
-        parse_started,
-        skipped,
-    };
+    let context = FileContext { config, path, format, model, parse_started, skipped };
     match model {
         ModelName::Kv => context.finish(decode_kv(records, reading)?),
         ModelName::Register | ModelName::CasRegister => {
-            let decoded = decode_register(
-                records,
-                model == ModelName::CasRegister,
-                reading,
-                config.initial.clone(),
-            )?;
+            let decoded = decode_register(records, model == ModelName::CasRegister, reading, config.initial.clone())?;
             context.finish(decoded)
         }
     }
@@ -402,12 +376,7 @@ impl FileContext<'_> {
         let check_started = Instant::now();
         let progress = Progress::default();
         let report = with_progress(&self.path.display().to_string(), &progress, || {
-            check(
-                &decoded.model,
-                &decoded.history,
-                &self.config.check,
-                Some(&progress),
-            )
+            check(&decoded.model, &decoded.history, &self.config.check, Some(&progress))
         });
         let check_time = check_started.elapsed();
         let file = self.path.display().to_string();
@@ -450,25 +419,12 @@ impl FileContext<'_> {
             Verdict::NotLinearizable => {
                 text.push_str(&format!("{file}: NOT linearizable: {summary}\n"));
                 let (partition, explanation) = report.refuted().expect("a refuted partition");
-                let name = partition
-                    .key
-                    .as_ref()
-                    .map_or("the whole history".to_string(), |k| {
-                        format!("partition {k:?}")
-                    });
-                text.push_str(&format!(
-                    "  {name} ({} ops) cannot be linearized\n",
-                    partition.ops.len()
-                ));
-                text.push_str(&render_text(
-                    &decoded.model,
-                    &decoded.history,
-                    explanation,
-                    12,
-                ));
+                let name =
+                    partition.key.as_ref().map_or("the whole history".to_string(), |k| format!("partition {k:?}"));
+                text.push_str(&format!("  {name} ({} ops) cannot be linearized\n", partition.ops.len()));
+                text.push_str(&render_text(&decoded.model, &decoded.history, explanation, 12));
                 out["refuted_partition"] = json!(partition.key);
-                out["explanation"] =
-                    explanation_json(&decoded.model, &decoded.history, explanation);
+                out["explanation"] = explanation_json(&decoded.model, &decoded.history, explanation);
             }
             Verdict::Unknown => {
                 let why = match report.unknown_reason {
@@ -476,12 +432,12 @@ impl FileContext<'_> {
                     Some(UnknownReason::MemoryBudget) => "memory budget",
                     None => "stopped",
                 };
-                let done = report
-                    .partitions
-                    .iter()
-                    .filter(|p| matches!(p.outcome, PartitionOutcome::Linearizable(_)))
-                    .count();
-                text.push_str(&format!("{file}: unknown ({why} reached; {done}/{} partition(s) linearizable): {summary}\n", report.partitions.len()));
+                let done =
+                    report.partitions.iter().filter(|p| matches!(p.outcome, PartitionOutcome::Linearizable(_))).count();
+                text.push_str(&format!(
+                    "{file}: unknown ({why} reached; {done}/{} partition(s) linearizable): {summary}\n",
+                    report.partitions.len()
+                ));
                 out["unknown_reason"] = json!(why);
                 // What the search had established when it stopped.
                 let partial = report.partitions.iter().find_map(|p| match &p.outcome {
@@ -491,32 +447,16 @@ impl FileContext<'_> {
                 if let Some((partition, e)) = partial {
                     text.push_str(&format!(
                         "  deepest dead end so far, in {}:\n",
-                        partition
-                            .key
-                            .as_ref()
-                            .map_or("the whole history".to_string(), |k| format!(
-                                "partition {k:?}"
-                            ))
+                        partition.key.as_ref().map_or("the whole history".to_string(), |k| format!("partition {k:?}"))
                     ));
                     text.push_str(&render_text(&decoded.model, &decoded.history, e, 5));
                     out["partial_partition"] = json!(partition.key);
-                    out["partial_explanation"] =
-                        explanation_json(&decoded.model, &decoded.history, e);
+                    out["partial_explanation"] = explanation_json(&decoded.model, &decoded.history, e);
                 }
             }
         }
-        let html = self
-            .config
-            .html
-            .as_ref()
-            .map(|_| html::render(&decoded.model, &decoded.history, &report, &file));
-        Ok(FileResult {
-            verdict: Some(report.verdict),
-            text,
-            error: None,
-            json: out,
-            html,
-        })
+        let html = self.config.html.as_ref().map(|_| html::render(&decoded.model, &decoded.history, &report, &file));
+        Ok(FileResult { verdict: Some(report.verdict), text, error: None, json: out, html })
     }
 }
 
@@ -581,10 +521,7 @@ mod tests {
         assert!(parse_size("-1").is_err());
         let v = |xs: &[Option<Verdict>]| exit_code(xs.iter().copied());
         assert_eq!(v(&[Some(Verdict::Linearizable), Some(Verdict::Unknown)]), 3);
-        assert_eq!(
-            v(&[Some(Verdict::Unknown), Some(Verdict::NotLinearizable)]),
-            1
-        );
+        assert_eq!(v(&[Some(Verdict::Unknown), Some(Verdict::NotLinearizable)]), 1);
         assert_eq!(v(&[Some(Verdict::NotLinearizable), None]), 2);
         assert_eq!(v(&[]), 0);
     }

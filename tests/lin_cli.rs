@@ -6,20 +6,17 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn corpus(rel: &str) -> String {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/conformance/porcupine"
-    ));
-    assert!(dir.is_dir(), "the conformance corpus is missing: expected {} (the project's shared/ folder beside the repository)", dir.display());
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/porcupine"));
+    assert!(
+        dir.is_dir(),
+        "the conformance corpus is missing: expected {} (the project's shared/ folder beside the repository)",
+        dir.display()
+    );
     dir.join(rel).display().to_string()
 }
 
 fn lin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_raftcheck"))
-        .arg("lin")
-        .args(args)
-        .output()
-        .expect("runs raftcheck")
+    Command::new(env!("CARGO_BIN_EXE_raftcheck")).arg("lin").args(args).output().expect("runs raftcheck")
 }
 
 fn code(out: &Output) -> i32 {
@@ -56,21 +53,12 @@ fn malformed_input_names_file_and_line_and_exits_2() {
         let out = lin(&["--model", "kv", &path]);
         let err = stderr(&out);
         assert_eq!(code(&out), 2, "{name}: {err}");
-        assert!(
-            err.contains(&path) && err.contains(line) && err.contains(what),
-            "{name}: {err}"
-        );
+        assert!(err.contains(&path) && err.contains(line) && err.contains(what), "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
     }
     let out = lin(&["--model", "kv", "/no/such/file.jsonl"]);
     assert_eq!(code(&out), 2);
-    let out = lin(&[
-        "--model",
-        "kv",
-        "--timeout",
-        "soon",
-        &corpus("kv/c01-ok.txt"),
-    ]);
+    let out = lin(&["--model", "kv", "--timeout", "soon", &corpus("kv/c01-ok.txt")]);
     assert_eq!(code(&out), 2, "a bad option value is a usage error");
 }
 
@@ -100,10 +88,7 @@ fn native_register_semantics() {
     ]
     .concat();
     assert_eq!(verdict("tie", "register", &[], &overlapping), 0);
-    let after = overlapping.replace(
-        "\"read\",\"value\":null,\"time\":10",
-        "\"read\",\"value\":null,\"time\":11",
-    );
+    let after = overlapping.replace("\"read\",\"value\":null,\"time\":10", "\"read\",\"value\":null,\"time\":11");
     assert_ne!(after, overlapping);
     assert_eq!(verdict("tie", "register", &[], &after), 1);
     // A failed write did not happen; a crashed one may or may not have.
@@ -117,28 +102,14 @@ fn native_register_semantics() {
     assert_eq!(verdict("fail", "register", &[], &failed), 1);
     let crashed = failed.replace("\"fail\"", "\"info\"");
     assert_eq!(verdict("info", "register", &[], &crashed), 0);
-    let never = [
-        ev(0, "invoke", "write", "5", None),
-        ev(1, "invoke", "read", "null", None),
-        ev(1, "ok", "read", "null", None),
-    ]
-    .concat();
-    assert_eq!(
-        verdict("pending", "register", &[], &never),
-        0,
-        "an unanswered invoke may never take effect"
-    );
+    let never =
+        [ev(0, "invoke", "write", "5", None), ev(1, "invoke", "read", "null", None), ev(1, "ok", "read", "null", None)]
+            .concat();
+    assert_eq!(verdict("pending", "register", &[], &never), 0, "an unanswered invoke may never take effect");
     // --initial.
-    let read0 = [
-        ev(0, "invoke", "read", "null", None),
-        ev(0, "ok", "read", "0", None),
-    ]
-    .concat();
+    let read0 = [ev(0, "invoke", "read", "null", None), ev(0, "ok", "read", "0", None)].concat();
     assert_eq!(verdict("initial", "register", &[], &read0), 1);
-    assert_eq!(
-        verdict("initial", "register", &["--initial", "0"], &read0),
-        0
-    );
+    assert_eq!(verdict("initial", "register", &["--initial", "0"], &read0), 0);
     // cas-register: a cas that completes ok succeeded.
     let cas = [
         ev(0, "invoke", "cas", "[null, 1]", None),
@@ -148,10 +119,7 @@ fn native_register_semantics() {
     ]
     .concat();
     assert_eq!(verdict("cas", "cas-register", &[], &cas), 0);
-    let wrong = cas.replace(
-        "\"ok\",\"f\":\"read\",\"value\":1",
-        "\"ok\",\"f\":\"read\",\"value\":2",
-    );
+    let wrong = cas.replace("\"ok\",\"f\":\"read\",\"value\":1", "\"ok\",\"f\":\"read\",\"value\":2");
     assert_ne!(wrong, cas);
     assert_eq!(verdict("cas", "cas-register", &[], &wrong), 1);
 }
@@ -172,10 +140,7 @@ fn knossos_edn_reading() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["files"][0]["format"], "edn");
-    assert_eq!(
-        json["files"][0]["skipped_entries"], 1,
-        "the nemesis entry is skipped and counted"
-    );
+    assert_eq!(json["files"][0]["skipped_entries"], 1, "the nemesis entry is skipped and counted");
     assert_eq!(json["files"][0]["failed_ops_left_out"], 1);
     let bad = history.replace(":value 1}]", ":value 3}]");
     let path = file("edn", "bad.edn", &bad);
@@ -202,35 +167,13 @@ fn several_files_worst_verdict_wins_and_json_reports_each() {
 fn limits_end_with_unknown() {
     let c50 = corpus("kv/c50-ok.txt");
     let started = Instant::now();
-    let out = lin(&[
-        "--model",
-        "kv",
-        "--no-partition",
-        "--timeout",
-        "300ms",
-        "--json",
-        &c50,
-    ]);
+    let out = lin(&["--model", "kv", "--no-partition", "--timeout", "300ms", "--json", &c50]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "the timeout was not honoured"
-    );
+    assert!(started.elapsed() < Duration::from_secs(30), "the timeout was not honoured");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["files"][0]["unknown_reason"], "timeout");
-    assert!(
-        json["files"][0]["partial_explanation"]["prefix_length"].is_u64(),
-        "what was established is reported"
-    );
-    let out = lin(&[
-        "--model",
-        "kv",
-        "--no-partition",
-        "--memory-budget",
-        "8M",
-        "--json",
-        &c50,
-    ]);
+    assert!(json["files"][0]["partial_explanation"]["prefix_length"].is_u64(), "what was established is reported");
+    let out = lin(&["--model", "kv", "--no-partition", "--memory-budget", "8M", "--json", &c50]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["files"][0]["unknown_reason"], "memory budget");
@@ -241,25 +184,12 @@ fn html_report_for_c50_bad_and_a_large_history() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lin-cli-html");
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("c50-bad.html");
-    let out = lin(&[
-        "--model",
-        "kv",
-        "--html",
-        report.to_str().unwrap(),
-        &corpus("kv/c50-bad.txt"),
-    ]);
+    let out = lin(&["--model", "kv", "--html", report.to_str().unwrap(), &corpus("kv/c50-bad.txt")]);
     assert_eq!(code(&out), 1);
     let html = std::fs::read_to_string(&report).unwrap();
-    assert!(
-        html.starts_with("<!DOCTYPE html>")
-            && html.contains("<svg")
-            && html.contains("id=\"first-error\"")
-    );
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains("id=\"first-error\""));
     assert!(html.contains("longest linearizable prefix"));
-    assert!(
-        !html.contains("https://") && !html.contains("<script src") && !html.contains("<link"),
-        "self-contained"
-    );
+    assert!(!html.contains("https://") && !html.contains("<script src") && !html.contains("<link"), "self-contained");
     // 3,000 operations on 30 processes: a bounded file.
     let mut text = String::new();
     for i in 0..3000u64 {
@@ -273,13 +203,7 @@ fn html_report_for_c50_bad_and_a_large_history() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let size = std::fs::metadata(&report).unwrap().len();
     assert!(size < 4 << 20, "report of {size} bytes");
-    assert_eq!(
-        std::fs::read_to_string(&report)
-            .unwrap()
-            .matches("<g class=\"op")
-            .count(),
-        3000
-    );
+    assert_eq!(std::fs::read_to_string(&report).unwrap().matches("<g class=\"op").count(), 3000);
 }
 
 #[test]

@@ -52,8 +52,7 @@ impl<S: Eq + Hash> ConfigCache<S> {
     ) -> Option<ConfigId> {
         let hash = set_hash ^ hash_one(&state);
         let (start, words) = key;
-        let (all_bits, spans, states, hashes) =
-            (&self.bits, &self.spans, &self.states, &self.hashes);
+        let (all_bits, spans, states, hashes) = (&self.bits, &self.spans, &self.states, &self.hashes);
         let found = self.table.find(hash, |&id| {
             let i = id as usize;
             let (s, off, len) = spans[i];
@@ -67,8 +66,7 @@ impl<S: Eq + Hash> ConfigCache<S> {
             return None;
         }
         let id = self.states.len() as ConfigId;
-        self.spans
-            .push((start, self.bits.len(), words.len() as u32));
+        self.spans.push((start, self.bits.len(), words.len() as u32));
         self.bits.extend_from_slice(words);
         self.states.push(state);
         self.hashes.push(hash);
@@ -112,11 +110,7 @@ mod tests {
         assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), None);
         assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Some(1));
         assert_eq!(cache.insert((0, &[1, 1]), 9, 5u32, 0), Some(2));
-        assert_eq!(
-            cache.insert((1, &[1]), 9, 5u32, 0),
-            Some(3),
-            "another start word is another set"
-        );
+        assert_eq!(cache.insert((1, &[1]), 9, 5u32, 0), Some(3), "another start word is another set");
         assert_eq!(*cache.state(1), 6);
         assert_eq!(cache.len(), 4);
         assert!(cache.allocated_bytes() >= 4 * (4 + 8));

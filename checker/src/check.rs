@@ -141,11 +141,7 @@ pub fn partition<M: Model>(
     let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, op) in history.iter().enumerate() {
-        let key = if no_partition {
-            None
-        } else {
-            model.partition(&op.input)
-        };
+        let key = if no_partition { None } else { model.partition(&op.input) };
         let Some(key) = key else {
             groups = vec![(None, (0..history.len()).collect())];
             break;
@@ -183,10 +179,7 @@ pub fn check<M: Model>(
     options: &CheckOptions,
     progress: Option<&Progress>,
 ) -> CheckReport {
-    let limits = SharedLimits::new(
-        options.timeout.map(|t| Instant::now() + t),
-        options.memory_budget,
-    );
+    let limits = SharedLimits::new(options.timeout.map(|t| Instant::now() + t), options.memory_budget);
     let groups = partition(model, history, options.no_partition);
     if let Some(p) = progress {
         p.partitions.store(groups.len(), Ordering::Relaxed);
@@ -195,12 +188,7 @@ pub fn check<M: Model>(
     let mut active: Vec<(usize, PartitionSearch<'_, M>)> = groups
         .iter()
         .enumerate()
-        .map(|(g, (_, ids))| {
-            (
-                g,
-                PartitionSearch::new(model, ids.iter().map(|&i| &history[i]).collect()),
-            )
-        })
+        .map(|(g, (_, ids))| (g, PartitionSearch::new(model, ids.iter().map(|&i| &history[i]).collect())))
         .collect();
     let mut slice = FIRST_SLICE;
     while !active.is_empty() {
@@ -211,15 +199,13 @@ pub fn check<M: Model>(
                 let end = search.run(slice, &limits);
                 if let Some(p) = progress {
                     p.steps.fetch_add(search.steps - before, Ordering::Relaxed);
-                    p.memory_bytes
-                        .store(limits.memory_used(), Ordering::Relaxed);
+                    p.memory_bytes.store(limits.memory_used(), Ordering::Relaxed);
                 }
                 let end = end?;
                 if matches!(end, SearchEnd::Refuted) {
                     limits.cancel();
                 }
-                let outcome =
-                    outcome_of(model, search, &groups[*g].1, end, &limits, options.witness);
+                let outcome = outcome_of(model, search, &groups[*g].1, end, &limits, options.witness);
                 search.release(&limits);
                 if let Some(p) = progress {
                     p.partitions_done.fetch_add(1, Ordering::Relaxed);
@@ -242,24 +228,12 @@ pub fn check<M: Model>(
         .zip(outcomes)
         .map(|((key, ops), outcome)| {
             let (outcome, configurations, steps) = outcome.expect("every partition finishes");
-            PartitionReport {
-                key,
-                ops,
-                outcome,
-                configurations,
-                steps,
-            }
+            PartitionReport { key, ops, outcome, configurations, steps }
         })
         .collect();
-    let refuted = partitions
-        .iter()
-        .any(|p| matches!(p.outcome, PartitionOutcome::NotLinearizable(_)));
-    let unknown = partitions.iter().any(|p| {
-        matches!(
-            p.outcome,
-            PartitionOutcome::Unknown(_) | PartitionOutcome::Cancelled
-        )
-    });
+    let refuted = partitions.iter().any(|p| matches!(p.outcome, PartitionOutcome::NotLinearizable(_)));
+    let unknown =
+        partitions.iter().any(|p| matches!(p.outcome, PartitionOutcome::Unknown(_) | PartitionOutcome::Cancelled));
     let verdict = if refuted {
         Verdict::NotLinearizable
     } else if unknown {
@@ -267,16 +241,8 @@ pub fn check<M: Model>(
     } else {
         Verdict::Linearizable
     };
-    let unknown_reason = if verdict == Verdict::Unknown {
-        limits.reason()
-    } else {
-        None
-    };
-    CheckReport {
-        verdict,
-        unknown_reason,
-        partitions,
-    }
+    let unknown_reason = if verdict == Verdict::Unknown { limits.reason() } else { None };
+    CheckReport { verdict, unknown_reason, partitions }
 }
 
 fn outcome_of<M: Model>(
@@ -287,22 +253,12 @@ fn outcome_of<M: Model>(
     limits: &SharedLimits,
     witness: bool,
 ) -> PartitionOutcome {
-    let longest = || {
-        search
-            .longest_dead_end()
-            .map(|d| explain_dead_end(search, model, ids, d))
-    };
+    let longest = || search.longest_dead_end().map(|d| explain_dead_end(search, model, ids, d));
     match end {
-        SearchEnd::Linearizable {
-            order,
-            initial,
-            states,
-        } => PartitionOutcome::Linearizable(
-            witness.then(|| linearization(search, model, ids, &order, initial, &states)),
-        ),
-        SearchEnd::Refuted => {
-            PartitionOutcome::NotLinearizable(longest().unwrap_or_else(|| no_initial_state(ids)))
+        SearchEnd::Linearizable { order, initial, states } => {
+            PartitionOutcome::Linearizable(witness.then(|| linearization(search, model, ids, &order, initial, &states)))
         }
+        SearchEnd::Refuted => PartitionOutcome::NotLinearizable(longest().unwrap_or_else(|| no_initial_state(ids))),
         SearchEnd::Stopped if limits.reason().is_some() => PartitionOutcome::Unknown(longest()),
         SearchEnd::Stopped => PartitionOutcome::Cancelled,
     }

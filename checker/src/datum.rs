@@ -61,12 +61,9 @@ impl Datum {
             },
             Value::String(s) => Datum::Str(s.clone()),
             Value::Array(items) => Datum::List(items.iter().map(Datum::from_json).collect()),
-            Value::Object(entries) => Datum::map(
-                entries
-                    .iter()
-                    .map(|(k, v)| (Datum::Str(k.clone()), Datum::from_json(v)))
-                    .collect(),
-            ),
+            Value::Object(entries) => {
+                Datum::map(entries.iter().map(|(k, v)| (Datum::Str(k.clone()), Datum::from_json(v))).collect())
+            }
         }
     }
 
@@ -153,11 +150,7 @@ mod tests {
         let b = Datum::map(vec![
             (
                 Datum::Str("a".into()),
-                Datum::List(vec![
-                    Datum::Nil,
-                    Datum::Str("x".into()),
-                    Datum::Float(2.5f64.to_bits()),
-                ]),
+                Datum::List(vec![Datum::Nil, Datum::Str("x".into()), Datum::Float(2.5f64.to_bits())]),
             ),
             (Datum::Str("b".into()), Datum::Int(1)),
         ]);

@@ -55,10 +55,7 @@ pub struct Explanation {
 impl Explanation {
     /// The model state at the dead end (after the prefix).
     pub fn state(&self) -> &str {
-        self.prefix
-            .states
-            .last()
-            .unwrap_or(&self.prefix.initial_state)
+        self.prefix.states.last().unwrap_or(&self.prefix.initial_state)
     }
 }
 
@@ -74,10 +71,7 @@ pub(crate) fn linearization<M: Model>(
     Linearization {
         order: order.iter().map(|&op| history_index[op as usize]).collect(),
         initial_state: model.describe_state(search.state(initial)),
-        states: states
-            .iter()
-            .map(|&s| model.describe_state(search.state(s)))
-            .collect(),
+        states: states.iter().map(|&s| model.describe_state(search.state(s))).collect(),
     }
 }
 
@@ -88,14 +82,7 @@ pub(crate) fn explain_dead_end<M: Model>(
     history_index: &[usize],
     dead_end: &DeadEnd,
 ) -> Explanation {
-    let prefix = linearization(
-        search,
-        model,
-        history_index,
-        &dead_end.order,
-        dead_end.initial,
-        &dead_end.states,
-    );
+    let prefix = linearization(search, model, history_index, &dead_end.order, dead_end.initial, &dead_end.states);
     let state = search.state(dead_end.states.last().copied().unwrap_or(dead_end.initial));
     let mut next = Vec::new();
     let candidates = dead_end
@@ -105,26 +92,15 @@ pub(crate) fn explain_dead_end<M: Model>(
             let o = search.ops()[op as usize];
             next.clear();
             model.step(state, &o.input, o.output.as_ref(), &mut next);
-            Candidate {
-                op: history_index[op as usize],
-                accepted_by_model: !next.is_empty(),
-            }
+            Candidate { op: history_index[op as usize], accepted_by_model: !next.is_empty() }
         })
         .collect();
-    Explanation {
-        prefix,
-        candidates,
-        stuck: history_index[dead_end.stuck as usize],
-    }
+    Explanation { prefix, candidates, stuck: history_index[dead_end.stuck as usize] }
 }
 
 /// Describes one operation for a report: `p3 write(4) [line 12]`.
 pub fn describe_op<M: Model>(model: &M, op: &Operation<M::Input, M::Output>) -> String {
-    let mut text = format!(
-        "p{} {}",
-        op.process,
-        model.describe_operation(&op.input, op.output.as_ref())
-    );
+    let mut text = format!("p{} {}", op.process, model.describe_operation(&op.input, op.output.as_ref()));
     if op.ret.is_none() {
         text.push_str(" (never returned)");
     }
@@ -144,11 +120,7 @@ pub fn render_text<M: Model>(
 ) -> String {
     let mut out = String::new();
     let n = e.prefix.order.len();
-    let _ = writeln!(
-        out,
-        "  longest linearizable prefix: {n} operation(s), from state {}",
-        e.prefix.initial_state
-    );
+    let _ = writeln!(out, "  longest linearizable prefix: {n} operation(s), from state {}", e.prefix.initial_state);
     if n > max_prefix {
         let _ = writeln!(out, "    ... {} earlier operation(s) ...", n - max_prefix);
     }
@@ -162,18 +134,10 @@ pub fn render_text<M: Model>(
         );
     }
     let _ = writeln!(out, "  state after the prefix: {}", e.state());
-    let _ = writeln!(
-        out,
-        "  must come next, but cannot: {}",
-        describe_op(model, &history[e.stuck])
-    );
+    let _ = writeln!(out, "  must come next, but cannot: {}", describe_op(model, &history[e.stuck]));
     for c in &e.candidates {
         let why = c.reason();
-        let _ = writeln!(
-            out,
-            "    candidate {}: {why}",
-            describe_op(model, &history[c.op])
-        );
+        let _ = writeln!(out, "    candidate {}: {why}", describe_op(model, &history[c.op]));
     }
     out
 }

@@ -77,7 +77,5 @@ pub fn mix(mut x: u64) -> u64 {
 /// Zobrist hashing of the set of linearized operations.
 #[inline]
 pub fn zobrist_key(index: usize) -> u64 {
-    mix((index as u64)
-        .wrapping_add(1)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    mix((index as u64).wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }

@@ -127,15 +127,21 @@ pub fn pair_events<I, C>(events: Vec<Event<I, C>>) -> Result<Vec<PairedOp<I, C>>
         let time = match (timed, event.time) {
             (true, Some(t)) => t,
             (false, None) => position as u64,
-            (true, None) => return Err(err("expected a \"time\" like the first event has (times must be on every event or on none)".into())),
-            (false, Some(_)) => return Err(err("unexpected \"time\": the first event has none (times must be on every event or on none)".into())),
+            (true, None) => {
+                return Err(err(
+                    "expected a \"time\" like the first event has (times must be on every event or on none)".into(),
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(err(
+                    "unexpected \"time\": the first event has none (times must be on every event or on none)".into(),
+                ))
+            }
         };
         match event.kind {
             EventKind::Invoke(input) => {
                 if let Some(&busy) = in_flight.get(&event.process) {
-                    let other = ops[busy]
-                        .line
-                        .map_or(String::new(), |l| format!(" (invoked at line {l})"));
+                    let other = ops[busy].line.map_or(String::new(), |l| format!(" (invoked at line {l})"));
                     return Err(err(format!(
                         "process {} invokes an operation while its previous one{other} has not completed; expected a completion first",
                         event.process
@@ -161,10 +167,7 @@ pub fn pair_events<I, C>(events: Vec<Event<I, C>>) -> Result<Vec<PairedOp<I, C>>
                 };
                 let op = &mut ops[index];
                 if time < op.call {
-                    return Err(err(format!(
-                        "completion time {time} is before its invocation's time {}",
-                        op.call
-                    )));
+                    return Err(err(format!("completion time {time} is before its invocation's time {}", op.call)));
                 }
                 op.ret = match completion {
                     Completion::Info(_) | Completion::Pending => None,
@@ -181,9 +184,7 @@ pub fn pair_events<I, C>(events: Vec<Event<I, C>>) -> Result<Vec<PairedOp<I, C>>
 /// Turns an event history into operations with the usual reading: `Ok`
 /// gives the result, `Fail` means the operation did not happen (it is
 /// left out), `Info` and `Pending` stay open with an unknown result.
-pub fn operations_from_events<I, O>(
-    events: Vec<Event<I, O>>,
-) -> Result<Vec<Operation<I, O>>, HistoryError> {
+pub fn operations_from_events<I, O>(events: Vec<Event<I, O>>) -> Result<Vec<Operation<I, O>>, HistoryError> {
     let paired = pair_events(events)?;
     Ok(paired
         .into_iter()
@@ -193,14 +194,7 @@ pub fn operations_from_events<I, O>(
                 Completion::Fail(_) => return None,
                 Completion::Info(_) | Completion::Pending => None,
             };
-            Some(Operation {
-                process: op.process,
-                input: op.input,
-                output,
-                call: op.call,
-                ret: op.ret,
-                line: op.line,
-            })
+            Some(Operation { process: op.process, input: op.input, output, call: op.call, ret: op.ret, line: op.line })
         })
         .collect())
 }
@@ -210,12 +204,7 @@ mod tests {
     use super::*;
 
     fn ev(process: u64, kind: EventKind<&'static str, i32>) -> Event<&'static str, i32> {
-        Event {
-            process,
-            kind,
-            time: None,
-            line: None,
-        }
+        Event { process, kind, time: None, line: None }
     }
 
     #[test]
@@ -229,10 +218,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ops.len(), 2, "the failed op did not happen");
-        assert_eq!(
-            (ops[0].call, ops[0].ret, ops[0].output),
-            (0, Some(2), Some(1))
-        );
+        assert_eq!((ops[0].call, ops[0].ret, ops[0].output), (0, Some(2), Some(1)));
         assert_eq!((ops[1].input, ops[1].ret, ops[1].output), ("b", None, None));
     }
 
@@ -241,11 +227,7 @@ mod tests {
         let e = pair_events(vec![ev(0, EventKind::Complete(Completion::Ok(1)))]).unwrap_err();
         assert_eq!(e.line, 1);
         assert!(e.message.contains("no operation in flight"), "{e}");
-        let e = pair_events(vec![
-            ev(0, EventKind::Invoke("a")),
-            ev(0, EventKind::Invoke("b")),
-        ])
-        .unwrap_err();
+        let e = pair_events(vec![ev(0, EventKind::Invoke("a")), ev(0, EventKind::Invoke("b"))]).unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("previous one"), "{e}");
     }
@@ -263,15 +245,10 @@ mod tests {
         late.time = Some(5);
         let mut early = ev(0, EventKind::Complete(Completion::Ok(1)));
         early.time = Some(4);
-        assert!(pair_events(vec![late.clone(), early])
+        assert!(pair_events(vec![late.clone(), early]).unwrap_err().message.contains("before its invocation"));
+        assert!(pair_events(vec![late, ev(0, EventKind::Complete(Completion::Ok(1)))])
             .unwrap_err()
             .message
-            .contains("before its invocation"));
-        assert!(
-            pair_events(vec![late, ev(0, EventKind::Complete(Completion::Ok(1)))])
-                .unwrap_err()
-                .message
-                .contains("time")
-        );
+            .contains("time"));
     }
 }

@@ -24,9 +24,7 @@ const ROW: f64 = 30.0;
 const BOX: f64 = 20.0;
 const STEP: f64 = 7.0;
 const LEFT: f64 = 70.0;
-const PALETTE: [&str; 6] = [
-    "#1f5fa8", "#2a8a3e", "#7a3fa0", "#b06a00", "#00807f", "#8a5a44",
-];
+const PALETTE: [&str; 6] = ["#1f5fa8", "#2a8a3e", "#7a3fa0", "#b06a00", "#00807f", "#8a5a44"];
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -78,23 +76,15 @@ pub fn render<M: Model>(
 ) -> String {
     // The focus: the refuted partition, else a stopped one with a dead end.
     let focus: Option<(usize, &Explanation)> =
-        report
-            .partitions
-            .iter()
-            .enumerate()
-            .find_map(|(i, p)| match &p.outcome {
-                PartitionOutcome::NotLinearizable(e) => Some((i, e)),
-                _ => None,
-            });
+        report.partitions.iter().enumerate().find_map(|(i, p)| match &p.outcome {
+            PartitionOutcome::NotLinearizable(e) => Some((i, e)),
+            _ => None,
+        });
     let focus = focus.or_else(|| {
-        report
-            .partitions
-            .iter()
-            .enumerate()
-            .find_map(|(i, p)| match &p.outcome {
-                PartitionOutcome::Unknown(Some(e)) => Some((i, e)),
-                _ => None,
-            })
+        report.partitions.iter().enumerate().find_map(|(i, p)| match &p.outcome {
+            PartitionOutcome::Unknown(Some(e)) => Some((i, e)),
+            _ => None,
+        })
     });
     let mut paths: Vec<Path<'_>> = Vec::new();
     let mut role: HashMap<usize, Role> = HashMap::new();
@@ -102,22 +92,11 @@ pub fn render<M: Model>(
     for (i, p) in report.partitions.iter().enumerate() {
         for &op in &p.ops {
             partition_of.insert(op, i);
-            role.insert(
-                op,
-                if focus.is_some_and(|(f, _)| f == i) {
-                    Role::Pending
-                } else {
-                    Role::Other
-                },
-            );
+            role.insert(op, if focus.is_some_and(|(f, _)| f == i) { Role::Pending } else { Role::Other });
         }
     }
     if let Some((f, e)) = focus {
-        paths.push(Path {
-            lin: &e.prefix,
-            partition: f,
-            colour: "#1f5fa8",
-        });
+        paths.push(Path { lin: &e.prefix, partition: f, colour: "#1f5fa8" });
         for c in &e.candidates {
             role.insert(c.op, Role::Candidate);
         }
@@ -125,11 +104,7 @@ pub fn render<M: Model>(
     } else {
         for (i, p) in report.partitions.iter().enumerate() {
             if let PartitionOutcome::Linearizable(Some(lin)) = &p.outcome {
-                paths.push(Path {
-                    lin,
-                    partition: i,
-                    colour: PALETTE[i % PALETTE.len()],
-                });
+                paths.push(Path { lin, partition: i, colour: PALETTE[i % PALETTE.len()] });
             }
         }
     }
@@ -150,22 +125,19 @@ pub fn render<M: Model>(
     };
     let mut note = String::new();
     if drawn.len() < history.len() {
-        let _ = write!(note, "Showing only the partition explained below ({} of {} operations; partitions are independent). ", drawn.len(), history.len());
-    }
-    if drawn.len() > MAX_OPS {
         let _ = write!(
             note,
-            "Showing the first {MAX_OPS} of {} operations. ",
-            drawn.len()
+            "Showing only the partition explained below ({} of {} operations; partitions are independent). ",
+            drawn.len(),
+            history.len()
         );
+    }
+    if drawn.len() > MAX_OPS {
+        let _ = write!(note, "Showing the first {MAX_OPS} of {} operations. ", drawn.len());
         drawn.truncate(MAX_OPS);
     }
     // Times compressed to ranks, so that every box is visible.
-    let mut times: Vec<u64> = drawn
-        .iter()
-        .flat_map(|&i| [Some(history[i].call), history[i].ret])
-        .flatten()
-        .collect();
+    let mut times: Vec<u64> = drawn.iter().flat_map(|&i| [Some(history[i].call), history[i].ret]).flatten().collect();
     times.sort_unstable();
     times.dedup();
     let rank = |t: u64| times.binary_search(&t).unwrap_or(0) as f64;
@@ -179,10 +151,7 @@ pub fn render<M: Model>(
     let height = processes.len() as f64 * ROW + 30.0;
 
     let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}">"#
-    );
+    let _ = write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}">"#);
     for (&p, &r) in &row_of {
         let y = r as f64 * ROW + 20.0;
         let _ = write!(
@@ -197,10 +166,7 @@ pub fn render<M: Model>(
     for &i in &drawn {
         let op = &history[i];
         let y = row_of[&op.process] as f64 * ROW + 20.0;
-        let (x0, x1) = (
-            x(rank(op.call)),
-            op.ret.map_or(x(end_rank), |r| x(rank(r)) + STEP * 0.8),
-        );
+        let (x0, x1) = (x(rank(op.call)), op.ret.map_or(x(end_rank), |r| x(rank(r)) + STEP * 0.8));
         boxes.insert(i, (x0, x1, y));
         let class = match role.get(&i).copied().unwrap_or(Role::Other) {
             Role::Linearized => "op lin",
@@ -211,26 +177,14 @@ pub fn render<M: Model>(
         };
         let open = if op.ret.is_none() { " open" } else { "" };
         let mut tip = describe_op(model, op);
-        let _ = write!(
-            tip,
-            "\ncall {} return {}",
-            op.call,
-            op.ret.map_or("never".to_string(), |r| r.to_string())
-        );
-        if let Some(p) = partition_of
-            .get(&i)
-            .and_then(|&p| report.partitions[p].key.as_ref())
-        {
+        let _ = write!(tip, "\ncall {} return {}", op.call, op.ret.map_or("never".to_string(), |r| r.to_string()));
+        if let Some(p) = partition_of.get(&i).and_then(|&p| report.partitions[p].key.as_ref()) {
             let _ = write!(tip, "\npartition {p:?}");
         }
         if let Some((k, state)) = step_of.get(&i) {
             let _ = write!(tip, "\nlinearized as step {}; state after: {state}", k + 1);
         }
-        let id = if role.get(&i) == Some(&Role::Stuck) {
-            r#" id="first-error""#
-        } else {
-            ""
-        };
+        let id = if role.get(&i) == Some(&Role::Stuck) { r#" id="first-error""# } else { "" };
         let _ = write!(
             svg,
             r#"<g class="{class}{open}"{id} data-p="{}"><title>{}</title><rect x="{x0:.1}" y="{y:.0}" width="{:.1}" height="{BOX}" rx="3"/>"#,
@@ -240,18 +194,8 @@ pub fn render<M: Model>(
         );
         let chars = ((x1 - x0) / 6.5) as usize;
         if chars >= 4 {
-            let label: String = model
-                .describe_operation(&op.input, op.output.as_ref())
-                .chars()
-                .take(chars)
-                .collect();
-            let _ = write!(
-                svg,
-                r#"<text x="{:.1}" y="{:.0}">{}</text>"#,
-                x0 + 3.0,
-                y + BOX * 0.7,
-                escape(&label)
-            );
+            let label: String = model.describe_operation(&op.input, op.output.as_ref()).chars().take(chars).collect();
+            let _ = write!(svg, r#"<text x="{:.1}" y="{:.0}">{}</text>"#, x0 + 3.0, y + BOX * 0.7, escape(&label));
         }
         svg.push_str("</g>");
     }
@@ -267,10 +211,7 @@ pub fn render<M: Model>(
             last = px;
             points.push((px, y + BOX / 2.0));
         }
-        let line: Vec<String> = points
-            .iter()
-            .map(|(px, py)| format!("{px:.1},{py:.0}"))
-            .collect();
+        let line: Vec<String> = points.iter().map(|(px, py)| format!("{px:.1},{py:.0}")).collect();
         let _ = write!(
             svg,
             r#"<g class="path" data-p="{}"><polyline class="lp" stroke="{}" points="{}"/>"#,
@@ -279,11 +220,7 @@ pub fn render<M: Model>(
             line.join(" ")
         );
         for (px, py) in &points {
-            let _ = write!(
-                svg,
-                r#"<circle cx="{px:.1}" cy="{py:.0}" r="3" fill="{}"/>"#,
-                path.colour
-            );
+            let _ = write!(svg, r#"<circle cx="{px:.1}" cy="{py:.0}" r="3" fill="{}"/>"#, path.colour);
         }
         svg.push_str("</g>");
     }
@@ -296,18 +233,10 @@ pub fn render<M: Model>(
     };
     let mut html = String::new();
     let _ = write!(html, "<section><h2>{}: {verdict}</h2>", escape(title));
-    let _ = write!(
-        html,
-        "<p>{} operations, {} partition(s). {}",
-        history.len(),
-        report.partitions.len(),
-        escape(&note)
-    );
+    let _ =
+        write!(html, "<p>{} operations, {} partition(s). {}", history.len(), report.partitions.len(), escape(&note));
     if let Some((f, e)) = focus {
-        let name = report.partitions[f]
-            .key
-            .as_ref()
-            .map_or("The history".to_string(), |k| format!("Partition {k:?}"));
+        let name = report.partitions[f].key.as_ref().map_or("The history".to_string(), |k| format!("Partition {k:?}"));
         let _ = write!(
             html,
             r##"{} ({} ops): longest linearizable prefix of {} operation(s), drawn in blue; the operation that cannot come next is red, other candidates orange. <a href="#first-error" onclick="document.getElementById('first-error').scrollIntoView({{inline:'center'}});return false">[jump to the first error]</a></p>"##,
@@ -319,18 +248,12 @@ pub fn render<M: Model>(
     } else {
         html.push_str("Each partition's linearization is drawn as linked points.</p>");
         if paths.len() > 1 {
-            html.push_str(r#"<p>Show partition: <select class="pick" onchange="pick(this)"><option value="">all</option>"#);
+            html.push_str(
+                r#"<p>Show partition: <select class="pick" onchange="pick(this)"><option value="">all</option>"#,
+            );
             for path in &paths {
-                let key = report.partitions[path.partition]
-                    .key
-                    .as_deref()
-                    .unwrap_or("all");
-                let _ = write!(
-                    html,
-                    r#"<option value="{}">{}</option>"#,
-                    path.partition,
-                    escape(key)
-                );
+                let key = report.partitions[path.partition].key.as_deref().unwrap_or("all");
+                let _ = write!(html, r#"<option value="{}">{}</option>"#, path.partition, escape(key));
             }
             html.push_str("</select> (or click an operation)</p>");
         }
@@ -339,19 +262,11 @@ pub fn render<M: Model>(
     html
 }
 
-fn explanation_list<M: Model>(
-    model: &M,
-    history: &[Operation<M::Input, M::Output>],
-    e: &Explanation,
-) -> String {
+fn explanation_list<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>], e: &Explanation) -> String {
     let mut out = String::from("<details open><summary>Explanation</summary><ol class=\"expl\">");
     let n = e.prefix.order.len();
     let shown = 10.min(n);
-    let _ = write!(
-        out,
-        "<li>initial state {}</li>",
-        escape(&e.prefix.initial_state)
-    );
+    let _ = write!(out, "<li>initial state {}</li>", escape(&e.prefix.initial_state));
     if n > shown {
         let _ = write!(out, "<li>… {} earlier operations …</li>", n - shown);
     }
@@ -363,11 +278,7 @@ fn explanation_list<M: Model>(
             escape(&e.prefix.states[k])
         );
     }
-    let _ = write!(
-        out,
-        "</ol><p>State after the prefix: <code>{}</code></p>",
-        escape(e.state())
-    );
+    let _ = write!(out, "</ol><p>State after the prefix: <code>{}</code></p>", escape(e.state()));
     let _ = write!(
         out,
         "<p>Must come next but cannot: <code class=\"bad\">{}</code></p><ul>",
@@ -375,11 +286,7 @@ fn explanation_list<M: Model>(
     );
     for c in &e.candidates {
         let why = c.reason();
-        let _ = write!(
-            out,
-            "<li><code>{}</code>: {why}</li>",
-            escape(&describe_op(model, &history[c.op]))
-        );
+        let _ = write!(out, "<li><code>{}</code>: {why}</li>", escape(&describe_op(model, &history[c.op])));
     }
     out.push_str("</ul></details>");
     out

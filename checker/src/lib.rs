@@ -68,9 +68,7 @@ pub mod model;
 pub mod models;
 mod search;
 
-pub use check::{
-    check, CheckOptions, CheckReport, PartitionOutcome, PartitionReport, Progress, Verdict,
-};
+pub use check::{check, CheckOptions, CheckReport, PartitionOutcome, PartitionReport, Progress, Verdict};
 pub use datum::Datum;
 pub use explain::{Candidate, Explanation, Linearization};
 pub use history::{Completion, Event, EventKind, HistoryError, Operation};

@@ -54,9 +54,7 @@ impl SharedLimits {
             UnknownReason::Timeout => 1,
             UnknownReason::MemoryBudget => 2,
         };
-        let _ = self
-            .reason
-            .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self.reason.compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
         self.stopped.store(true, Ordering::Relaxed);
     }
 

@@ -7,15 +7,11 @@ use raftcheck_checker::models::{decode_kv, decode_register};
 use raftcheck_checker::{check, CheckOptions, PartitionOutcome, Verdict};
 use std::path::PathBuf;
 
-const ETCD_LINEARIZABLE: [usize; 23] = [
-    2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102,
-];
+const ETCD_LINEARIZABLE: [usize; 23] =
+    [2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102];
 
 fn corpus() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/conformance/porcupine"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/porcupine"));
     assert!(
         dir.is_dir(),
         "the conformance corpus is missing: expected {} (the project's shared/ folder beside the repository)",
@@ -49,11 +45,7 @@ fn etcd_logs_get_porcupines_verdicts() {
     let options = CheckOptions::default();
     let mut wrong = Vec::new();
     for n in (0..=102).filter(|&n| n != 95) {
-        let expected = if ETCD_LINEARIZABLE.contains(&n) {
-            Verdict::Linearizable
-        } else {
-            Verdict::NotLinearizable
-        };
+        let expected = if ETCD_LINEARIZABLE.contains(&n) { Verdict::Linearizable } else { Verdict::NotLinearizable };
         let got = check_etcd(n, &options);
         if got != expected {
             wrong.push(format!("etcd_{n:03}: got {got:?}, expected {expected:?}"));
@@ -64,10 +56,7 @@ fn etcd_logs_get_porcupines_verdicts() {
 
 #[test]
 fn empty_etcd_log_is_trivially_linearizable() {
-    assert_eq!(
-        check_etcd(95, &CheckOptions::default()),
-        Verdict::Linearizable
-    );
+    assert_eq!(check_etcd(95, &CheckOptions::default()), Verdict::Linearizable);
 }
 
 #[test]
@@ -80,24 +69,14 @@ fn kv_logs_get_porcupines_verdicts_partitioned_and_whole() {
         ("c50-ok", true),
         ("c50-bad", false),
     ] {
-        let expected = if expected {
-            Verdict::Linearizable
-        } else {
-            Verdict::NotLinearizable
-        };
+        let expected = if expected { Verdict::Linearizable } else { Verdict::NotLinearizable };
         let report = check_kv(name, &CheckOptions::default());
         assert_eq!(report.verdict, expected, "{name} partitioned");
         if name != "c01-ok" && name != "c01-bad" {
             assert_eq!(report.partitions.len(), 10, "{name}: one partition per key");
         }
         if !name.starts_with("c50") {
-            let whole = check_kv(
-                name,
-                &CheckOptions {
-                    no_partition: true,
-                    ..CheckOptions::default()
-                },
-            );
+            let whole = check_kv(name, &CheckOptions { no_partition: true, ..CheckOptions::default() });
             assert_eq!(whole.verdict, expected, "{name} unpartitioned");
         }
     }
@@ -109,26 +88,13 @@ fn refutation_explains_the_partition() {
     let (partition, explanation) = report.refuted().expect("c10-bad is refuted");
     assert!(partition.key.is_some());
     // The prefix and the stuck operation belong to the refuted partition.
-    assert!(explanation
-        .prefix
-        .order
-        .iter()
-        .all(|i| partition.ops.contains(i)));
+    assert!(explanation.prefix.order.iter().all(|i| partition.ops.contains(i)));
     assert!(partition.ops.contains(&explanation.stuck));
-    assert!(explanation
-        .candidates
-        .iter()
-        .any(|c| c.op == explanation.stuck));
-    assert_eq!(
-        explanation.prefix.states.len(),
-        explanation.prefix.order.len()
-    );
+    assert!(explanation.candidates.iter().any(|c| c.op == explanation.stuck));
+    assert_eq!(explanation.prefix.states.len(), explanation.prefix.order.len());
     assert!(explanation.prefix.order.len() < partition.ops.len());
-    let refuted = report
-        .partitions
-        .iter()
-        .filter(|p| matches!(p.outcome, PartitionOutcome::NotLinearizable(_)))
-        .count();
+    let refuted =
+        report.partitions.iter().filter(|p| matches!(p.outcome, PartitionOutcome::NotLinearizable(_))).count();
     assert!(refuted >= 1);
 }
 
@@ -141,26 +107,16 @@ fn assert_explanation_replays<M: raftcheck_checker::Model>(
     e: &raftcheck_checker::Explanation,
     name: &str,
 ) {
-    let mut states: Vec<M::State> = model
-        .init()
-        .into_iter()
-        .filter(|s| model.describe_state(s) == e.prefix.initial_state)
-        .collect();
-    assert!(
-        !states.is_empty(),
-        "{name}: initial state {} is not an initial state",
-        e.prefix.initial_state
-    );
+    let mut states: Vec<M::State> =
+        model.init().into_iter().filter(|s| model.describe_state(s) == e.prefix.initial_state).collect();
+    assert!(!states.is_empty(), "{name}: initial state {} is not an initial state", e.prefix.initial_state);
     for (k, &i) in e.prefix.order.iter().enumerate() {
         let op = &history[i];
         let mut next = Vec::new();
         for s in &states {
             let mut out = Vec::new();
             model.step(s, &op.input, op.output.as_ref(), &mut out);
-            next.extend(
-                out.into_iter()
-                    .filter(|n| model.describe_state(n) == e.prefix.states[k]),
-            );
+            next.extend(out.into_iter().filter(|n| model.describe_state(n) == e.prefix.states[k]));
         }
         assert!(
             !next.is_empty(),
@@ -176,10 +132,7 @@ fn assert_explanation_replays<M: raftcheck_checker::Model>(
             );
         }
     }
-    assert_eq!(
-        e.state(),
-        e.prefix.states.last().unwrap_or(&e.prefix.initial_state)
-    );
+    assert_eq!(e.state(), e.prefix.states.last().unwrap_or(&e.prefix.initial_state));
 }
 
 #[test]
@@ -188,12 +141,7 @@ fn explanations_are_valid_prefixes() {
         let path = corpus().join(format!("jepsen/etcd_{n:03}.log"));
         let records = formats::parse(&read(&path), Format::Jepsen).unwrap();
         let decoded = decode_register(records, true, Format::Jepsen.reading(), None).unwrap();
-        let report = check(
-            &decoded.model,
-            &decoded.history,
-            &CheckOptions::default(),
-            None,
-        );
+        let report = check(&decoded.model, &decoded.history, &CheckOptions::default(), None);
         let (_, e) = report.refuted().expect("refuted");
         assert_explanation_replays(&decoded.model, &decoded.history, e, &format!("etcd_{n:03}"));
     }
@@ -208,10 +156,7 @@ fn explanations_are_valid_prefixes() {
             let report = check(
                 &decoded.model,
                 &decoded.history,
-                &CheckOptions {
-                    no_partition,
-                    ..CheckOptions::default()
-                },
+                &CheckOptions { no_partition, ..CheckOptions::default() },
                 None,
             );
             let (_, e) = report.refuted().expect("refuted");

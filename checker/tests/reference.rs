@@ -47,10 +47,7 @@ where
         state: &M::State,
         failed: &mut HashSet<(u32, M::State)>,
     ) -> bool {
-        let all_completed = ops
-            .iter()
-            .enumerate()
-            .all(|(i, o)| o.ret.is_none() || placed & (1 << i) != 0);
+        let all_completed = ops.iter().enumerate().all(|(i, o)| o.ret.is_none() || placed & (1 << i) != 0);
         if all_completed {
             return true;
         }
@@ -61,9 +58,10 @@ where
             if placed & (1 << i) != 0 {
                 continue;
             }
-            let must_wait = ops.iter().enumerate().any(|(j, o)| {
-                placed & (1 << j) == 0 && j != i && o.ret.is_some_and(|r| r < op.call)
-            });
+            let must_wait = ops
+                .iter()
+                .enumerate()
+                .any(|(j, o)| placed & (1 << j) == 0 && j != i && o.ret.is_some_and(|r| r < op.call));
             if must_wait {
                 continue;
             }
@@ -79,10 +77,7 @@ where
         false
     }
     let mut failed = HashSet::new();
-    model
-        .init()
-        .iter()
-        .any(|s0| dfs(model, ops, 0, s0, &mut failed))
+    model.init().iter().any(|s0| dfs(model, ops, 0, s0, &mut failed))
 }
 
 /// Generates a history by running clients against a true sequential
@@ -132,11 +127,7 @@ fn generate<I: Clone, O: Clone, S: Clone>(
                 }
                 let (next, out) = apply(&state, &ops[i].input);
                 state = next;
-                ops[i].output = Some(if rng.chance(15) {
-                    random_output(rng, &ops[i].input)
-                } else {
-                    out
-                });
+                ops[i].output = Some(if rng.chance(15) { random_output(rng, &ops[i].input) } else { out });
                 ops[i].ret = Some(time);
             }
         }
@@ -144,49 +135,28 @@ fn generate<I: Clone, O: Clone, S: Clone>(
     ops
 }
 
-fn agree<M: Model>(
-    model: &M,
-    ops: &[Operation<M::Input, M::Output>],
-    seed: u64,
-    no_partition: bool,
-) -> bool
+fn agree<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], seed: u64, no_partition: bool) -> bool
 where
     M::State: Debug,
     M::Input: Debug,
     M::Output: Debug,
 {
     let expected = reference(model, ops);
-    let options = CheckOptions {
-        no_partition,
-        ..CheckOptions::default()
-    };
+    let options = CheckOptions { no_partition, ..CheckOptions::default() };
     let got = check(model, ops, &options, None).verdict;
-    let want = if expected {
-        Verdict::Linearizable
-    } else {
-        Verdict::NotLinearizable
-    };
-    assert_eq!(
-        got, want,
-        "case seed {seed:#x} (no_partition {no_partition}): history {ops:#?}"
-    );
+    let want = if expected { Verdict::Linearizable } else { Verdict::NotLinearizable };
+    assert_eq!(got, want, "case seed {seed:#x} (no_partition {no_partition}): history {ops:#?}");
     expected
 }
 
 fn base_seed() -> u64 {
-    std::env::var("RAFTCHECK_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_2026)
+    std::env::var("RAFTCHECK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_2026)
 }
 
 const CASES: u64 = 20_000;
 
 fn register_model(values: &mut ValueTable) -> (RegisterModel, Vec<u32>) {
-    let ids: Vec<u32> = std::iter::once(Datum::Nil)
-        .chain((1..=3).map(Datum::Int))
-        .map(|d| values.intern(d))
-        .collect();
+    let ids: Vec<u32> = std::iter::once(Datum::Nil).chain((1..=3).map(Datum::Int)).map(|d| values.intern(d)).collect();
     (RegisterModel::new(values.clone(), ids[0]), ids)
 }
 
@@ -203,25 +173,18 @@ fn run_register(cas: bool, salt: u64) {
             |rng| match rng.below(if cas { 3 } else { 2 }) {
                 0 => RegisterInput::Read,
                 1 => RegisterInput::Write(ids[rng.below(4) as usize]),
-                _ => RegisterInput::Cas {
-                    from: ids[rng.below(4) as usize],
-                    to: ids[rng.below(4) as usize],
-                },
+                _ => RegisterInput::Cas { from: ids[rng.below(4) as usize], to: ids[rng.below(4) as usize] },
             },
             |s, input| match *input {
                 RegisterInput::Read => (*s, RegisterOutput::Read(*s)),
                 RegisterInput::Write(v) => (v, RegisterOutput::Written),
-                RegisterInput::Cas { from, to } if *s == from => {
-                    (to, RegisterOutput::Cas { succeeded: true })
-                }
+                RegisterInput::Cas { from, to } if *s == from => (to, RegisterOutput::Cas { succeeded: true }),
                 RegisterInput::Cas { .. } => (*s, RegisterOutput::Cas { succeeded: false }),
             },
             |rng, input| match input {
                 RegisterInput::Read => RegisterOutput::Read(ids[rng.below(4) as usize]),
                 RegisterInput::Write(_) => RegisterOutput::Written,
-                RegisterInput::Cas { .. } => RegisterOutput::Cas {
-                    succeeded: rng.chance(50),
-                },
+                RegisterInput::Cas { .. } => RegisterOutput::Cas { succeeded: rng.chance(50) },
             },
         );
         linearizable += agree(&model, &ops, seed, false) as u32;
@@ -279,9 +242,7 @@ fn kv_agrees_with_reference_partitioned_and_whole() {
                 (s, out)
             },
             |rng, input| match input {
-                KvInput::Get(_) => KvOutput::Got(KvString::new(
-                    ["", "1", "12", "21", "3"][rng.below(5) as usize],
-                )),
+                KvInput::Get(_) => KvOutput::Got(KvString::new(["", "1", "12", "21", "3"][rng.below(5) as usize])),
                 _ => KvOutput::Done,
             },
         );

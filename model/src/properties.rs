@@ -7,6 +7,7 @@ use crate::explore::bounds::Bounds;
 use crate::explore::model::RaftModel;
 use crate::explore::state::{log_values, ClusterState, Ghost, ModelNode, Value};
 use stateright::Property;
+use std::sync::atomic::Ordering;
 
 /// Records that values `values` were applied at indices `first..`: each
 /// must agree with what any node applied there before.
@@ -35,6 +36,15 @@ pub fn record_step(state: &mut ClusterState, n: NodeId) {
                 _ => *slot = Some(n),
             }
         }
+    }
+    // Log Matching (§5.3): only the stepped node's log changed.
+    if state
+        .servers
+        .iter()
+        .enumerate()
+        .any(|(m, other)| m != n && other.node.as_ref().is_some_and(|o| !logs_match(node, o)))
+    {
+        ghost.log_mismatch = true;
     }
     // State Machine Safety (§5.4.3): committed prefixes never disagree.
     for (k, value) in log_values(node).take(node.commit_index() as usize).enumerate() {
@@ -67,25 +77,34 @@ fn holds_committed(node: &ModelNode, committed: &[(Value, crate::core::types::Te
     })
 }
 
-/// Log Matching (§5.3): if two logs have an entry with the same index and
-/// term, they are identical in all entries up through that index.
+/// Log Matching (§5.3) for two logs: if they have an entry with the same
+/// index and term, they are identical in all entries up through that index.
+/// (It suffices to compare the prefixes up to the highest such index.)
+pub fn logs_match(a: &ModelNode, b: &ModelNode) -> bool {
+    let top = a.log().last_index().min(b.log().last_index());
+    let same_term = |k: Index| matches!((a.log().term_at(k), b.log().term_at(k)), (Some(x), Some(y)) if x == y);
+    match (1..=top).rev().find(|&k| same_term(k)) {
+        Some(k) => log_values(a).take(k as usize).eq(log_values(b).take(k as usize)),
+        None => true,
+    }
+}
+
+/// Log Matching over every pair of running nodes.
 pub fn log_matching(state: &ClusterState) -> bool {
     let nodes: Vec<&ModelNode> = state.running().collect();
-    for (i, a) in nodes.iter().enumerate() {
-        for b in &nodes[i + 1..] {
-            // The highest index at which both logs know the same term.
-            let top = a.log().last_index().min(b.log().last_index());
-            let agreed = (1..=top)
-                .rev()
-                .find(|&k| matches!((a.log().term_at(k), b.log().term_at(k)), (Some(x), Some(y)) if x == y));
-            if let Some(k) = agreed {
-                if !log_values(a).take(k as usize).eq(log_values(b).take(k as usize)) {
-                    return false;
-                }
-            }
-        }
+    nodes.iter().enumerate().all(|(i, a)| nodes[i + 1..].iter().all(|b| logs_match(a, b)))
+}
+
+/// Reports a safety property to the checker so that only the first state
+/// found to break it becomes its counterexample: stateright records every
+/// violating state it evaluates, the last one winning, which would replace
+/// a shortest (BFS) or early (DFS) counterexample by a later, longer one.
+fn first_violation(model: &RaftModel, property: u32, holds: bool) -> bool {
+    if holds {
+        return true;
     }
-    true
+    let bit = 1 << property;
+    model.reported.fetch_or(bit, Ordering::Relaxed) & bit != 0
 }
 
 /// The properties checked for `bounds`: every safety property, plus the
@@ -93,12 +112,16 @@ pub fn log_matching(state: &ClusterState) -> bool {
 /// model that does nothing cannot pass.
 pub fn stateright_properties(bounds: &Bounds) -> Vec<Property<RaftModel>> {
     let mut props = vec![
-        Property::always("election safety", |_, s: &ClusterState| s.ghost.two_leaders.is_none()),
-        Property::always("log matching", |_, s: &ClusterState| log_matching(s)),
-        Property::always("leader completeness", |_, s: &ClusterState| !s.ghost.leader_incomplete),
-        Property::always("state machine safety", |_, s: &ClusterState| !s.ghost.commit_conflict),
-        Property::always("applied-log agreement", |_, s: &ClusterState| !s.ghost.apply_conflict),
-        Property::always("monotonic commit and applied", |_, s: &ClusterState| !s.ghost.went_backwards),
+        Property::always("election safety", |m, s: &ClusterState| first_violation(m, 0, s.ghost.two_leaders.is_none())),
+        Property::always("log matching", |m, s: &ClusterState| first_violation(m, 1, !s.ghost.log_mismatch)),
+        Property::always("leader completeness", |m, s: &ClusterState| {
+            first_violation(m, 2, !s.ghost.leader_incomplete)
+        }),
+        Property::always("state machine safety", |m, s: &ClusterState| first_violation(m, 3, !s.ghost.commit_conflict)),
+        Property::always("applied-log agreement", |m, s: &ClusterState| first_violation(m, 4, !s.ghost.apply_conflict)),
+        Property::always("monotonic commit and applied", |m, s: &ClusterState| {
+            first_violation(m, 5, !s.ghost.went_backwards)
+        }),
         Property::sometimes("leader elected", |_, s: &ClusterState| s.ghost.leaders.iter().any(Option::is_some)),
     ];
     if bounds.values > 0 {

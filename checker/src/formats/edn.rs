@@ -23,18 +23,11 @@ fn is_symbol_char(c: u8) -> bool {
 impl<'a> Reader<'a> {
     /// A reader at the start of `text`, which begins on line `line`.
     pub fn new(text: &'a str, line: usize) -> Self {
-        Reader {
-            text: text.as_bytes(),
-            pos: 0,
-            line,
-        }
+        Reader { text: text.as_bytes(), pos: 0, line }
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, ParseError> {
-        Err(ParseError {
-            line: self.line,
-            message: message.into(),
-        })
+        Err(ParseError { line: self.line, message: message.into() })
     }
 
     fn skip_whitespace(&mut self) {
@@ -111,8 +104,7 @@ impl<'a> Reader<'a> {
             }
             b'}' | b']' | b')' => return self.err(format!("unexpected '{}'", c as char)),
             _ if c.is_ascii_digit()
-                || ((c == b'-' || c == b'+')
-                    && self.text.get(self.pos + 1).is_some_and(u8::is_ascii_digit)) =>
+                || ((c == b'-' || c == b'+') && self.text.get(self.pos + 1).is_some_and(u8::is_ascii_digit)) =>
             {
                 self.read_number()?
             }
@@ -128,10 +120,7 @@ impl<'a> Reader<'a> {
     }
 
     fn rest_char(&self) -> char {
-        std::str::from_utf8(&self.text[self.pos..])
-            .ok()
-            .and_then(|s| s.chars().next())
-            .unwrap_or('?')
+        std::str::from_utf8(&self.text[self.pos..]).ok().and_then(|s| s.chars().next()).unwrap_or('?')
     }
 
     fn read_until(&mut self, close: u8, what: &str) -> Result<Vec<Datum>, ParseError> {
@@ -170,14 +159,12 @@ impl<'a> Reader<'a> {
                 if self.read()?.is_none() {
                     return self.err("expected a form after #_");
                 }
-                self.read()?
-                    .map_or_else(|| self.err("expected a form after the discarded one"), Ok)
+                self.read()?.map_or_else(|| self.err("expected a form after the discarded one"), Ok)
             }
             Some(&c) if c.is_ascii_alphabetic() => {
                 // A tagged element (#inst "...", #uuid "..."): keep the value.
                 let _tag = self.read_word();
-                self.read()?
-                    .map_or_else(|| self.err("expected a value after the tag"), Ok)
+                self.read()?.map_or_else(|| self.err("expected a value after the tag"), Ok)
             }
             _ => self.err("unsupported '#' form (expected #{...}, #_ or a tag)"),
         }
@@ -211,9 +198,7 @@ impl<'a> Reader<'a> {
             let Some(&c) = self.text.get(self.pos) else {
                 return Err(ParseError {
                     line: self.line,
-                    message: format!(
-                        "the file ends inside a string opened at line {opened}; expected '\"'"
-                    ),
+                    message: format!("the file ends inside a string opened at line {opened}; expected '\"'"),
                 });
             };
             self.pos += 1;
@@ -229,13 +214,8 @@ impl<'a> Reader<'a> {
                         b't' => bytes.push(b'\t'),
                         b'r' => bytes.push(b'\r'),
                         b'u' => {
-                            let hex = self
-                                .text
-                                .get(self.pos..self.pos + 4)
-                                .and_then(|h| std::str::from_utf8(h).ok());
-                            let Some(ch) = hex
-                                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                                .and_then(char::from_u32)
+                            let hex = self.text.get(self.pos..self.pos + 4).and_then(|h| std::str::from_utf8(h).ok());
+                            let Some(ch) = hex.and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32)
                             else {
                                 return self.err("expected four hex digits after \\u");
                             };
@@ -258,10 +238,7 @@ impl<'a> Reader<'a> {
 
 /// Looks up keyword `name` in an EDN map's entries.
 fn get<'d>(entries: &'d [(Datum, Datum)], name: &str) -> Option<&'d Datum> {
-    entries
-        .iter()
-        .find(|(k, _)| matches!(k, Datum::Keyword(n) if n == name))
-        .map(|(_, v)| v)
+    entries.iter().find(|(k, _)| matches!(k, Datum::Keyword(n) if n == name)).map(|(_, v)| v)
 }
 
 /// Reads one operation map into a record; `Ok(None)` for a non-client
@@ -285,20 +262,14 @@ pub(crate) fn record_from_map(
             return Ok(None);
         }
         Some(other) => {
-            return err(format!(
-                "expected :process to be a non-negative integer or a keyword, found {other}"
-            ))
+            return err(format!("expected :process to be a non-negative integer or a keyword, found {other}"))
         }
         None => return err("expected a :process entry".into()),
     };
     let kind = match get(entries, "type").and_then(Datum::as_name) {
         Some(name) => match RecordKind::from_name(name) {
             Some(kind) => kind,
-            None => {
-                return err(format!(
-                    "expected :type to be :invoke, :ok, :fail or :info, found :{name}"
-                ))
-            }
+            None => return err(format!("expected :type to be :invoke, :ok, :fail or :info, found :{name}")),
         },
         None => return err("expected a :type entry (:invoke, :ok, :fail or :info)".into()),
     };
@@ -312,11 +283,7 @@ pub(crate) fn record_from_map(
     let time = match get(entries, "time") {
         None => None,
         Some(Datum::Int(t)) if *t >= 0 => Some(*t as u64),
-        Some(other) => {
-            return err(format!(
-                "expected :time to be a non-negative integer, found {other}"
-            ))
-        }
+        Some(other) => return err(format!("expected :time to be a non-negative integer, found {other}")),
     };
     Ok(Some(Record {
         line,
@@ -339,9 +306,8 @@ pub fn parse_history(text: &str) -> Result<Records, ParseError> {
         reader.pos += 1;
         loop {
             let Some(line) = reader.peek_line() else {
-                return reader.err(format!(
-                    "the file ends inside the history vector opened at line {opened}; expected ']'"
-                ));
+                return reader
+                    .err(format!("the file ends inside the history vector opened at line {opened}; expected ']'"));
             };
             if reader.text[reader.pos] == b']' {
                 reader.pos += 1;
@@ -375,20 +341,11 @@ mod tests {
 
     #[test]
     fn reads_forms() {
-        let mut r = Reader::new(
-            "{:a [1 -2 3.5 nil \"x\\\"y\"], :b #{:k sym}} ; comment\n(true)",
-            1,
-        );
+        let mut r = Reader::new("{:a [1 -2 3.5 nil \"x\\\"y\"], :b #{:k sym}} ; comment\n(true)", 1);
         let d = r.read().unwrap().unwrap();
-        assert_eq!(
-            d.to_string(),
-            "{:a: [1, -2, 3.5, null, \"x\\\"y\"], :b: #{:k, sym}}"
-        );
+        assert_eq!(d.to_string(), "{:a: [1, -2, 3.5, null, \"x\\\"y\"], :b: #{:k, sym}}");
         assert_eq!(r.peek_line(), Some(2));
-        assert_eq!(
-            r.read().unwrap(),
-            Some(Datum::List(vec![Datum::Bool(true)]))
-        );
+        assert_eq!(r.read().unwrap(), Some(Datum::List(vec![Datum::Bool(true)])));
         assert_eq!(r.read().unwrap(), None);
     }
 
@@ -400,19 +357,11 @@ mod tests {
         assert_eq!(h.records[1].line, 3);
         assert_eq!(h.skipped, vec![(2, ":nemesis".to_string())]);
         let e = parse_history("{:process 0, :type :invoke, :f :write\n").unwrap_err();
-        assert!(
-            e.message.contains("ends inside a map opened at line 1"),
-            "{e}"
-        );
+        assert!(e.message.contains("ends inside a map opened at line 1"), "{e}");
         let e = parse_history("{:process 0, :type :begin, :f :write}").unwrap_err();
         assert!(e.message.contains(":type"), "{e}");
-        let v = parse_history(
-            "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read, :value 3}]",
-        )
-        .unwrap();
-        assert_eq!(
-            (v.records[1].line, &v.records[1].value),
-            (2, &Datum::Int(3))
-        );
+        let v = parse_history("[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read, :value 3}]")
+            .unwrap();
+        assert_eq!((v.records[1].line, &v.records[1].value), (2, &Datum::Int(3)));
     }
 }

@@ -30,32 +30,28 @@ fn parse_line(raw: &str, line: usize) -> Result<Record, ParseError> {
     let err = |message: String| Err(ParseError { line, message });
     let value: Value = match serde_json::from_str(raw) {
         Ok(v) => v,
-        Err(e) => {
-            return err(format!(
-                "expected one JSON object per line, but this is not valid JSON ({e})"
-            ))
-        }
+        Err(e) => return err(format!("expected one JSON object per line, but this is not valid JSON ({e})")),
     };
     let Value::Object(fields) = value else {
-        return err(format!(
-            "expected a JSON object {{\"process\":..,\"type\":..,\"f\":..}}, found {value}"
-        ));
+        return err(format!("expected a JSON object {{\"process\":..,\"type\":..,\"f\":..}}, found {value}"));
     };
     let process = match fields.get("process") {
         Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().expect("checked"),
-        Some(other) => {
-            return err(format!(
-                "expected \"process\" to be a non-negative integer, found {other}"
-            ))
-        }
+        Some(other) => return err(format!("expected \"process\" to be a non-negative integer, found {other}")),
         None => return err("expected a \"process\" field (a non-negative integer)".into()),
     };
     let kind = match fields.get("type") {
         Some(Value::String(s)) => match RecordKind::from_name(s) {
             Some(kind) => kind,
-            None => return err(format!("expected \"type\" to be \"invoke\", \"ok\", \"fail\" or \"info\", found {s:?}")),
+            None => {
+                return err(format!("expected \"type\" to be \"invoke\", \"ok\", \"fail\" or \"info\", found {s:?}"))
+            }
         },
-        Some(other) => return err(format!("expected \"type\" to be a string (\"invoke\", \"ok\", \"fail\" or \"info\"), found {other}")),
+        Some(other) => {
+            return err(format!(
+                "expected \"type\" to be a string (\"invoke\", \"ok\", \"fail\" or \"info\"), found {other}"
+            ))
+        }
         None => return err("expected a \"type\" field (\"invoke\", \"ok\", \"fail\" or \"info\")".into()),
     };
     let f = match fields.get("f") {
@@ -67,14 +63,11 @@ fn parse_line(raw: &str, line: usize) -> Result<Record, ParseError> {
         None => None,
         Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
         Some(other) => {
-            return err(format!(
-                "expected \"time\" to be a non-negative integer (nanoseconds), found {other}"
-            ))
+            return err(format!("expected \"time\" to be a non-negative integer (nanoseconds), found {other}"))
         }
     };
-    if let Some(unknown) = fields
-        .keys()
-        .find(|k| !FIELDS.contains(&k.as_str()) && !IGNORED_FIELDS.contains(&k.as_str()))
+    if let Some(unknown) =
+        fields.keys().find(|k| !FIELDS.contains(&k.as_str()) && !IGNORED_FIELDS.contains(&k.as_str()))
     {
         return err(format!(
             "unknown field {unknown:?}; expected the fields {} (and optionally {})",
@@ -99,25 +92,18 @@ mod tests {
 
     #[test]
     fn reads_fields_and_names_bad_lines() {
-        let r = parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":\"a\",\"time\":1200}\n").unwrap();
+        let r =
+            parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":\"a\",\"time\":1200}\n")
+                .unwrap();
         assert_eq!(r.records[0].key, Some(Datum::Str("x".into())));
         assert_eq!(r.records[0].time, Some(1200));
-        let e = parse(
-            "{\"process\":0,\"type\":\"invoke\",\"f\":\"get\"}\n{\"process\":0,\"type\":\"ok\",\n",
-        )
-        .unwrap_err();
+        let e =
+            parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"get\"}\n{\"process\":0,\"type\":\"ok\",\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("not valid JSON"), "{e}");
-        let e =
-            parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"valeu\":1,\"index\":3}")
-                .unwrap_err();
+        let e = parse("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"valeu\":1,\"index\":3}").unwrap_err();
         assert!(e.message.contains("unknown field \"valeu\""), "{e}");
-        let e = parse("{\"process\":\"zero\",\"type\":\"invoke\",\"f\":\"write\",\"value\":1}")
-            .unwrap_err();
-        assert!(
-            e.message
-                .contains("\"process\" to be a non-negative integer, found \"zero\""),
-            "{e}"
-        );
+        let e = parse("{\"process\":\"zero\",\"type\":\"invoke\",\"f\":\"write\",\"value\":1}").unwrap_err();
+        assert!(e.message.contains("\"process\" to be a non-negative integer, found \"zero\""), "{e}");
     }
 }

@@ -33,17 +33,10 @@ impl Format {
     /// Picks the format from the first non-blank line, or `None` if it
     /// looks like none of them.
     pub fn detect(text: &str) -> Option<Format> {
-        let first = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with(';'))?;
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with(';'))?;
         if first.contains("jepsen.util - ") {
             Some(Format::Jepsen)
-        } else if first.starts_with("{\"")
-            || first == "{"
-            || first.starts_with("{ \"")
-            || first == "{}"
-        {
+        } else if first.starts_with("{\"") || first == "{" || first.starts_with("{ \"") || first == "{}" {
             Some(Format::Jsonl)
         } else if first.starts_with("{:") || first.starts_with('[') || first.starts_with("{ :") {
             Some(Format::Edn)
@@ -156,14 +149,8 @@ mod tests {
     #[test]
     fn detects_each_format() {
         assert_eq!(Format::detect("\n{\"process\":0}"), Some(Format::Jsonl));
-        assert_eq!(
-            Format::detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"),
-            Some(Format::Jepsen)
-        );
-        assert_eq!(
-            Format::detect("{:process 0, :type :invoke}"),
-            Some(Format::Edn)
-        );
+        assert_eq!(Format::detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"), Some(Format::Jepsen));
+        assert_eq!(Format::detect("{:process 0, :type :invoke}"), Some(Format::Edn));
         assert_eq!(Format::detect("[{:process 0}]"), Some(Format::Edn));
         assert_eq!(Format::detect("hello world"), None);
     }

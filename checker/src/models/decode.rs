@@ -7,9 +7,7 @@ use super::register::{RegisterInput, RegisterModel, RegisterOutput};
 use super::values::ValueTable;
 use crate::datum::Datum;
 use crate::formats::{Reading, Record, RecordKind, Records};
-use crate::history::{
-    pair_events, Completion, Event, EventKind, HistoryError, Operation, PairedOp,
-};
+use crate::history::{pair_events, Completion, Event, EventKind, HistoryError, Operation, PairedOp};
 use crate::model::Model;
 use std::collections::HashMap;
 
@@ -39,35 +37,26 @@ fn pair(records: Vec<Record>) -> Result<Vec<Paired>, HistoryError> {
     let events = records
         .into_iter()
         .map(|r| {
-            let payload = Payload {
-                f: r.f,
-                key: r.key,
-                value: r.value,
-                line: r.line,
-            };
+            let payload = Payload { f: r.f, key: r.key, value: r.value, line: r.line };
             let kind = match r.kind {
                 RecordKind::Invoke => EventKind::Invoke(payload),
                 RecordKind::Ok => EventKind::Complete(Completion::Ok(payload)),
                 RecordKind::Fail => EventKind::Complete(Completion::Fail(payload)),
                 RecordKind::Info => EventKind::Complete(Completion::Info(payload)),
             };
-            Event {
-                process: r.process,
-                kind,
-                time: r.time,
-                line: Some(r.line),
-            }
+            Event { process: r.process, kind, time: r.time, line: Some(r.line) }
         })
         .collect();
     let paired = pair_events(events)?;
     for op in &paired {
-        if let Completion::Ok(done) | Completion::Fail(done) | Completion::Info(done) =
-            &op.completion
-        {
+        if let Completion::Ok(done) | Completion::Fail(done) | Completion::Info(done) = &op.completion {
             if done.f != op.input.f {
                 return Err(HistoryError {
                     line: done.line,
-                    message: format!("completion of {:?} for process {} whose operation in flight is {:?} (line {})", done.f, op.process, op.input.f, op.input.line),
+                    message: format!(
+                        "completion of {:?} for process {} whose operation in flight is {:?} (line {})",
+                        done.f, op.process, op.input.f, op.input.line
+                    ),
                 });
             }
         }
@@ -113,28 +102,17 @@ pub fn decode_register(
             "read" => RegisterInput::Read,
             "write" => RegisterInput::Write(values.intern(value_of(&op).clone())),
             "cas" if cas => match value_of(&op) {
-                Datum::List(pair) if pair.len() == 2 => RegisterInput::Cas {
-                    from: values.intern(pair[0].clone()),
-                    to: values.intern(pair[1].clone()),
-                },
+                Datum::List(pair) if pair.len() == 2 => {
+                    RegisterInput::Cas { from: values.intern(pair[0].clone()), to: values.intern(pair[1].clone()) }
+                }
                 other => {
-                    return Err(bad(
-                        line,
-                        format!("expected the cas value to be a pair [from, to], found {other}"),
-                    ))
+                    return Err(bad(line, format!("expected the cas value to be a pair [from, to], found {other}")))
                 }
             },
             f => {
-                let expected = if cas {
-                    "read, write or cas"
-                } else {
-                    "read or write"
-                };
+                let expected = if cas { "read, write or cas" } else { "read or write" };
                 let model = if cas { "cas-register" } else { "register" };
-                return Err(bad(
-                    line,
-                    format!("unknown operation {f:?} for the {model} model; expected {expected}"),
-                ));
+                return Err(bad(line, format!("unknown operation {f:?} for the {model} model; expected {expected}")));
             }
         };
         let fate = match (&op.completion, input) {
@@ -143,15 +121,11 @@ pub fn decode_register(
                 (Datum::Nil, Reading::Knossos) => Fate::Kept(None, op.ret),
                 (v, _) => Fate::Kept(Some(RegisterOutput::Read(values.intern(v.clone()))), op.ret),
             },
-            (Completion::Ok(_), RegisterInput::Write(_)) => {
-                Fate::Kept(Some(RegisterOutput::Written), op.ret)
-            }
+            (Completion::Ok(_), RegisterInput::Write(_)) => Fate::Kept(Some(RegisterOutput::Written), op.ret),
             (Completion::Ok(_), RegisterInput::Cas { .. }) => {
                 Fate::Kept(Some(RegisterOutput::Cas { succeeded: true }), op.ret)
             }
-            (Completion::Fail(_), RegisterInput::Read) if reading == Reading::Porcupine => {
-                Fate::Kept(None, op.ret)
-            }
+            (Completion::Fail(_), RegisterInput::Read) if reading == Reading::Porcupine => Fate::Kept(None, op.ret),
             (Completion::Fail(_), RegisterInput::Cas { .. }) if reading == Reading::Porcupine => {
                 Fate::Kept(Some(RegisterOutput::Cas { succeeded: false }), op.ret)
             }
@@ -171,11 +145,7 @@ struct Collected<I, O> {
 
 impl<I, O> Collected<I, O> {
     fn new() -> Self {
-        Collected {
-            history: Vec::new(),
-            failed_left_out: 0,
-            open: 0,
-        }
+        Collected { history: Vec::new(), failed_left_out: 0, open: 0 }
     }
 
     /// Records what became of `op` under the reading.
@@ -199,12 +169,7 @@ impl<I, O> Collected<I, O> {
     }
 
     fn finish<M: Model<Input = I, Output = O>>(self, model: M) -> Decoded<M> {
-        Decoded {
-            model,
-            history: self.history,
-            failed_left_out: self.failed_left_out,
-            open: self.open,
-        }
+        Decoded { model, history: self.history, failed_left_out: self.failed_left_out, open: self.open }
     }
 }
 
@@ -218,10 +183,7 @@ fn key_name(key: &Datum) -> String {
 fn string_value(d: &Datum, line: usize, what: &str) -> Result<KvString, HistoryError> {
     match d {
         Datum::Str(s) => Ok(KvString::new(s)),
-        other => Err(bad(
-            line,
-            format!("expected {what} to be a string, found {other}"),
-        )),
+        other => Err(bad(line, format!("expected {what} to be a string, found {other}"))),
     }
 }
 
@@ -233,10 +195,7 @@ pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>,
     for op in pair(records.records)? {
         let line = op.input.line;
         let Some(key) = op.input.key.as_ref() else {
-            return Err(bad(
-                line,
-                "expected a key (the kv model's operations name a key)".into(),
-            ));
+            return Err(bad(line, "expected a key (the kv model's operations name a key)".into()));
         };
         let name = key_name(key);
         let key = *key_ids.entry(name.clone()).or_insert_with(|| {
@@ -246,36 +205,19 @@ pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>,
         let input = match op.input.f.as_str() {
             "get" => KvInput::Get(key),
             "put" => KvInput::Put(key, string_value(value_of(&op), line, "the put's value")?),
-            "append" => KvInput::Append(
-                key,
-                string_value(value_of(&op), line, "the append's value")?,
-            ),
+            "append" => KvInput::Append(key, string_value(value_of(&op), line, "the append's value")?),
             f => {
-                return Err(bad(
-                    line,
-                    format!(
-                        "unknown operation {f:?} for the kv model; expected get, put or append"
-                    ),
-                ))
+                return Err(bad(line, format!("unknown operation {f:?} for the kv model; expected get, put or append")))
             }
         };
         let fate = match (&op.completion, &input) {
             (Completion::Info(_) | Completion::Pending, _) => Fate::Kept(None, None),
             (Completion::Ok(done), KvInput::Get(_)) => match (&done.value, reading) {
                 (Datum::Nil, Reading::Knossos) => Fate::Kept(None, op.ret),
-                (v, _) => Fate::Kept(
-                    Some(KvOutput::Got(string_value(
-                        v,
-                        done.line,
-                        "the get's result",
-                    )?)),
-                    op.ret,
-                ),
+                (v, _) => Fate::Kept(Some(KvOutput::Got(string_value(v, done.line, "the get's result")?)), op.ret),
             },
             (Completion::Ok(_), _) => Fate::Kept(Some(KvOutput::Done), op.ret),
-            (Completion::Fail(_), KvInput::Get(_)) if reading == Reading::Porcupine => {
-                Fate::Kept(None, op.ret)
-            }
+            (Completion::Fail(_), KvInput::Get(_)) if reading == Reading::Porcupine => Fate::Kept(None, op.ret),
             (Completion::Fail(_), _) => Fate::LeftOut,
         };
         collected.add(&op, input, fate);

@@ -58,18 +58,8 @@ impl KvString {
             hash = hash.wrapping_mul(BASE).wrapping_add(b as u64);
             power = power.wrapping_mul(BASE);
         }
-        let last = (!text.is_empty()).then(|| {
-            Arc::new(Chunk {
-                before: None,
-                text: Arc::from(text),
-            })
-        });
-        KvString {
-            hash,
-            power,
-            len: text.len(),
-            last,
-        }
+        let last = (!text.is_empty()).then(|| Arc::new(Chunk { before: None, text: Arc::from(text) }));
+        KvString { hash, power, len: text.len(), last }
     }
 
     /// True for `""`.
@@ -138,22 +128,13 @@ impl KvString {
         let Some(suffix_last) = &suffix.last else {
             return self.clone();
         };
-        let text: Arc<str> = if suffix_last.before.is_none() {
-            suffix_last.text.clone()
-        } else {
-            Arc::from(suffix.text())
-        };
+        let text: Arc<str> =
+            if suffix_last.before.is_none() { suffix_last.text.clone() } else { Arc::from(suffix.text()) };
         KvString {
-            hash: self
-                .hash
-                .wrapping_mul(suffix.power)
-                .wrapping_add(suffix.hash),
+            hash: self.hash.wrapping_mul(suffix.power).wrapping_add(suffix.hash),
             power: self.power.wrapping_mul(suffix.power),
             len: self.len + suffix.len,
-            last: Some(Arc::new(Chunk {
-                before: self.last.clone(),
-                text,
-            })),
+            last: Some(Arc::new(Chunk { before: self.last.clone(), text })),
         }
     }
 }
@@ -217,10 +198,7 @@ pub struct KvState(SmallVec<[(KeyId, KvString); 1]>);
 
 impl KvState {
     fn get(&self, key: KeyId) -> Option<&KvString> {
-        self.0
-            .binary_search_by_key(&key, |(k, _)| *k)
-            .ok()
-            .map(|i| &self.0[i].1)
+        self.0.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| &self.0[i].1)
     }
 
     fn with(&self, key: KeyId, value: KvString) -> KvState {
@@ -257,14 +235,7 @@ fn short(s: &str) -> String {
     if s.chars().count() <= MAX {
         format!("{s:?}")
     } else {
-        let tail: String = s
-            .chars()
-            .rev()
-            .take(MAX)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = s.chars().rev().take(MAX).collect::<Vec<_>>().into_iter().rev().collect();
         format!("\"…{}\" ({} chars)", tail.escape_debug(), s.chars().count())
     }
 }
@@ -279,13 +250,7 @@ impl Model for KvModel {
     }
 
     #[inline]
-    fn step(
-        &self,
-        state: &KvState,
-        input: &KvInput,
-        output: Option<&KvOutput>,
-        next: &mut Vec<KvState>,
-    ) {
+    fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>, next: &mut Vec<KvState>) {
         match input {
             KvInput::Get(key) => {
                 let legal = match (output, state.get(*key)) {
@@ -361,22 +326,15 @@ impl Model for KvModel {
     }
 
     fn describe_state(&self, state: &KvState) -> String {
-        let entries: Vec<String> = state
-            .0
-            .iter()
-            .map(|(k, v)| format!("{:?}: {}", self.key_name(*k), short(&v.text())))
-            .collect();
+        let entries: Vec<String> =
+            state.0.iter().map(|(k, v)| format!("{:?}: {}", self.key_name(*k), short(&v.text()))).collect();
         format!("{{{}}}", entries.join(", "))
     }
 
     fn state_heap_bytes(&self, state: &KvState) -> usize {
         // Pieces are shared between states: a step adds at most one new
         // piece (an Arc'd chunk of about 48 bytes), plus a spilled array.
-        let spilled = if state.0.spilled() {
-            state.0.capacity() * std::mem::size_of::<(KeyId, KvString)>()
-        } else {
-            0
-        };
+        let spilled = if state.0.spilled() { state.0.capacity() * std::mem::size_of::<(KeyId, KvString)>() } else { 0 };
         spilled + 48
     }
 }
@@ -390,42 +348,17 @@ mod tests {
         let m = KvModel::new(vec!["x".into(), "y".into()]);
         let mut next = Vec::new();
         let s0 = KvState::default();
-        m.step(
-            &s0,
-            &KvInput::Get(0),
-            Some(&KvOutput::Got(KvString::new(""))),
-            &mut next,
-        );
+        m.step(&s0, &KvInput::Get(0), Some(&KvOutput::Got(KvString::new(""))), &mut next);
         assert_eq!(next.len(), 1, "a missing key reads \"\"");
         next.clear();
-        m.step(
-            &s0,
-            &KvInput::Append(0, KvString::new("ab")),
-            None,
-            &mut next,
-        );
+        m.step(&s0, &KvInput::Append(0, KvString::new("ab")), None, &mut next);
         let s1 = next.pop().unwrap();
-        m.step(
-            &s1,
-            &KvInput::Append(0, KvString::new("c")),
-            None,
-            &mut next,
-        );
+        m.step(&s1, &KvInput::Append(0, KvString::new("c")), None, &mut next);
         let s2 = next.pop().unwrap();
-        m.step(
-            &s2,
-            &KvInput::Get(0),
-            Some(&KvOutput::Got(KvString::new("abc"))),
-            &mut next,
-        );
+        m.step(&s2, &KvInput::Get(0), Some(&KvOutput::Got(KvString::new("abc"))), &mut next);
         assert_eq!(next.len(), 1);
         next.clear();
-        m.step(
-            &s2,
-            &KvInput::Get(1),
-            Some(&KvOutput::Got(KvString::new("abc"))),
-            &mut next,
-        );
+        m.step(&s2, &KvInput::Get(1), Some(&KvOutput::Got(KvString::new("abc"))), &mut next);
         assert!(next.is_empty());
         assert_eq!(m.describe_state(&s2), "{\"x\": \"abc\"}");
         assert_eq!(m.partition(&KvInput::Get(1)).as_deref(), Some("y"));

@@ -64,27 +64,17 @@ impl Model for RegisterModel {
     }
 
     #[inline]
-    fn step(
-        &self,
-        state: &ValueId,
-        input: &RegisterInput,
-        output: Option<&RegisterOutput>,
-        next: &mut Vec<ValueId>,
-    ) {
+    fn step(&self, state: &ValueId, input: &RegisterInput, output: Option<&RegisterOutput>, next: &mut Vec<ValueId>) {
         let s = *state;
         match (input, output) {
             (RegisterInput::Read, None) => next.push(s),
             (RegisterInput::Read, Some(RegisterOutput::Read(v))) if *v == s => next.push(s),
             (RegisterInput::Write(v), None | Some(RegisterOutput::Written)) => next.push(*v),
             (RegisterInput::Cas { from, to }, None) => next.push(if s == *from { *to } else { s }),
-            (RegisterInput::Cas { from, to }, Some(RegisterOutput::Cas { succeeded: true }))
-                if s == *from =>
-            {
+            (RegisterInput::Cas { from, to }, Some(RegisterOutput::Cas { succeeded: true })) if s == *from => {
                 next.push(*to)
             }
-            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: false }))
-                if s != *from =>
-            {
+            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: false })) if s != *from => {
                 next.push(s)
             }
             _ => {}
@@ -94,11 +84,7 @@ impl Model for RegisterModel {
     fn is_read_only(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> bool {
         matches!(
             (input, output),
-            (RegisterInput::Read, _)
-                | (
-                    RegisterInput::Cas { .. },
-                    Some(RegisterOutput::Cas { succeeded: false })
-                )
+            (RegisterInput::Read, _) | (RegisterInput::Cas { .. }, Some(RegisterOutput::Cas { succeeded: false }))
         )
     }
 
@@ -112,9 +98,7 @@ impl Model for RegisterModel {
     ) -> bool {
         let needed = match next {
             (RegisterInput::Read, Some(RegisterOutput::Read(v))) => *v,
-            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: true })) => {
-                *from
-            }
+            (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: true })) => *from,
             _ => return true,
         };
         if needed == *state {
@@ -122,10 +106,7 @@ impl Model for RegisterModel {
         }
         for op in others {
             if let (RegisterInput::Write(v), _)
-            | (
-                RegisterInput::Cas { to: v, .. },
-                None | Some(RegisterOutput::Cas { succeeded: true }),
-            ) = op
+            | (RegisterInput::Cas { to: v, .. }, None | Some(RegisterOutput::Cas { succeeded: true })) = op
             {
                 if *v == needed {
                     return true;
@@ -166,11 +147,7 @@ mod tests {
     #[test]
     fn cas_semantics() {
         let mut t = ValueTable::default();
-        let (nil, one, two) = (
-            t.intern(Datum::Nil),
-            t.intern(Datum::Int(1)),
-            t.intern(Datum::Int(2)),
-        );
+        let (nil, one, two) = (t.intern(Datum::Nil), t.intern(Datum::Int(1)), t.intern(Datum::Int(2)));
         let m = RegisterModel::new(t, nil);
         let step = |s, i, o: Option<RegisterOutput>| {
             let mut next = Vec::new();
@@ -178,28 +155,13 @@ mod tests {
             next
         };
         let cas = RegisterInput::Cas { from: one, to: two };
-        assert_eq!(
-            step(one, cas, Some(RegisterOutput::Cas { succeeded: true })),
-            vec![two]
-        );
-        assert_eq!(
-            step(nil, cas, Some(RegisterOutput::Cas { succeeded: true })),
-            Vec::<ValueId>::new()
-        );
-        assert_eq!(
-            step(nil, cas, Some(RegisterOutput::Cas { succeeded: false })),
-            vec![nil]
-        );
-        assert_eq!(
-            step(one, cas, Some(RegisterOutput::Cas { succeeded: false })),
-            Vec::<ValueId>::new()
-        );
+        assert_eq!(step(one, cas, Some(RegisterOutput::Cas { succeeded: true })), vec![two]);
+        assert_eq!(step(nil, cas, Some(RegisterOutput::Cas { succeeded: true })), Vec::<ValueId>::new());
+        assert_eq!(step(nil, cas, Some(RegisterOutput::Cas { succeeded: false })), vec![nil]);
+        assert_eq!(step(one, cas, Some(RegisterOutput::Cas { succeeded: false })), Vec::<ValueId>::new());
         assert_eq!(step(one, cas, None), vec![two]);
         assert_eq!(step(nil, cas, None), vec![nil]);
-        assert_eq!(
-            step(one, RegisterInput::Read, Some(RegisterOutput::Read(two))),
-            Vec::<ValueId>::new()
-        );
+        assert_eq!(step(one, RegisterInput::Read, Some(RegisterOutput::Read(two))), Vec::<ValueId>::new());
         assert_eq!(step(one, RegisterInput::Read, None), vec![one]);
         assert_eq!(m.describe_operation(&cas, None), "cas(1, 2) -> ?");
     }

@@ -54,19 +54,9 @@ impl EntryList {
                 ret_node[op as usize] = node;
             }
         }
-        let next = (0..nodes as u32)
-            .map(|i| if i + 1 < nodes as u32 { i + 1 } else { NONE })
-            .collect();
-        let prev = (0..nodes as u32)
-            .map(|i| if i == 0 { NONE } else { i - 1 })
-            .collect();
-        EntryList {
-            next,
-            prev,
-            node_op,
-            call_node,
-            ret_node,
-        }
+        let next = (0..nodes as u32).map(|i| if i + 1 < nodes as u32 { i + 1 } else { NONE }).collect();
+        let prev = (0..nodes as u32).map(|i| if i == 0 { NONE } else { i - 1 }).collect();
+        EntryList { next, prev, node_op, call_node, ret_node }
     }
 
     /// True if operation `op` has a return entry (it completed).
@@ -163,24 +153,12 @@ mod tests {
     use super::*;
 
     fn op(call: u64, ret: Option<u64>) -> Operation<(), ()> {
-        Operation {
-            process: 0,
-            input: (),
-            output: None,
-            call,
-            ret,
-            line: None,
-        }
+        Operation { process: 0, input: (), output: None, call, ret, line: None }
     }
 
     #[test]
     fn candidates_stop_at_the_first_return_and_ties_overlap() {
-        let ops = [
-            op(0, Some(10)),
-            op(10, Some(20)),
-            op(11, None),
-            op(21, Some(30)),
-        ];
+        let ops = [op(0, Some(10)), op(10, Some(20)), op(11, None), op(21, Some(30))];
         let refs: Vec<&Operation<(), ()>> = ops.iter().collect();
         let mut list = EntryList::new(&refs);
         let mut out = Vec::new();
@@ -192,10 +170,7 @@ mod tests {
         assert_eq!(list.candidates(&mut out), 1);
         assert_eq!(out, vec![1, 2]);
         let flag = std::cell::Cell::new(false);
-        assert_eq!(
-            list.calls_before_return(3, 100, &flag).collect::<Vec<_>>(),
-            vec![1, 2]
-        );
+        assert_eq!(list.calls_before_return(3, 100, &flag).collect::<Vec<_>>(), vec![1, 2]);
         list.unlift(0);
         out.clear();
         assert_eq!(list.candidates(&mut out), 0);

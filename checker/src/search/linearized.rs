@@ -66,11 +66,7 @@ impl LinearizedSet {
         let mut w = self.first_missing / 64;
         while w < self.words.len() {
             // Bits below `first_missing` in this word are all set.
-            let below = if w == self.first_missing / 64 {
-                (1u64 << (self.first_missing % 64)) - 1
-            } else {
-                0
-            };
+            let below = if w == self.first_missing / 64 { (1u64 << (self.first_missing % 64)) - 1 } else { 0 };
             let word = self.words[w] | below;
             if word != u64::MAX {
                 self.first_missing = (w * 64 + word.trailing_ones() as usize).min(n);
@@ -113,11 +109,7 @@ mod tests {
         }
         a.insert(150);
         let (start, words) = a.key();
-        assert_eq!(
-            (start, words.len()),
-            (2, 1),
-            "only the word of the first missing id on"
-        );
+        assert_eq!((start, words.len()), (2, 1), "only the word of the first missing id on");
         let mut b = LinearizedSet::new(200);
         b.insert(150);
         for op in (0..130).rev() {

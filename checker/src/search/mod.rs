@@ -83,11 +83,7 @@ pub(crate) struct DeadEnd {
 #[derive(Debug)]
 pub(crate) enum SearchEnd {
     /// Every completed operation was linearized: `order` is a witness.
-    Linearizable {
-        order: Vec<u32>,
-        initial: ConfigId,
-        states: Vec<ConfigId>,
-    },
+    Linearizable { order: Vec<u32>, initial: ConfigId, states: Vec<ConfigId> },
     /// Every configuration was explored: no linearization exists.
     Refuted,
     /// A shared limit stopped the search.
@@ -170,15 +166,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let n = ops.len();
         let completed_left = ops.iter().filter(|op| op.ret.is_some()).count();
         let twin_before = twins_before(&ops);
-        let read_only: Vec<bool> = ops
-            .iter()
-            .map(|o| model.is_read_only(&o.input, o.output.as_ref()))
-            .collect();
-        let priority = ops
-            .iter()
-            .zip(&read_only)
-            .map(|(o, &ro)| (!ro, o.ret.map_or(1, |_| 0), o.call))
-            .collect();
+        let read_only: Vec<bool> = ops.iter().map(|o| model.is_read_only(&o.input, o.output.as_ref())).collect();
+        let priority = ops.iter().zip(&read_only).map(|(o, &ro)| (!ro, o.ret.map_or(1, |_| 0), o.call)).collect();
         let mut initial_states = model.init();
         initial_states.reverse();
         PartitionSearch {
@@ -298,8 +287,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let o = self.ops[op as usize];
         self.successors.clear();
         let current = self.cache.state(self.current);
-        self.model
-            .step(current, &o.input, o.output.as_ref(), &mut self.successors);
+        self.model.step(current, &o.input, o.output.as_ref(), &mut self.successors);
         let keeps_state = self.successors.len() == 1 && self.successors[0] == *current;
         if keeps_state && !self.entries.completed(op) {
             // A pending operation that changes nothing here is useless here.
@@ -311,17 +299,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             self.successors.reverse();
             while let Some(state) = self.successors.pop() {
                 if let Some(id) = self.enter_state(state) {
-                    let alternatives = if self.successors.is_empty() {
-                        Vec::new()
-                    } else {
-                        std::mem::take(&mut self.successors)
-                    };
-                    self.stack.push(Frame {
-                        op,
-                        forced,
-                        before: self.current,
-                        alternatives,
-                    });
+                    let alternatives =
+                        if self.successors.is_empty() { Vec::new() } else { std::mem::take(&mut self.successors) };
+                    self.stack.push(Frame { op, forced, before: self.current, alternatives });
                     self.current = id;
                     self.entries.lift(op);
                     self.note_pushed(op, id);
@@ -387,17 +367,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         // If the model can tell that some operation that must still take
         // effect no longer can, this configuration is a dead end (its
         // candidates count as tried).
-        let doomed = stuck != NONE
-            && self.arena[start..]
-                .iter()
-                .any(|&op| self.cannot_take_effect(op, stuck));
+        let doomed = stuck != NONE && self.arena[start..].iter().any(|&op| self.cannot_take_effect(op, stuck));
         let tried = if doomed { len } else { 0 };
-        self.levels.push(Level {
-            start: start as u32,
-            len,
-            tried,
-            stuck,
-        });
+        self.levels.push(Level { start: start as u32, len, tried, stuck });
     }
 
     /// True if the model shows that completed operation `target` can no
@@ -405,9 +377,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     /// (the unlinearized calls ahead of its return entry) may precede it.
     /// Asked for the first-returning operation and for read-only ones.
     fn cannot_take_effect(&self, target: u32, first_return: u32) -> bool {
-        if !self.entries.completed(target)
-            || !(self.read_only[target as usize] || target == first_return)
-        {
+        if !self.entries.completed(target) || !(self.read_only[target as usize] || target == first_return) {
             return false;
         }
         let ops = &self.ops;
@@ -433,8 +403,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     fn enter_state(&mut self, state: M::State) -> Option<ConfigId> {
         let heap = self.model.state_heap_bytes(&state);
         let set_hash = self.linearized.hash();
-        self.cache
-            .insert(self.linearized.key(), set_hash, state, heap)
+        self.cache.insert(self.linearized.key(), set_hash, state, heap)
     }
 
     /// Starts the search again from the next initial state not yet entered.
@@ -462,11 +431,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
 
     fn witness(&self) -> SearchEnd {
         let (order, initial, states) = self.path();
-        SearchEnd::Linearizable {
-            order,
-            initial,
-            states,
-        }
+        SearchEnd::Linearizable { order, initial, states }
     }
 
     /// Keeps `longest_agrees` up to date after `op` was linearized into
@@ -484,16 +449,11 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
 
     fn record_dead_end(&mut self) {
         let depth = self.stack.len();
-        if self
-            .longest
-            .as_ref()
-            .is_some_and(|l| l.order.len() >= depth)
-        {
+        if self.longest.as_ref().is_some_and(|l| l.order.len() >= depth) {
             return;
         }
         let level = self.levels.last().expect("a configuration is entered");
-        let candidates =
-            self.arena[level.start as usize..(level.start + level.len) as usize].to_vec();
+        let candidates = self.arena[level.start as usize..(level.start + level.len) as usize].to_vec();
         let stuck = level.stuck;
         let initial = self.stack.first().map_or(self.current, |f| f.before);
         let keep = match &self.longest {
@@ -511,9 +471,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         longest.states.truncate(keep);
         for k in keep..depth {
             longest.order.push(self.stack[k].op);
-            longest
-                .states
-                .push(self.stack.get(k + 1).map_or(self.current, |f| f.before));
+            longest.states.push(self.stack.get(k + 1).map_or(self.current, |f| f.before));
         }
         longest.initial = initial;
         longest.candidates = candidates;
@@ -526,9 +484,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
 /// For each pending operation, the latest earlier-called pending operation
 /// with the same input and output (see the symmetry reduction above).
 fn twins_before<I: PartialEq, O: PartialEq>(ops: &[&Operation<I, O>]) -> Vec<u32> {
-    let mut pending: Vec<u32> = (0..ops.len() as u32)
-        .filter(|&i| ops[i as usize].ret.is_none())
-        .collect();
+    let mut pending: Vec<u32> = (0..ops.len() as u32).filter(|&i| ops[i as usize].ret.is_none()).collect();
     pending.sort_by_key(|&i| (ops[i as usize].call, i));
     let mut twin = vec![NONE; ops.len()];
     for (k, &b) in pending.iter().enumerate() {

@@ -7,7 +7,7 @@ use crate::core::types::NodeId;
 use crate::explore::bounds::{Bounds, NetworkKind};
 use crate::explore::state::{applied_values, ClusterState, Envelope, Ghost, ModelNode, Server};
 use crate::properties;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// One thing the environment can do next.
@@ -44,13 +44,16 @@ pub struct RaftModel {
     /// successors, so every checker thread drains its stack and stops.
     /// (stateright's own timeout is only checked between work batches.)
     pub stop: Arc<AtomicBool>,
+    /// Bit `k`: safety property `k` already has its counterexample (see
+    /// `properties::first_violation`).
+    pub reported: Arc<AtomicU32>,
 }
 
 impl RaftModel {
     /// A model of `bounds` (which the caller has validated).
     pub fn new(bounds: Bounds) -> Self {
         let config = bounds.core_config();
-        RaftModel { bounds, config, stop: Arc::new(AtomicBool::new(false)) }
+        RaftModel { bounds, config, stop: Arc::new(AtomicBool::new(false)), reported: Arc::new(AtomicU32::new(0)) }
     }
 
     /// The single initial state: every server fresh, nothing in flight.
@@ -76,7 +79,9 @@ impl RaftModel {
     /// Every action enabled in `state`, in a deterministic order.
     pub fn enabled_actions(&self, state: &ClusterState, actions: &mut Vec<Action>) {
         let b = &self.bounds;
-        if self.stop.load(Ordering::Relaxed) {
+        // A state that broke a safety property ends its path: the
+        // counterexample is found, and nothing after it is interesting.
+        if self.stop.load(Ordering::Relaxed) || state.ghost.violated() {
             return;
         }
         for (k, (envelope, _)) in state.network.iter().enumerate() {

@@ -164,6 +164,10 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     let properties = model.properties();
     let stop = Arc::clone(&model.stop);
     let mut builder = model.checker().threads(options.threads.max(1)).finish_when(HasDiscoveries::AnyFailures);
+    if let (Strategy::Sim, Some(t)) = (options.strategy, options.timeout) {
+        // Random walks end only at stateright's own shutdown signal.
+        builder = builder.timeout(t);
+    }
     if options.symmetry && options.strategy != Strategy::Bfs {
         builder = builder.symmetry_fn(symmetry::representative);
     }

@@ -55,6 +55,9 @@ pub struct Ghost {
     pub applied: Vec<Value>,
     /// Two nodes were leaders of one term (Raft §5.2, Election Safety).
     pub two_leaders: Option<Term>,
+    /// Two running nodes' logs had an entry with the same index and term but
+    /// different entries before it (§5.3, Log Matching).
+    pub log_mismatch: bool,
     /// A leader lacked a committed entry (§5.4, Leader Completeness).
     pub leader_incomplete: bool,
     /// Two nodes committed different values at one index (§5.4.3).
@@ -67,6 +70,18 @@ pub struct Ghost {
     pub snapshot_installed: bool,
     /// Bit `n`: node `n` has restarted at least once.
     pub restarted: u8,
+}
+
+impl Ghost {
+    /// Whether any safety property has been broken on the way here.
+    pub fn violated(&self) -> bool {
+        self.two_leaders.is_some()
+            || self.log_mismatch
+            || self.leader_incomplete
+            || self.commit_conflict
+            || self.apply_conflict
+            || self.went_backwards
+    }
 }
 
 /// The whole cluster. Servers are behind `Arc` so that a step copies only
