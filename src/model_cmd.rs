@@ -15,6 +15,10 @@ use std::time::Duration;
 /// Options of `raftcheck model`. Explicit bounds override the chosen
 /// configuration's values.
 #[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 every property holds and the run was complete; 1 a property is violated \
+(counterexample printed) or a reachability goal was never reached; 3 incomplete (timeout) with nothing found; \
+2 usage error.\n\nExamples:\n  raftcheck model --config ci\n  raftcheck model --config m8 --mutant m8\n  \
+raftcheck model --config deep --strategy sim --timeout 5m --seed 42")]
 pub struct ModelArgs {
     /// Named configuration to start from (see --list-configs).
     #[arg(long, default_value = "default")]

@@ -1,0 +1,142 @@
+//! `raftcheck model` as a user meets it: exit codes, reports, `--json`,
+//! listings and bad options.
+
+use std::process::{Command, Output};
+
+fn raftcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raftcheck")).arg("model").args(args).output().expect("run raftcheck")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn bad_options_are_usage_errors_not_panics() {
+    let cases: &[&[&str]] = &[
+        &["--servers", "banana"],
+        &["--servers", "0"],
+        &["--servers", "9"],
+        &["--max-term", "0"],
+        &["--max-in-flight", "9"],
+        &["--threads", "0"],
+        &["--timeout", "-1"],
+        &["--timeout", "5 parsecs"],
+        &["--network", "carrier-pigeon"],
+        &["--strategy", "guess"],
+        &["--mutant", "no-such-mutant"],
+        &["--config", "no-such-config"],
+        &["--election-order", "0,7"],
+        &["--no-such-option"],
+    ];
+    for args in cases {
+        let out = raftcheck(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?} must say what is wrong");
+    }
+}
+
+#[test]
+fn unknown_names_list_the_known_ones() {
+    let err = text(&raftcheck(&["--config", "nope"]).stderr);
+    assert!(err.contains("ci") && err.contains("deep") && err.contains("m8"), "{err}");
+    let err = text(&raftcheck(&["--mutant", "nope"]).stderr);
+    assert!(err.contains("m1") && err.contains("m20"), "{err}");
+}
+
+#[test]
+fn listings() {
+    let out = raftcheck(&["--list-mutants"]);
+    assert_eq!(out.status.code(), Some(0));
+    let listed = text(&out.stdout);
+    for id in ["m1", "m3", "m4", "m6", "m7", "m8", "m10", "m11", "m12", "m19", "m20"] {
+        assert!(listed.lines().any(|l| l.starts_with(&format!("{id} "))), "--list-mutants lacks {id}");
+    }
+    let out = raftcheck(&["--list-configs"]);
+    assert_eq!(out.status.code(), Some(0));
+    let listed = text(&out.stdout);
+    for name in ["ci", "default", "deep", "m8", "m20"] {
+        assert!(listed.lines().any(|l| l.starts_with(&format!("{name} "))), "--list-configs lacks {name}");
+    }
+}
+
+#[test]
+fn help_documents_every_option() {
+    let help = text(&raftcheck(&["--help"]).stdout);
+    for option in [
+        "--config",
+        "--list-configs",
+        "--list-mutants",
+        "--servers",
+        "--max-term",
+        "--max-elections",
+        "--election-order",
+        "--values",
+        "--crashes",
+        "--snapshots",
+        "--network",
+        "--max-in-flight",
+        "--max-messages",
+        "--heartbeats",
+        "--max-heartbeats",
+        "--one-value-per-term",
+        "--heartbeat-style",
+        "--max-entries",
+        "--mutant",
+        "--strategy",
+        "--threads",
+        "--timeout",
+        "--seed",
+        "--no-symmetry",
+        "--json",
+        "--quiet",
+        "Exit codes",
+    ] {
+        assert!(help.contains(option), "--help does not mention {option}");
+    }
+}
+
+#[test]
+fn a_mutant_gives_a_readable_counterexample_and_exit_1() {
+    let out = raftcheck(&["--config", "m6", "--mutant", "M6", "--strategy", "bfs", "--threads", "1", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("Counterexample to \"election safety\" (2 steps)"), "{report}");
+    assert!(report.contains("step  1: n0 election timeout"), "{report}");
+    assert!(report.contains("leader"), "{report}");
+    assert!(report.contains("Verdict: violated"), "{report}");
+}
+
+#[test]
+fn json_report_of_a_clean_run() {
+    let out = raftcheck(&["--config", "m6", "--json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON value on stdout");
+    assert_eq!(v["verdict"], "ok");
+    assert_eq!(v["complete"], true);
+    assert!(v["unique_states"].as_u64().unwrap() > 0);
+    assert!(v["total_states"].as_u64().unwrap() >= v["unique_states"].as_u64().unwrap());
+    assert!(v["elapsed_secs"].as_f64().is_some());
+    let props = v["properties"].as_array().unwrap();
+    assert!(props.iter().any(|p| p["name"] == "election safety" && p["status"] == "holds"));
+    assert!(v["counterexample"].is_null());
+}
+
+#[test]
+fn json_report_of_a_violation_names_the_property() {
+    let out = raftcheck(&["--config", "m1", "--mutant", "vote-not-persisted", "--json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON value on stdout");
+    assert_eq!(v["verdict"], "violated");
+    assert_eq!(v["counterexample"]["property"], "election safety");
+    assert!(!v["counterexample"]["steps"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_simulation_that_finds_nothing_is_incomplete() {
+    let out = raftcheck(&["--config", "m6", "--strategy", "sim", "--timeout", "1", "--quiet"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("INCOMPLETE"));
+}
