@@ -105,6 +105,11 @@ pub struct ModelArgs {
     /// Print one JSON object on stdout instead of the text report.
     #[arg(long)]
     json: bool,
+    /// Instead of checking, serve stateright's Explorer (a web UI that walks
+    /// the model step by step) at this address, e.g. localhost:3000, until
+    /// interrupted.
+    #[arg(long, value_name = "ADDR")]
+    explore: Option<String>,
     /// No progress lines on stderr.
     #[arg(long)]
     quiet: bool,
@@ -228,6 +233,17 @@ pub fn run(args: ModelArgs) -> u8 {
             return 2;
         }
     };
+    if let Some(address) = &args.explore {
+        let address = match bindable(address) {
+            Ok(a) => a,
+            Err(message) => {
+                eprintln!("raftcheck model: --explore {address}: {message}");
+                return 2;
+            }
+        };
+        eprintln!("raftcheck model: Explorer for config {} at http://{address}/ (Ctrl-C to stop)", plan.config_name);
+        run::serve_explorer(&plan.bounds, address);
+    }
     if !args.quiet {
         eprintln!(
             "raftcheck model: config {} ({}), strategy {}, {} thread(s)",
@@ -248,6 +264,19 @@ pub fn run(args: ModelArgs) -> u8 {
         Verdict::Violated => 1,
         Verdict::Incomplete => 3,
     }
+}
+
+/// Resolves `address` and checks that it can be bound now, so that the
+/// Explorer's server does not fail later.
+fn bindable(address: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let resolved = address
+        .to_socket_addrs()
+        .map_err(|e| format!("not an address ({e}); expected HOST:PORT"))?
+        .next()
+        .ok_or("resolves to no address")?;
+    std::net::TcpListener::bind(resolved).map_err(|e| format!("cannot listen there: {e}"))?;
+    Ok(resolved)
 }
 
 /// Peak resident memory of this process in bytes, where the OS tells it.

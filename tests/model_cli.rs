@@ -92,6 +92,7 @@ fn help_documents_every_option() {
         "--no-symmetry",
         "--json",
         "--quiet",
+        "--explore",
         "Exit codes",
     ] {
         assert!(help.contains(option), "--help does not mention {option}");
@@ -139,4 +140,39 @@ fn a_simulation_that_finds_nothing_is_incomplete() {
     let out = raftcheck(&["--config", "m6", "--strategy", "sim", "--timeout", "1", "--quiet"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("INCOMPLETE"));
+}
+
+#[test]
+fn explore_rejects_an_address_it_cannot_serve() {
+    let out = raftcheck(&["--explore", "not an address"]);
+    assert_eq!(out.status.code(), Some(2));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = raftcheck(&["--explore", &address]);
+    assert_eq!(out.status.code(), Some(2), "a port in use is an error, not a panic");
+    assert!(!text(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn explore_serves_the_explorer() {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raftcheck"))
+        .args(["model", "--config", "ci", "--explore", &address])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the explorer");
+    let mut reply = String::new();
+    for _ in 0..300 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
+            stream.write_all(b"GET /.status HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+            stream.read_to_string(&mut reply).unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert!(reply.contains("election safety"), "the status page lists the properties: {reply}");
 }

@@ -5,6 +5,7 @@ use crate::core::io::{Input, Output};
 use crate::core::node::{Config, Node, Role};
 use crate::core::types::NodeId;
 use crate::explore::bounds::{Bounds, NetworkKind};
+use crate::explore::describe;
 use crate::explore::state::{applied_values, ClusterState, Envelope, Ghost, ModelNode, Server};
 use crate::properties;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -257,5 +258,13 @@ impl stateright::Model for RaftModel {
 
     fn format_action(&self, action: &Action) -> String {
         format!("{action:?}")
+    }
+
+    /// What the step does and the cluster after it (the Explorer shows it).
+    fn format_step(&self, last: &ClusterState, action: Action) -> Option<String> {
+        let next = self.successor(last, &action)?;
+        let mut lines = vec![describe::action(last, &action)];
+        lines.extend(describe::cluster(&next));
+        Some(lines.join("\n"))
     }
 }

@@ -245,3 +245,14 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
         properties: reports,
     }
 }
+
+/// Serves stateright's Explorer (a web UI that walks the model step by
+/// step) for `bounds` at `address`. Never returns; the caller has checked
+/// that the address can be bound.
+pub fn serve_explorer(bounds: &Bounds, address: std::net::SocketAddr) -> ! {
+    let model = RaftModel::new(bounds.clone());
+    let _checker = model.checker().serve(address);
+    loop {
+        std::thread::park();
+    }
+}
