@@ -81,12 +81,14 @@ pub struct Bounds {
     /// a message sent into a full link is lost.
     pub max_in_flight: u8,
     /// At most this many messages in flight in the whole network (`None`:
-    /// only `max_in_flight` per link limits them); a message sent into a
-    /// full network is lost.
+    /// only `max_in_flight` per link limits them). A step whose messages do
+    /// not all fit loses all of them (so that which survive never depends
+    /// on server ids).
     pub max_messages: Option<u8>,
     /// Whether leaders' heartbeat timers fire. When they do, a heartbeat is
-    /// taken only while some follower lags the leader (its log or its commit
-    /// index) and nothing is in flight to it: a heartbeat that cannot change
+    /// taken only while some peer lags the leader (its log, its commit
+    /// index, its term, or it is not a follower) and nothing is in flight
+    /// to it: a heartbeat that cannot change
     /// anything is not explored.
     pub heartbeats: bool,
     /// Total number of heartbeats over the whole run (`None`: unlimited).

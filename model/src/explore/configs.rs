@@ -145,11 +145,11 @@ pub fn all() -> Vec<NamedConfig> {
         ),
         cfg(
             "m20",
-            "snapshot drops matching suffix: n0 then n1 campaign, 2 values, 1 snapshot, 1 heartbeat, 2 messages per link, 3 in flight",
+            "snapshot drops matching suffix: n0 then n1 campaign, 2 values, 1 snapshot, 1 heartbeat, 2 messages per link, 4 in flight",
             Bounds {
                 election_order: Some(vec![0, 1]),
                 max_heartbeats: Some(1),
-                max_messages: Some(3),
+                max_messages: Some(4),
                 values: 2,
                 snapshots: 1,
                 one_value_per_term: false,

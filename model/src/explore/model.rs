@@ -123,13 +123,19 @@ impl RaftModel {
         }
     }
 
-    /// A heartbeat is explored only if some running follower lags the leader
-    /// (log or commit index) and nothing is in flight to it.
+    /// A heartbeat is explored only if some running peer lags the leader (its
+    /// log, its commit index, its term, or it is not a follower) and nothing
+    /// is in flight to it.
     fn heartbeat_useful(&self, state: &ClusterState, leader: &ModelNode) -> bool {
         let Role::Leader { match_index, .. } = leader.role() else { return false };
         self.config.peers(leader.id()).any(|p| {
             let lagging = match state.node(p) {
-                Some(f) => match_index[p] < leader.log().last_index() || f.commit_index() < leader.commit_index(),
+                Some(f) => {
+                    match_index[p] < leader.log().last_index()
+                        || f.commit_index() < leader.commit_index()
+                        || f.term() != leader.term()
+                        || !matches!(f.role(), Role::Follower)
+                }
                 None => false,
             };
             lagging && state.in_flight(leader.id(), p) == 0
@@ -184,6 +190,8 @@ impl RaftModel {
                 let server = Arc::make_mut(&mut state.servers[n]);
                 server.node = Some(Node::restart(n, server.persisted.clone()));
                 state.ghost.restarted |= 1 << n;
+                // The restarted node's persisted log meets the others again.
+                properties::record_step(&mut state, n);
             }
         }
         if state.crashes >= self.bounds.crashes {
@@ -218,9 +226,7 @@ impl RaftModel {
         if after.0 < before.0 || after.1 < before.1 {
             state.ghost.went_backwards = true;
         }
-        for envelope in sends {
-            state.send(envelope, self.bounds.max_in_flight, self.bounds.max_messages);
-        }
+        state.send_all(sends, self.bounds.max_in_flight, self.bounds.max_messages);
         properties::record_step(state, n);
     }
 }

@@ -123,20 +123,30 @@ impl ClusterState {
         self.network.iter().filter(|(e, _)| e.from == from && e.to == to).map(|(_, c)| c).sum()
     }
 
-    /// Puts a message in flight, unless its link already holds `link_cap`
-    /// messages or the network `network_cap` (then the message is lost).
-    pub fn send(&mut self, envelope: Envelope, link_cap: u8, network_cap: Option<u8>) {
-        if self.in_flight(envelope.from, envelope.to) >= link_cap {
-            return;
+    /// Puts the messages of one step in flight. Each is lost if its link
+    /// already holds `link_cap` messages. Then, if what is left does not all
+    /// fit under `network_cap`, all of it is lost: which messages survive
+    /// must not depend on server ids (the core sends in id order), or
+    /// symmetry reduction would merge states whose futures differ.
+    pub fn send_all(&mut self, sends: Vec<Envelope>, link_cap: u8, network_cap: Option<u8>) {
+        let mut kept = Vec::with_capacity(sends.len());
+        for envelope in sends {
+            let queued = kept.iter().filter(|e: &&Envelope| e.from == envelope.from && e.to == envelope.to).count();
+            if (self.in_flight(envelope.from, envelope.to) as usize) + queued < link_cap as usize {
+                kept.push(envelope);
+            }
         }
         if let Some(cap) = network_cap {
-            if self.network.iter().map(|(_, c)| *c as usize).sum::<usize>() >= cap as usize {
+            let in_flight: usize = self.network.iter().map(|(_, c)| *c as usize).sum();
+            if in_flight + kept.len() > cap as usize {
                 return;
             }
         }
-        match self.network.binary_search_by(|(e, _)| e.cmp(&envelope)) {
-            Ok(k) => self.network[k].1 += 1,
-            Err(k) => self.network.insert(k, (envelope, 1)),
+        for envelope in kept {
+            match self.network.binary_search_by(|(e, _)| e.cmp(&envelope)) {
+                Ok(k) => self.network[k].1 += 1,
+                Err(k) => self.network.insert(k, (envelope, 1)),
+            }
         }
     }
 

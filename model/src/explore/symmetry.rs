@@ -42,8 +42,14 @@ pub fn representative(state: &ClusterState) -> ClusterState {
     let order: Vec<NodeId> = (0..n)
         .map(|slot| if is_pinned(slot) { slot } else { free.next().expect("one free server per free slot") })
         .collect();
+    relabel(state, &order)
+}
+
+/// `state` with its servers reordered: new server `k` is old server
+/// `order[k]`, and every id inside the state is renamed to match.
+pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
     // order[new] = old; rename[old] = new.
-    let mut rename = vec![0; n];
+    let mut rename = vec![0; order.len()];
     for (new, &old) in order.iter().enumerate() {
         rename[old] = new;
     }
