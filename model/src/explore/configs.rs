@@ -1,5 +1,5 @@
 //! Named configurations: documented bundles of bounds. `ci` runs in
-//! seconds, `default` in about 40 seconds, `deep` is the exhaustive Figure-8
+//! seconds, `default` in about 25 seconds, `deep` is the exhaustive Figure-8
 //! scope, and each `mN` is the smallest scope we found in which mutant `mN`'s
 //! bug shows (and which is clean without it).
 
@@ -49,7 +49,7 @@ pub fn all() -> Vec<NamedConfig> {
         cfg("ci", "seconds: 3 servers, 2 terms, 1 value, lossy network", Bounds { ..b.clone() }),
         cfg(
             "default",
-            "about 40 seconds: 3 servers, 2 terms, 2 values, 1 crash, 1 snapshot, lossy network, 1 heartbeat, 3 messages in flight",
+            "about 25 seconds: 3 servers, 2 terms, 2 values, 1 crash, 1 snapshot, lossy network, 1 heartbeat, 3 messages in flight",
             Bounds {
                 values: 2,
                 crashes: 1,
