@@ -89,12 +89,6 @@ pub fn logs_match(a: &ModelNode, b: &ModelNode) -> bool {
     }
 }
 
-/// Log Matching over every pair of running nodes.
-pub fn log_matching(state: &ClusterState) -> bool {
-    let nodes: Vec<&ModelNode> = state.running().collect();
-    nodes.iter().enumerate().all(|(i, a)| nodes[i + 1..].iter().all(|b| logs_match(a, b)))
-}
-
 /// Reports a safety property to the checker so that only the first state
 /// found to break it becomes its counterexample: stateright records every
 /// violating state it evaluates, the last one winning, which would replace

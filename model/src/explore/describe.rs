@@ -3,7 +3,7 @@
 use crate::core::io::Message;
 use crate::core::node::Role;
 use crate::explore::model::Action;
-use crate::explore::state::{log_values, ClusterState, ModelNode, Server};
+use crate::explore::state::{ClusterState, ModelNode, Server};
 
 /// What `action` does in `state`, in words (`n0 -> n1 deliver RequestVote{..}`).
 pub fn action(state: &ClusterState, action: &Action) -> String {
@@ -119,9 +119,4 @@ pub fn cluster(state: &ClusterState) -> Vec<String> {
 pub fn committed(state: &ClusterState) -> String {
     let values: Vec<u8> = state.ghost.committed.iter().map(|(v, _)| *v).collect();
     format!("committed values so far: {values:?}")
-}
-
-/// All values of a node's log (for explaining a violation).
-pub fn values(n: &ModelNode) -> Vec<u8> {
-    log_values(n).collect()
 }

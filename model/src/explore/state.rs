@@ -113,11 +113,6 @@ impl ClusterState {
         self.servers[n].node.as_ref()
     }
 
-    /// Every running node.
-    pub fn running(&self) -> impl Iterator<Item = &ModelNode> {
-        self.servers.iter().filter_map(|s| s.node.as_ref())
-    }
-
     /// How many messages are in flight on `from -> to`.
     pub fn in_flight(&self, from: NodeId, to: NodeId) -> u8 {
         self.network.iter().filter(|(e, _)| e.from == from && e.to == to).map(|(_, c)| c).sum()
