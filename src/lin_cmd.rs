@@ -6,7 +6,8 @@
 //! not, 3 some check was stopped by a limit (and none refuted), 2 a usage
 //! or input error in any file.
 
-use anyhow::{bail, Context, Result};
+use crate::units::{parse_duration, parse_size, total_memory_bytes};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use raftcheck_checker::explain::render_text;
 use raftcheck_checker::formats::{self, Format};
@@ -107,62 +108,17 @@ struct Config {
     json: bool,
 }
 
-/// Parses `60`, `1.5s`, `500ms`, `2m`.
-fn parse_duration(text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .with_context(|| format!("--timeout {text:?}: expected a duration such as 60, 1.5s, 500ms or 2m"))?;
-    if !(value.is_finite() && value > 0.0) {
-        bail!("--timeout {text:?}: expected a positive duration");
-    }
-    Ok(Duration::from_secs_f64(value * scale))
-}
-
-/// Parses `1048576`, `512K`, `512M`, `4G` (powers of 1024).
-fn parse_size(text: &str) -> Result<usize> {
-    let t = text.trim().trim_end_matches(['B', 'b']).trim_end_matches('i');
-    let (number, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        Some('T') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .with_context(|| format!("--memory-budget {text:?}: expected a size such as 512M or 4G"))?;
-    if !(value.is_finite() && value > 0.0) {
-        bail!("--memory-budget {text:?}: expected a positive size");
-    }
-    Ok((value * scale as f64) as usize)
-}
-
 /// 4 GiB, or half of the machine's memory if that is smaller.
 fn default_memory_budget() -> usize {
     let four_gib = 4usize << 30;
-    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
-    });
-    total_kib.map_or(four_gib, |kib| four_gib.min(kib * 1024 / 2))
+    total_memory_bytes().map_or(four_gib, |bytes| four_gib.min(bytes as usize / 2))
 }
 
 impl Config {
     fn from_args(args: LinArgs) -> Result<Config> {
-        let timeout = args.timeout.as_deref().map(parse_duration).transpose()?;
+        let timeout = args.timeout.as_deref().map(parse_duration).transpose().map_err(|e| anyhow!("--timeout {e}"))?;
         let memory_budget = match args.memory_budget.as_deref() {
-            Some(text) => parse_size(text)?,
+            Some(text) => parse_size(text).map_err(|e| anyhow!("--memory-budget {e}"))?,
             None => default_memory_budget(),
         };
         if args.threads == Some(0) {
@@ -511,14 +467,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_sizes_and_exit_codes() {
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert!(parse_duration("soon").is_err());
-        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
-        assert_eq!(parse_size("4GiB").unwrap(), 4 << 30);
-        assert!(parse_size("-1").is_err());
+    fn exit_codes() {
         let v = |xs: &[Option<Verdict>]| exit_code(xs.iter().copied());
         assert_eq!(v(&[Some(Verdict::Linearizable), Some(Verdict::Unknown)]), 3);
         assert_eq!(v(&[Some(Verdict::Unknown), Some(Verdict::NotLinearizable)]), 1);

@@ -6,6 +6,7 @@
 
 mod lin_cmd;
 mod model_cmd;
+mod units;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

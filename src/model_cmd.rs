@@ -3,6 +3,7 @@
 //! Arguments are parsed into [`ModelArgs`], validated into bounds and run
 //! options before any work, then the report is printed as text or JSON.
 
+use crate::units::{parse_duration, peak_rss_bytes};
 use clap::Args;
 use raftcheck_model::explore::bounds::{Bounds, NetworkKind};
 use raftcheck_model::explore::configs;
@@ -121,26 +122,6 @@ fn parse_heartbeat_style(s: &str) -> Result<HeartbeatStyle, String> {
         "empty" => Ok(HeartbeatStyle::Empty),
         _ => Err(format!("unknown heartbeat style '{s}' (expected with-entries or empty)")),
     }
-}
-
-/// Parses `90`, `90s`, `5m`, `1h` into a positive duration.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (number, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((k, _)) => (&s[..k], &s[k..]),
-        None => (s, "s"),
-    };
-    let value: f64 = number.trim().parse().map_err(|_| format!("'{s}' is not a duration (e.g. 90, 90s, 5m)"))?;
-    let seconds = match unit {
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "ms" => value / 1000.0,
-        _ => return Err(format!("unknown unit '{unit}' in '{s}' (use s, m or h)")),
-    };
-    if !(seconds > 0.0 && seconds <= 30.0 * 24.0 * 3600.0) {
-        return Err(format!("'{s}': the timeout must be positive and at most 30 days"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// The validated work: bounds and options.
@@ -277,14 +258,6 @@ fn bindable(address: &str) -> Result<std::net::SocketAddr, String> {
         .ok_or("resolves to no address")?;
     std::net::TcpListener::bind(resolved).map_err(|e| format!("cannot listen there: {e}"))?;
     Ok(resolved)
-}
-
-/// Peak resident memory of this process in bytes, where the OS tells it.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 fn trace_lines(trace: &Trace) -> Vec<String> {
