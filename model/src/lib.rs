@@ -6,10 +6,13 @@
 pub mod core;
 pub mod mutant;
 
-pub use crate::core::io::{Input, Message, Output};
+pub use crate::core::io::{
+    AppendEntries, AppendEntriesReply, Input, InstallSnapshot, InstallSnapshotReply, Message, Output, RequestVote,
+    RequestVoteReply,
+};
 pub use crate::core::log::Log;
 pub use crate::core::node::{Config, HeartbeatStyle, Node, PersistentState, Role};
-pub use crate::core::types::{majority, Entry, Index, NodeId, Term};
+pub use crate::core::types::{majority, Command, Entry, Index, NodeId, Snapshot, SnapshotData, Term};
 pub use crate::mutant::Mutant;
 pub mod explore;
 pub mod properties;

@@ -1,6 +1,6 @@
 //! Leader election (Raft §5.2) with the up-to-date vote restriction (§5.4.1).
 
-use crate::core::io::{Message, Output};
+use crate::core::io::{Message, Output, RequestVote, RequestVoteReply};
 use crate::core::node::{Config, Effects, Node, Role};
 use crate::core::types::{Command, Index, NodeId, SnapshotData, Term};
 use crate::mutant::Mutant;
@@ -22,14 +22,12 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
             return;
         }
         for peer in cfg.peers(self.id) {
-            fx.send(
-                peer,
-                Message::RequestVote {
-                    term: self.term,
-                    last_log_index: self.log.last_index(),
-                    last_log_term: self.log.last_term(),
-                },
-            );
+            let request = RequestVote {
+                term: self.term,
+                last_log_index: self.log.last_index(),
+                last_log_term: self.log.last_term(),
+            };
+            fx.send(peer, Message::RequestVote(request));
         }
     }
 
@@ -48,14 +46,12 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         &mut self,
         cfg: &Config,
         candidate: NodeId,
-        term: Term,
-        last_log_index: Index,
-        last_log_term: Term,
+        request: &RequestVote,
         fx: &mut Effects<C, D>,
     ) {
-        let grant = term == self.term
+        let grant = request.term == self.term
             && self.voted_for.is_none_or(|v| v == candidate)
-            && self.candidate_is_up_to_date(cfg, last_log_index, last_log_term);
+            && self.candidate_is_up_to_date(cfg, request.last_log_index, request.last_log_term);
         if grant {
             if self.voted_for != Some(candidate) {
                 self.voted_for = Some(candidate);
@@ -63,7 +59,7 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
             }
             fx.outputs.push(Output::ResetElectionTimer);
         }
-        fx.send(candidate, Message::RequestVoteReply { term: self.term, vote_granted: grant });
+        fx.send(candidate, Message::RequestVoteReply(RequestVoteReply { term: self.term, vote_granted: grant }));
     }
 
     /// RequestVote reply: count the vote; a majority makes us leader.
@@ -72,13 +68,12 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         &mut self,
         cfg: &Config,
         voter: NodeId,
-        term: Term,
-        vote_granted: bool,
+        reply: &RequestVoteReply,
         fx: &mut Effects<C, D>,
     ) {
-        let current = term == self.term || (cfg.has(Mutant::M4) && term < self.term);
+        let current = reply.term == self.term || (cfg.has(Mutant::M4) && reply.term < self.term);
         let Role::Candidate { votes } = &mut self.role else { return };
-        if !current || !vote_granted {
+        if !current || !reply.vote_granted {
             return;
         }
         *votes |= 1 << voter;

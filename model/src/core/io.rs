@@ -2,99 +2,126 @@
 //! ([`Message`]) and what a node asks its driver to do ([`Output`]).
 
 use crate::core::types::{Entry, Index, NodeId, Term};
+use serde::{Deserialize, Serialize};
 
-/// A Raft RPC or its reply (Raft Figure 2, and §7 for InstallSnapshot).
+/// RequestVote RPC arguments: a candidate asks for a vote (§5.2, Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RequestVote {
+    /// The candidate's term.
+    pub term: Term,
+    /// Index of the candidate's last log entry (§5.4).
+    pub last_log_index: Index,
+    /// Term of the candidate's last log entry (§5.4).
+    pub last_log_term: Term,
+}
+
+/// RequestVote RPC results.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RequestVoteReply {
+    /// The voter's current term, for the candidate to update itself.
+    pub term: Term,
+    /// Whether the voter granted its vote.
+    pub vote_granted: bool,
+}
+
+/// AppendEntries RPC arguments: the leader replicates entries, or just
+/// asserts its leadership (§5.3, Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AppendEntries<C> {
+    /// The leader's term.
+    pub term: Term,
+    /// Index of the entry immediately preceding `entries`.
+    pub prev_log_index: Index,
+    /// Term of the entry at `prev_log_index`.
+    pub prev_log_term: Term,
+    /// Entries to store, starting at `prev_log_index + 1` (may be empty).
+    pub entries: Vec<Entry<C>>,
+    /// The leader's commit index.
+    pub leader_commit: Index,
+}
+
+/// AppendEntries RPC results, with the 6.824 fast back-up hint.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AppendEntriesReply {
+    /// The follower's current term.
+    pub term: Term,
+    /// Whether the follower's log matched `prev_log_index`/`prev_log_term`.
+    pub success: bool,
+    /// On success: the follower's log matches the leader's through this
+    /// index (`prev_log_index + entries.len()` of the request answered).
+    pub match_index: Index,
+    /// On failure, the fast back-up hint (6.824): the term of the
+    /// follower's conflicting entry, or `None` if its log is too short.
+    pub conflict_term: Option<Term>,
+    /// On failure: the first index of `conflict_term` in the follower's
+    /// log, or its `last_index + 1` if the log is too short.
+    pub conflict_index: Index,
+}
+
+/// InstallSnapshot RPC arguments: the leader ships its snapshot to a
+/// follower that lags behind its log (§7, sent whole, not in chunks).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InstallSnapshot<D> {
+    /// The leader's term.
+    pub term: Term,
+    /// The snapshot replaces all entries through this index.
+    pub last_included_index: Index,
+    /// The term of the entry at `last_included_index`.
+    pub last_included_term: Term,
+    /// The service state through `last_included_index`.
+    pub data: D,
+}
+
+/// InstallSnapshot RPC results.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InstallSnapshotReply {
+    /// The follower's current term.
+    pub term: Term,
+    /// The `last_included_index` of the request answered.
+    pub last_included_index: Index,
+}
+
+/// A Raft RPC request or reply (Figure 2, and §7 for InstallSnapshot).
 /// Requests and replies are separate one-way messages, so that a network may
 /// lose, reorder or duplicate each of them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Message<C, D> {
-    /// A candidate asks for a vote (§5.2).
-    RequestVote {
-        /// The candidate's term.
-        term: Term,
-        /// Index of the candidate's last log entry (§5.4).
-        last_log_index: Index,
-        /// Term of the candidate's last log entry (§5.4).
-        last_log_term: Term,
-    },
+    /// A candidate asks for a vote.
+    RequestVote(RequestVote),
     /// The answer to a [`Message::RequestVote`].
-    RequestVoteReply {
-        /// The voter's current term, for the candidate to update itself.
-        term: Term,
-        /// Whether the voter granted its vote.
-        vote_granted: bool,
-    },
-    /// The leader replicates entries, or just asserts its leadership (§5.3).
-    AppendEntries {
-        /// The leader's term.
-        term: Term,
-        /// Index of the entry immediately preceding `entries`.
-        prev_log_index: Index,
-        /// Term of the entry at `prev_log_index`.
-        prev_log_term: Term,
-        /// Entries to store, starting at `prev_log_index + 1` (may be empty).
-        entries: Vec<Entry<C>>,
-        /// The leader's commit index.
-        leader_commit: Index,
-    },
+    RequestVoteReply(RequestVoteReply),
+    /// The leader replicates entries or asserts its leadership.
+    AppendEntries(AppendEntries<C>),
     /// The answer to a [`Message::AppendEntries`].
-    AppendEntriesReply {
-        /// The follower's current term.
-        term: Term,
-        /// Whether the follower's log matched `prev_log_index`/`prev_log_term`.
-        success: bool,
-        /// On success: the follower's log matches the leader's through this
-        /// index (`prev_log_index + entries.len()` of the request answered).
-        match_index: Index,
-        /// On failure, the fast back-up hint (6.824): the term of the
-        /// follower's conflicting entry, or `None` if its log is too short.
-        conflict_term: Option<Term>,
-        /// On failure: the first index of `conflict_term` in the follower's
-        /// log, or its `last_index + 1` if the log is too short.
-        conflict_index: Index,
-    },
-    /// The leader ships its snapshot to a follower that lags behind it (§7).
-    InstallSnapshot {
-        /// The leader's term.
-        term: Term,
-        /// The snapshot replaces all entries through this index.
-        last_included_index: Index,
-        /// The term of the entry at `last_included_index`.
-        last_included_term: Term,
-        /// The service state through `last_included_index`.
-        data: D,
-    },
+    AppendEntriesReply(AppendEntriesReply),
+    /// The leader ships its snapshot.
+    InstallSnapshot(InstallSnapshot<D>),
     /// The answer to a [`Message::InstallSnapshot`].
-    InstallSnapshotReply {
-        /// The follower's current term.
-        term: Term,
-        /// The `last_included_index` of the request answered.
-        last_included_index: Index,
-    },
+    InstallSnapshotReply(InstallSnapshotReply),
 }
 
 impl<C, D> Message<C, D> {
     /// The sender's term, carried by every message.
     pub fn term(&self) -> Term {
         match self {
-            Message::RequestVote { term, .. }
-            | Message::RequestVoteReply { term, .. }
-            | Message::AppendEntries { term, .. }
-            | Message::AppendEntriesReply { term, .. }
-            | Message::InstallSnapshot { term, .. }
-            | Message::InstallSnapshotReply { term, .. } => *term,
+            Message::RequestVote(m) => m.term,
+            Message::RequestVoteReply(m) => m.term,
+            Message::AppendEntries(m) => m.term,
+            Message::AppendEntriesReply(m) => m.term,
+            Message::InstallSnapshot(m) => m.term,
+            Message::InstallSnapshotReply(m) => m.term,
         }
     }
 
     /// A short name of the message kind, for reports.
     pub fn kind(&self) -> &'static str {
         match self {
-            Message::RequestVote { .. } => "RequestVote",
-            Message::RequestVoteReply { .. } => "RequestVoteReply",
-            Message::AppendEntries { .. } => "AppendEntries",
-            Message::AppendEntriesReply { .. } => "AppendEntriesReply",
-            Message::InstallSnapshot { .. } => "InstallSnapshot",
-            Message::InstallSnapshotReply { .. } => "InstallSnapshotReply",
+            Message::RequestVote(_) => "RequestVote",
+            Message::RequestVoteReply(_) => "RequestVoteReply",
+            Message::AppendEntries(_) => "AppendEntries",
+            Message::AppendEntriesReply(_) => "AppendEntriesReply",
+            Message::InstallSnapshot(_) => "InstallSnapshot",
+            Message::InstallSnapshotReply(_) => "InstallSnapshotReply",
         }
     }
 }

@@ -5,12 +5,13 @@
 //! last compacted entry, which is what the consistency check needs.
 
 use crate::core::types::{Entry, Index, Term};
+use serde::{Deserialize, Serialize};
 
 /// A log whose prefix may have been compacted.
 ///
 /// Invariant: `entries[k]` has global index `snapshot_index + 1 + k`, and the
 /// terms of `entries` never decrease (Raft's leaders append in their term).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Log<C> {
     snapshot_index: Index,
     snapshot_term: Term,

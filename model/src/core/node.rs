@@ -9,6 +9,7 @@ use crate::core::io::{Input, Message, Output};
 use crate::core::log::Log;
 use crate::core::types::{majority, Command, Index, NodeId, SnapshotData, Term};
 use crate::mutant::Mutant;
+use serde::{Deserialize, Serialize};
 
 /// How a leader's heartbeat AppendEntries are built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -103,7 +104,7 @@ impl Role {
 /// What a node must keep on stable storage (Figure 2 "persistent state on
 /// all servers", plus the snapshot of §7). A restart rebuilds the node from
 /// exactly this.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PersistentState<C, D> {
     /// Latest term the server has seen.
     pub term: Term,
@@ -218,23 +219,12 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
             self.adopt_term(cfg, message.term(), fx);
         }
         match message {
-            Message::RequestVote { term, last_log_index, last_log_term } => {
-                self.handle_request_vote(cfg, from, term, last_log_index, last_log_term, fx)
-            }
-            Message::RequestVoteReply { term, vote_granted } => {
-                self.handle_request_vote_reply(cfg, from, term, vote_granted, fx)
-            }
-            Message::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
-                self.handle_append_entries(cfg, from, term, prev_log_index, prev_log_term, entries, leader_commit, fx)
-            }
-            Message::AppendEntriesReply { term, success, match_index, conflict_term, conflict_index } => self
-                .handle_append_entries_reply(cfg, from, term, success, match_index, conflict_term, conflict_index, fx),
-            Message::InstallSnapshot { term, last_included_index, last_included_term, data } => {
-                self.handle_install_snapshot(cfg, from, term, last_included_index, last_included_term, data, fx)
-            }
-            Message::InstallSnapshotReply { term, last_included_index } => {
-                self.handle_install_snapshot_reply(cfg, from, term, last_included_index, fx)
-            }
+            Message::RequestVote(request) => self.handle_request_vote(cfg, from, &request, fx),
+            Message::RequestVoteReply(reply) => self.handle_request_vote_reply(cfg, from, &reply, fx),
+            Message::AppendEntries(request) => self.handle_append_entries(cfg, from, &request, fx),
+            Message::AppendEntriesReply(reply) => self.handle_append_entries_reply(cfg, from, &reply, fx),
+            Message::InstallSnapshot(request) => self.handle_install_snapshot(cfg, from, &request, fx),
+            Message::InstallSnapshotReply(reply) => self.handle_install_snapshot_reply(cfg, from, &reply, fx),
         }
     }
 

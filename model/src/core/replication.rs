@@ -1,8 +1,8 @@
 //! Log replication (Raft §5.3), the commit rule (§5.4.2) and applying.
 
-use crate::core::io::{Message, Output};
+use crate::core::io::{AppendEntries, AppendEntriesReply, Message, Output};
 use crate::core::node::{Config, Effects, HeartbeatStyle, Node, Role};
-use crate::core::types::{Command, Entry, Index, NodeId, SnapshotData, Term};
+use crate::core::types::{Command, Entry, Index, NodeId, SnapshotData};
 use crate::mutant::Mutant;
 
 impl<C: Command, D: SnapshotData> Node<C, D> {
@@ -48,42 +48,32 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         }
         let prev_log_index = next - 1;
         let max = if heartbeat && cfg.heartbeat == HeartbeatStyle::Empty { 0 } else { cfg.max_entries_per_append };
-        let message = Message::AppendEntries {
+        let request = AppendEntries {
             term: self.term,
             prev_log_index,
             prev_log_term: self.log.term_at(prev_log_index).expect("prev_log_index is at or after the snapshot"),
             entries: self.log.entries_from(next, max),
             leader_commit: self.commit_index,
         };
-        fx.send(peer, message);
+        fx.send(peer, Message::AppendEntries(request));
     }
 
     /// AppendEntries RPC, receiver side (Figure 2, rules 1-5). The term was
     /// already brought up to date by the caller.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn handle_append_entries(
         &mut self,
         cfg: &Config,
         leader: NodeId,
-        term: Term,
-        prev_log_index: Index,
-        prev_log_term: Term,
-        mut entries: Vec<Entry<C>>,
-        leader_commit: Index,
+        request: &AppendEntries<C>,
         fx: &mut Effects<C, D>,
     ) {
         let reject = |node: &Self, conflict_term, conflict_index, fx: &mut Effects<C, D>| {
-            let message = Message::AppendEntriesReply {
-                term: node.term,
-                success: false,
-                match_index: 0,
-                conflict_term,
-                conflict_index,
-            };
-            fx.send(leader, message);
+            let reply =
+                AppendEntriesReply { term: node.term, success: false, match_index: 0, conflict_term, conflict_index };
+            fx.send(leader, Message::AppendEntriesReply(reply));
         };
         // Rule 1: reply false if term < currentTerm.
-        if term < self.term || self.is_leader() {
+        if request.term < self.term || self.is_leader() {
             reject(self, None, 0, fx);
             return;
         }
@@ -92,14 +82,15 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
             self.become_follower();
         }
         fx.outputs.push(Output::ResetElectionTimer);
-        let last_new = prev_log_index + entries.len() as Index;
+        let last_new = request.prev_log_index + request.entries.len() as Index;
 
         // Entries at or below our snapshot are committed and already here.
-        let mut prev = prev_log_index;
+        let mut prev = request.prev_log_index;
+        let mut entries: &[Entry<C>] = &request.entries;
         let snap = self.log.snapshot_index();
         if prev < snap {
             let covered = ((snap - prev) as usize).min(entries.len());
-            entries.drain(..covered);
+            entries = &entries[covered..];
             prev = snap.min(last_new);
         } else {
             // Rule 2: reply false if the log has no entry at prev_log_index
@@ -109,7 +100,7 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
                     reject(self, None, self.log.last_index() + 1, fx);
                     return;
                 }
-                Some(t) if t != prev_log_term => {
+                Some(t) if t != request.prev_log_term => {
                     let first = self.log.first_index_of_term(t).unwrap_or(prev);
                     reject(self, Some(t), first, fx);
                     return;
@@ -121,58 +112,54 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         // Rules 3 and 4: delete conflicting entries and what follows them,
         // append what is new. Matching entries are left alone: this request
         // may be older than entries we already have.
-        for (k, entry) in entries.into_iter().enumerate() {
+        for (k, entry) in entries.iter().enumerate() {
             let index = prev + 1 + k as Index;
             match self.log.term_at(index) {
                 Some(t) if t == entry.term => continue,
-                Some(_) if cfg.has(Mutant::M10) => self.log.overwrite(index, entry),
+                Some(_) if cfg.has(Mutant::M10) => self.log.overwrite(index, entry.clone()),
                 Some(_) => {
                     self.log.truncate_from(index);
-                    self.log.append(entry);
+                    self.log.append(entry.clone());
                 }
-                None => self.log.append(entry),
+                None => self.log.append(entry.clone()),
             }
             fx.persist = true;
         }
 
         // Rule 5: commitIndex = min(leaderCommit, index of last new entry).
         let limit = if cfg.has(Mutant::M11) { self.log.last_index() } else { last_new };
-        let new_commit = leader_commit.min(limit);
+        let new_commit = request.leader_commit.min(limit);
         if new_commit > self.commit_index || cfg.has(Mutant::M12) {
             self.commit_index = new_commit;
         }
         self.apply_committed(fx);
-        let reply = Message::AppendEntriesReply {
+        let reply = AppendEntriesReply {
             term: self.term,
             success: true,
             match_index: last_new,
             conflict_term: None,
             conflict_index: 0,
         };
-        fx.send(leader, reply);
+        fx.send(leader, Message::AppendEntriesReply(reply));
     }
 
     /// AppendEntries reply: record progress and maybe commit; on a
     /// rejection, back `next_index` up with the conflict hint and retry.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn handle_append_entries_reply(
         &mut self,
         cfg: &Config,
         peer: NodeId,
-        term: Term,
-        success: bool,
-        reply_match: Index,
-        conflict_term: Option<Term>,
-        conflict_index: Index,
+        reply: &AppendEntriesReply,
         fx: &mut Effects<C, D>,
     ) {
-        if term != self.term {
+        if reply.term != self.term {
             return;
         }
         let last = self.log.last_index();
-        let leader_last_of_term = conflict_term.and_then(|t| self.log.last_index_of_term(t));
+        let leader_last_of_term = reply.conflict_term.and_then(|t| self.log.last_index_of_term(t));
         let Role::Leader { next_index, match_index } = &mut self.role else { return };
-        if success {
+        let reply_match = reply.match_index;
+        if reply.success {
             // Replies may arrive out of order: progress only moves forward.
             match_index[peer] = match_index[peer].max(reply_match);
             next_index[peer] = next_index[peer].max(reply_match + 1);
@@ -185,9 +172,9 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         }
         // Fast back-up (6.824): skip the follower's whole conflicting term,
         // or jump to just after our own last entry of that term.
-        let target = match (conflict_term, leader_last_of_term) {
+        let target = match (reply.conflict_term, leader_last_of_term) {
             (Some(_), Some(ours)) => ours + 1,
-            _ => conflict_index,
+            _ => reply.conflict_index,
         };
         next_index[peer] = target.clamp(match_index[peer] + 1, last + 1);
         self.send_append_entries(cfg, peer, false, fx);

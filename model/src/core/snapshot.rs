@@ -1,8 +1,8 @@
 //! Log compaction (Raft §7): service snapshots and InstallSnapshot.
 
-use crate::core::io::{Message, Output};
+use crate::core::io::{InstallSnapshot, InstallSnapshotReply, Message, Output};
 use crate::core::node::{Config, Effects, Node, Role};
-use crate::core::types::{Command, Index, NodeId, SnapshotData, Term};
+use crate::core::types::{Command, Index, NodeId, SnapshotData};
 use crate::mutant::Mutant;
 
 impl<C: Command, D: SnapshotData> Node<C, D> {
@@ -21,34 +21,32 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
     /// Sends our snapshot to `peer`, whose next entries were compacted.
     pub(crate) fn send_snapshot(&self, peer: NodeId, fx: &mut Effects<C, D>) {
         let data = self.snapshot.clone().expect("a compacted log has snapshot data");
-        let message = Message::InstallSnapshot {
+        let request = InstallSnapshot {
             term: self.term,
             last_included_index: self.log.snapshot_index(),
             last_included_term: self.log.snapshot_term(),
             data,
         };
-        fx.send(peer, message);
+        fx.send(peer, Message::InstallSnapshot(request));
     }
 
     /// InstallSnapshot RPC, receiver side (§7). A snapshot at or below our
     /// commit index is stale and ignored (M19 installs it). If our log has
     /// the snapshot's last entry, the entries after it are kept (M20 drops
     /// them); otherwise the whole log is replaced.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn handle_install_snapshot(
         &mut self,
         cfg: &Config,
         leader: NodeId,
-        term: Term,
-        last_index: Index,
-        last_term: Term,
-        data: D,
+        request: &InstallSnapshot<D>,
         fx: &mut Effects<C, D>,
     ) {
+        let (last_index, last_term) = (request.last_included_index, request.last_included_term);
         let reply = |node: &Self, fx: &mut Effects<C, D>| {
-            fx.send(leader, Message::InstallSnapshotReply { term: node.term, last_included_index: last_index });
+            let reply = InstallSnapshotReply { term: node.term, last_included_index: last_index };
+            fx.send(leader, Message::InstallSnapshotReply(reply));
         };
-        if term < self.term || self.is_leader() {
+        if request.term < self.term || self.is_leader() {
             reply(self, fx);
             return;
         }
@@ -67,11 +65,11 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         } else {
             self.log.reset_to_snapshot(last_index, last_term);
         }
-        self.snapshot = Some(data.clone());
+        self.snapshot = Some(request.data.clone());
         self.commit_index = if stale { last_index } else { self.commit_index.max(last_index) };
         self.last_applied = last_index;
         fx.persist = true;
-        fx.outputs.push(Output::ApplySnapshot { index: last_index, term: last_term, data });
+        fx.outputs.push(Output::ApplySnapshot { index: last_index, term: last_term, data: request.data.clone() });
         reply(self, fx);
     }
 
@@ -81,13 +79,13 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         &mut self,
         cfg: &Config,
         peer: NodeId,
-        term: Term,
-        last_index: Index,
+        reply: &InstallSnapshotReply,
         fx: &mut Effects<C, D>,
     ) {
-        if term != self.term {
+        if reply.term != self.term {
             return;
         }
+        let last_index = reply.last_included_index;
         let last = self.log.last_index();
         let Role::Leader { next_index, match_index } = &mut self.role else { return };
         match_index[peer] = match_index[peer].max(last_index);

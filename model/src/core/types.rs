@@ -1,5 +1,6 @@
 //! Vocabulary shared by every part of the core: ids, terms, indices, entries.
 
+use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -24,7 +25,7 @@ pub trait SnapshotData: Clone + Debug + Eq + Hash + Ord + Send + Sync + 'static 
 impl<T: Clone + Debug + Eq + Hash + Ord + Send + Sync + 'static> SnapshotData for T {}
 
 /// One log entry: a command and the term in which a leader created it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Entry<C> {
     /// The term of the leader that appended this entry.
     pub term: Term,
@@ -33,7 +34,7 @@ pub struct Entry<C> {
 }
 
 /// The snapshot a node holds: the service state through `last_index`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Snapshot<D> {
     /// The last log index the snapshot covers.
     pub last_index: Index,

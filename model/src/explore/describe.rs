@@ -1,6 +1,8 @@
 //! Human-readable descriptions of actions and states, for counterexamples.
 
-use crate::core::io::Message;
+use crate::core::io::{
+    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, Message, RequestVote, RequestVoteReply,
+};
 use crate::core::node::Role;
 use crate::explore::model::Action;
 use crate::explore::state::{ClusterState, ModelNode, Server};
@@ -41,20 +43,26 @@ pub fn actor(state: &ClusterState, action: &Action) -> Option<usize> {
 /// A message in one line.
 pub fn message(m: &Message<u8, Vec<u8>>) -> String {
     match m {
-        Message::RequestVote { term, last_log_index, last_log_term } => {
+        Message::RequestVote(RequestVote { term, last_log_index, last_log_term }) => {
             format!("RequestVote(term {term}, last log {last_log_index}@t{last_log_term})")
         }
-        Message::RequestVoteReply { term, vote_granted } => {
+        Message::RequestVoteReply(RequestVoteReply { term, vote_granted }) => {
             format!("RequestVoteReply(term {term}, {})", if *vote_granted { "granted" } else { "refused" })
         }
-        Message::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+        Message::AppendEntries(AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit }) => {
             let entries: Vec<String> = entries.iter().map(|e| format!("v{}@t{}", e.command, e.term)).collect();
             format!(
                 "AppendEntries(term {term}, prev {prev_log_index}@t{prev_log_term}, entries [{}], commit {leader_commit})",
                 entries.join(" ")
             )
         }
-        Message::AppendEntriesReply { term, success, match_index, conflict_term, conflict_index } => {
+        Message::AppendEntriesReply(AppendEntriesReply {
+            term,
+            success,
+            match_index,
+            conflict_term,
+            conflict_index,
+        }) => {
             if *success {
                 format!("AppendEntriesReply(term {term}, ok, match {match_index})")
             } else {
@@ -62,12 +70,12 @@ pub fn message(m: &Message<u8, Vec<u8>>) -> String {
                 format!("AppendEntriesReply(term {term}, rejected, conflict {ct} at {conflict_index})")
             }
         }
-        Message::InstallSnapshot { term, last_included_index, last_included_term, data } => {
+        Message::InstallSnapshot(InstallSnapshot { term, last_included_index, last_included_term, data }) => {
             format!(
                 "InstallSnapshot(term {term}, through {last_included_index}@t{last_included_term}, values {data:?})"
             )
         }
-        Message::InstallSnapshotReply { term, last_included_index } => {
+        Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index }) => {
             format!("InstallSnapshotReply(term {term}, through {last_included_index})")
         }
     }

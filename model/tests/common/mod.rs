@@ -10,6 +10,9 @@
 
 use std::collections::VecDeque;
 
+use raftcheck_model::core::io::{
+    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, RequestVote, RequestVoteReply,
+};
 use raftcheck_model::{Config, Entry, Index, Input, Log, Message, Node, NodeId, Output, PersistentState, Role, Term};
 
 pub type N = Node<u8, Vec<u8>>;
@@ -96,37 +99,49 @@ pub fn applied(outputs: &[Out]) -> Vec<Index> {
 }
 
 pub fn rv(term: Term, last_log_index: Index, last_log_term: Term) -> Msg {
-    Message::RequestVote { term, last_log_index, last_log_term }
+    Message::RequestVote(RequestVote { term, last_log_index, last_log_term })
 }
 
 pub fn vote(term: Term, vote_granted: bool) -> Msg {
-    Message::RequestVoteReply { term, vote_granted }
+    Message::RequestVoteReply(RequestVoteReply { term, vote_granted })
 }
 
 pub fn ae(term: Term, prev_log_index: Index, prev_log_term: Term, new_terms: &[Term], leader_commit: Index) -> Msg {
-    Message::AppendEntries {
+    Message::AppendEntries(AppendEntries {
         term,
         prev_log_index,
         prev_log_term,
         entries: entries(prev_log_index + 1, new_terms),
         leader_commit,
-    }
+    })
 }
 
 pub fn ae_ok(term: Term, match_index: Index) -> Msg {
-    Message::AppendEntriesReply { term, success: true, match_index, conflict_term: None, conflict_index: 0 }
+    Message::AppendEntriesReply(AppendEntriesReply {
+        term,
+        success: true,
+        match_index,
+        conflict_term: None,
+        conflict_index: 0,
+    })
 }
 
 pub fn ae_reject(term: Term, conflict_term: Option<Term>, conflict_index: Index) -> Msg {
-    Message::AppendEntriesReply { term, success: false, match_index: 0, conflict_term, conflict_index }
+    Message::AppendEntriesReply(AppendEntriesReply {
+        term,
+        success: false,
+        match_index: 0,
+        conflict_term,
+        conflict_index,
+    })
 }
 
 pub fn snap_msg(term: Term, last_included_index: Index, last_included_term: Term, data: Vec<u8>) -> Msg {
-    Message::InstallSnapshot { term, last_included_index, last_included_term, data }
+    Message::InstallSnapshot(InstallSnapshot { term, last_included_index, last_included_term, data })
 }
 
 pub fn snap_reply(term: Term, last_included_index: Index) -> Msg {
-    Message::InstallSnapshotReply { term, last_included_index }
+    Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index })
 }
 
 /// Runs an election on `n` (which must be able to win it): election timeout,
