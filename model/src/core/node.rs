@@ -116,6 +116,20 @@ pub struct PersistentState<C, D> {
     pub snapshot: Option<D>,
 }
 
+/// A borrowed [`PersistentState`]: what [`Output::Persist`] must write,
+/// without copying the log (see [`Node::persistent_view`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PersistentView<'a, C, D> {
+    /// Latest term the server has seen.
+    pub term: Term,
+    /// The vote to persist (none under mutant M1).
+    pub voted_for: Option<NodeId>,
+    /// The log, with its snapshot offset.
+    pub log: &'a Log<C>,
+    /// The service snapshot, if the log was compacted.
+    pub snapshot: Option<&'a D>,
+}
+
 impl<C: Clone, D> Default for PersistentState<C, D> {
     fn default() -> Self {
         PersistentState { term: 0, voted_for: None, log: Log::new(), snapshot: None }
@@ -185,11 +199,23 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
     /// What [`Output::Persist`] must write: the persistent part of the state.
     /// (Under mutant M1 the vote is left out.)
     pub fn persistent_state(&self, cfg: &Config) -> PersistentState<C, D> {
+        let view = self.persistent_view(cfg);
         PersistentState {
+            term: view.term,
+            voted_for: view.voted_for,
+            log: view.log.clone(),
+            snapshot: view.snapshot.cloned(),
+        }
+    }
+
+    /// The same as [`Node::persistent_state`], borrowed: a driver that
+    /// serialises the state need not copy the log first.
+    pub fn persistent_view(&self, cfg: &Config) -> PersistentView<'_, C, D> {
+        PersistentView {
             term: self.term,
             voted_for: if cfg.has(Mutant::M1) { None } else { self.voted_for },
-            log: self.log.clone(),
-            snapshot: self.snapshot.clone(),
+            log: &self.log,
+            snapshot: self.snapshot.as_ref(),
         }
     }
 

@@ -1,0 +1,14 @@
+//! raftcheck's runtime: real threads that run the pure Raft core of
+//! `raftcheck-model`. The runtime makes no protocol decision: it moves bytes
+//! between nodes, keeps time, writes what the core asks to persist, and
+//! hands applied commands to the service.
+//!
+//! * [`net`]: the 6.824 lab's simulated network (labrpc).
+//! * [`storage`]: where a node's persistent state lives (the lab's
+//!   in-memory persister and a crash-safe file).
+//! * [`raft`]: a Raft node: its event loop, its applier, and the lab's API
+//!   (`make`, `start`, `get_state`, `snapshot`, `kill`).
+
+pub mod net;
+pub mod raft;
+pub mod storage;

@@ -1,0 +1,202 @@
+//! A node's event loop: it owns the core [`Node`], feeds it one input at a
+//! time, and carries out its outputs in the order the core returns them.
+//! It makes no protocol decision of its own.
+//!
+//! Carrying out outputs, in order:
+//! * `Persist`: encode the core's persistent state and save it; the save
+//!   returns once durable, so nothing later in the same step (a vote, an
+//!   acknowledgement, an applied command) leaves before the state it
+//!   depends on. A failed save halts the node before anything else runs;
+//! * `Send`: the answer to the request being handled goes back on that
+//!   request's RPC; anything else goes to the transport, which never blocks;
+//! * `ApplyCommand` / `ApplySnapshot`: queued for the applier thread, in
+//!   order; the loop never waits for the service;
+//! * `ResetElectionTimer`: a fresh randomised deadline;
+//! * `Proposed` / `NotLeader`: the answer to the service's `start`.
+
+use crate::raft::env::{Clock, TimeoutSource, Transport};
+use crate::raft::event::{Event, Inbox, ReplyRoute};
+use crate::raft::status::StatusBoard;
+use crate::raft::{is_reply, ApplyMsg, SnapshotError, StartError, Started};
+use crate::storage::{encode_state, Persister};
+use raftcheck_model::{Config, Input, Node, Output};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The core node of the runtime: commands and snapshots are bytes.
+pub type CoreNode = Node<Vec<u8>, Vec<u8>>;
+
+/// Everything the event loop owns.
+pub(crate) struct Driver {
+    pub(crate) config: Config,
+    pub(crate) node: CoreNode,
+    pub(crate) persister: Arc<dyn Persister>,
+    pub(crate) transport: Box<dyn Transport>,
+    /// This node's own queue, for the transport to deliver replies to.
+    pub(crate) inbox: Inbox,
+    /// To the applier thread.
+    pub(crate) applier: Sender<ApplyMsg>,
+    pub(crate) status: Arc<StatusBoard>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) timeouts: Box<dyn TimeoutSource>,
+    pub(crate) heartbeat_interval: Duration,
+    /// When the election timer fires next (on `clock`).
+    pub(crate) election_deadline: Duration,
+    /// When the heartbeat timer fires next (on `clock`).
+    pub(crate) heartbeat_deadline: Duration,
+}
+
+impl Driver {
+    /// Arms both timers from now.
+    pub(crate) fn arm_timers(&mut self) {
+        let now = self.clock.now();
+        self.election_deadline = now + self.timeouts.election_timeout();
+        self.heartbeat_deadline = now + self.heartbeat_interval;
+    }
+
+    /// Runs until killed, until every handle to the inbox is gone, or until
+    /// a save fails.
+    pub(crate) fn run(mut self, events: Receiver<Event>) {
+        self.publish();
+        loop {
+            let deadline = self.election_deadline.min(self.heartbeat_deadline);
+            let event = match self.clock.wait_for(deadline) {
+                Some(wait) => match events.recv_timeout(wait) {
+                    Ok(event) => Some(event),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                None => match events.recv() {
+                    Ok(event) => Some(event),
+                    Err(_) => return,
+                },
+            };
+            if let Some(event) = event {
+                if !self.handle(event) {
+                    return;
+                }
+            }
+            if !self.fire_due_timers() {
+                return;
+            }
+        }
+    }
+
+    /// Handles one event; false when the loop must end.
+    fn handle(&mut self, event: Event) -> bool {
+        match event {
+            Event::Message { from, message, reply } => self.step(Input::Receive { from, message }, reply).is_ok(),
+            Event::Propose { command, answer } => {
+                let result = match self.step(Input::Propose(command), None) {
+                    Ok(Some(started)) => Ok(started),
+                    Ok(None) => Err(StartError::NotLeader { term: self.node.term() }),
+                    Err(reason) => Err(StartError::Halted(reason)),
+                };
+                let halted = matches!(result, Err(StartError::Halted(_)));
+                let _ = answer.send(result);
+                !halted
+            }
+            Event::Snapshot { index, data, answer } => {
+                // Misuse is refused here, with the reason, before the core
+                // (which would ignore it silently) sees it.
+                let applied = self.node.last_applied();
+                let compacted = self.node.log().snapshot_index();
+                let result = if index > applied {
+                    Err(SnapshotError::BeyondApplied { index, applied })
+                } else if index <= compacted {
+                    Err(SnapshotError::Stale { index, snapshot_index: compacted })
+                } else {
+                    self.step(Input::Snapshot { index, data }, None).map(|_| ()).map_err(SnapshotError::Halted)
+                };
+                let halted = matches!(result, Err(SnapshotError::Halted(_)));
+                let _ = answer.send(result);
+                !halted
+            }
+            Event::ElectionTimeout => {
+                self.election_deadline = self.clock.now() + self.timeouts.election_timeout();
+                self.step(Input::ElectionTimeout, None).is_ok()
+            }
+            Event::HeartbeatTimeout => self.step(Input::HeartbeatTimeout, None).is_ok(),
+            Event::Tick => true,
+            Event::Barrier { done } => {
+                let _ = done.send(());
+                true
+            }
+            Event::Kill => false,
+        }
+    }
+
+    /// Fires the timers whose deadlines have passed; false if the node
+    /// halted.
+    fn fire_due_timers(&mut self) -> bool {
+        let now = self.clock.now();
+        if now >= self.election_deadline {
+            // Restart the timer first: a leader's core ignores the firing
+            // and asks for no reset, yet the timer keeps running.
+            self.election_deadline = now + self.timeouts.election_timeout();
+            if self.step(Input::ElectionTimeout, None).is_err() {
+                return false;
+            }
+        }
+        if now >= self.heartbeat_deadline {
+            self.heartbeat_deadline = now + self.heartbeat_interval;
+            if self.step(Input::HeartbeatTimeout, None).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Steps the core with `input` and carries out its outputs. Returns the
+    /// proposal's place if the input was an accepted proposal, or the
+    /// reason the node halted.
+    fn step(
+        &mut self,
+        input: Input<Vec<u8>, Vec<u8>>,
+        mut reply: Option<ReplyRoute>,
+    ) -> Result<Option<Started>, String> {
+        let requester = match &input {
+            Input::Receive { from, .. } => Some(*from),
+            _ => None,
+        };
+        let outputs = self.node.step(&self.config, input);
+        let mut started = None;
+        for output in outputs {
+            match output {
+                Output::Persist => {
+                    let (raft_state, snapshot) = encode_state(self.node.persistent_view(&self.config));
+                    if let Err(e) = self.persister.save(raft_state, snapshot) {
+                        let reason = format!("node {} halted: saving its state failed: {e}", self.node.id());
+                        self.status.halt(reason.clone());
+                        return Err(reason);
+                    }
+                }
+                Output::Send { to, message } => {
+                    if reply.is_some() && Some(to) == requester && is_reply(&message) {
+                        (reply.take().expect("checked"))(message);
+                    } else {
+                        self.transport.send(to, message, &self.inbox);
+                    }
+                }
+                Output::ApplyCommand { index, term, command } => {
+                    let _ = self.applier.send(ApplyMsg::Command { index, term, command });
+                }
+                Output::ApplySnapshot { index, term, data } => {
+                    let _ = self.applier.send(ApplyMsg::Snapshot { index, term, data });
+                }
+                Output::ResetElectionTimer => {
+                    self.election_deadline = self.clock.now() + self.timeouts.election_timeout();
+                }
+                Output::Proposed { index, term } => started = Some(Started { index, term }),
+                Output::NotLeader => {}
+            }
+        }
+        self.publish();
+        Ok(started)
+    }
+
+    fn publish(&self) {
+        self.status.publish(&self.node);
+    }
+}
