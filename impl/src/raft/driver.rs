@@ -58,7 +58,6 @@ impl Driver {
     /// Runs until killed, until every handle to the inbox is gone, or until
     /// a save fails.
     pub(crate) fn run(mut self, events: Receiver<Event>) {
-        self.publish();
         loop {
             let deadline = self.election_deadline.min(self.heartbeat_deadline);
             let event = match self.clock.wait_for(deadline) {

@@ -199,6 +199,8 @@ impl Raft {
             heartbeat_deadline: Duration::ZERO,
         };
         driver.arm_timers();
+        // Readable at once: a restarted node reports its saved term.
+        status.publish(&driver.node);
         std::thread::Builder::new()
             .name(format!("raft-{me}"))
             .spawn(move || driver.run(events))
