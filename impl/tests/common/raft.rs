@@ -461,8 +461,11 @@ impl Config {
         self.check_apply_errors();
         let (t0, rpcs0, bytes0, max0) = *self.begun.lock().unwrap();
         let max_index = self.applied.lock().unwrap().max_index;
+        // One print, so that tests running side by side do not interleave
+        // their two lines; the test's name leads the soak script to it.
+        let test = std::thread::current().name().unwrap_or("main").to_string();
         println!(
-            "{description} ...\n  ... Passed --  {:4.1}  {} {:4} {:7} {:4}",
+            "{description} ... [{test}]\n  ... Passed --  {:4.1}  {} {:4} {:7} {:4}",
             t0.elapsed().as_secs_f64(),
             self.n,
             self.rpc_total() - rpcs0,
