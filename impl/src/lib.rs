@@ -8,7 +8,9 @@
 //!   in-memory persister and a crash-safe file).
 //! * [`raft`]: a Raft node: its event loop, its applier, and the lab's API
 //!   (`make`, `start`, `get_state`, `snapshot`, `kill`).
+//! * [`kv`]: the lab's key/value service on top, and its clerks.
 
+pub mod kv;
 pub mod net;
 pub mod raft;
 pub mod storage;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod history;
+pub mod kv;
+pub mod kv_generic;
 pub mod raft;
 
 use rand::rngs::StdRng;
