@@ -6,6 +6,7 @@
 
 mod lin_cmd;
 mod model_cmd;
+mod mutants_cmd;
 mod units;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ enum Command {
     Model(model_cmd::ModelArgs),
     /// Check histories for linearizability.
     Lin(lin_cmd::LinArgs),
+    /// List every seeded bug (core and service), where it lives and which
+    /// checker catches it.
+    Mutants(mutants_cmd::MutantsArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Model(args) => model_cmd::run(args),
         Command::Lin(args) => lin_cmd::run(args),
+        Command::Mutants(args) => mutants_cmd::run(args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,87 @@
+//! `raftcheck mutants`: every seeded bug, where it lives and which checker
+//! must catch it.
+
+use clap::Args;
+use raftcheck_impl::kv::KvMutant;
+use raftcheck_model::Mutant;
+use serde_json::json;
+
+/// Options of `raftcheck mutants`.
+#[derive(Args, Debug)]
+pub struct MutantsArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One listed bug.
+struct Listed {
+    id: &'static str,
+    name: &'static str,
+    layer: &'static str,
+    caught_by: &'static str,
+    description: &'static str,
+}
+
+fn listing() -> Vec<Listed> {
+    let core = Mutant::ALL.into_iter().map(|m| Listed {
+        id: m.id(),
+        name: m.name(),
+        layer: "core",
+        caught_by: "model checker (raftcheck model --mutant ID); the runtime runs it too",
+        description: m.description(),
+    });
+    let service = KvMutant::ALL.into_iter().map(|m| Listed {
+        id: m.id(),
+        name: m.name(),
+        layer: "service",
+        caught_by: "linearizability checker, on the key/value tests' recorded histories",
+        description: m.description(),
+    });
+    core.chain(service).collect()
+}
+
+/// Prints the listing; always exit code 0.
+pub fn run(args: MutantsArgs) -> u8 {
+    let all = listing();
+    if args.json {
+        let items: Vec<_> = all
+            .iter()
+            .map(|m| {
+                json!({"id": m.id, "name": m.name, "layer": m.layer, "caught_by": m.caught_by,
+                       "description": m.description})
+            })
+            .collect();
+        println!("{}", json!({ "mutants": items }));
+        return 0;
+    }
+    println!("Seeded bugs (ids from shared/research/mutants.md).\n");
+    for (layer, heading) in [
+        ("core", "In the Raft core: model-checked with `raftcheck model --mutant ID` (see --list-mutants there)"),
+        ("service", "In the runtime's key/value service: invisible to the model, caught by checking histories"),
+    ] {
+        println!("{heading}:");
+        for m in all.iter().filter(|m| m.layer == layer) {
+            println!("  {:<4} {:<26} {}", m.id, m.name, m.description);
+        }
+        println!();
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mutant_is_listed_once_with_its_layer() {
+        let all = listing();
+        assert_eq!(all.len(), Mutant::ALL.len() + KvMutant::ALL.len());
+        let mut ids: Vec<_> = all.iter().map(|m| m.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "ids are unique");
+        assert!(all.iter().any(|m| m.id == "m21" && m.layer == "service"));
+        assert!(all.iter().any(|m| m.id == "m8" && m.layer == "core"));
+    }
+}
