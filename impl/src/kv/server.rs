@@ -157,18 +157,16 @@ impl Shared {
             }
         }
         let command = postcard::to_stdvec(&request).expect("requests serialise");
+        // Hold the state while proposing, so that the entry cannot be
+        // applied before its waiter is registered. (The apply loop waits for
+        // the lock; Raft's event loop never waits for this service.)
+        let mut state = self.state.lock().expect("kv lock");
         let Ok(started) = self.raft.start(command) else {
+            drop(state);
             return reply.send(encode(&Reply::WrongLeader));
         };
         let waiter =
             Waiter { term: started.term, client: request.client, seq: request.seq, since: Instant::now(), reply };
-        let mut state = self.state.lock().expect("kv lock");
-        if started.index <= state.machine.last_applied {
-            // Applied before we could wait for it: the clerk retries, and
-            // the duplicate table keeps the retry from applying twice.
-            drop(state);
-            return waiter.answer(&Reply::WrongLeader);
-        }
         let replaced = state.waiters.insert(started.index, waiter);
         drop(state);
         if let Some(old) = replaced {

@@ -1,0 +1,243 @@
+//! Throughput and latency of the runtime on the simulated network, reliable
+//! and without delays (so the figures measure the runtime, not the network's
+//! sleeps):
+//!
+//! ```text
+//! cargo run --release -p raftcheck-impl --example bench -- raft [--seconds S] [--proposers 1,8,64]
+//! cargo run --release -p raftcheck-impl --example bench -- kv   [--seconds S] [--clerks 1,8,64]
+//! ```
+//!
+//! `raft`: 3 nodes; each proposer calls `start` on the leader and waits
+//! until the leader's service sees the command applied, then proposes the
+//! next (closed loop). The service snapshots every 1000 applied entries, as
+//! a real service bounds its log. With one proposer this is the commit
+//! latency of sequential `start` + wait-for-apply.
+//!
+//! `kv`: 3 key/value servers (snapshots past 1000 bytes of Raft state, as
+//! in the 3B tests); each clerk appends to its own key in a closed loop.
+//!
+//! Prints, per concurrency level: operations, operations per second, and
+//! the latency percentiles p50 / p99 / max in microseconds.
+
+use raftcheck_impl::kv::{Clerk, KvServer, KvServerOptions};
+use raftcheck_impl::net::{ClientEnd, Network, Server};
+use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
+use raftcheck_impl::raft::{ApplyMsg, Options, Raft, StartError};
+use raftcheck_impl::storage::MemoryPersister;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const NODES: usize = 3;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let option = |name: &str, default: &str| -> String {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or(default.to_string())
+    };
+    let seconds: f64 = option("--seconds", "5").parse().expect("--seconds takes a number");
+    let duration = Duration::from_secs_f64(seconds);
+    match args.first().map(String::as_str) {
+        Some("raft") => {
+            for k in levels(&option("--proposers", "1,8,64")) {
+                report(&format!("raft, {k} proposer(s)"), raft_run(k, duration));
+            }
+        }
+        Some("kv") => {
+            for k in levels(&option("--clerks", "1,8,64")) {
+                report(&format!("kv, {k} clerk(s)"), kv_run(k, duration));
+            }
+        }
+        _ => eprintln!("usage: bench raft|kv [--seconds S] [--proposers|--clerks 1,8,64]"),
+    }
+}
+
+fn levels(text: &str) -> Vec<usize> {
+    text.split(',').map(|k| k.trim().parse().expect("a list of numbers such as 1,8,64")).collect()
+}
+
+/// Operations, the run's length, and each operation's latency.
+struct Run {
+    latencies: Vec<Duration>,
+    took: Duration,
+}
+
+fn report(what: &str, mut run: Run) {
+    run.latencies.sort();
+    let n = run.latencies.len();
+    let at = |q: f64| run.latencies[((n as f64 * q) as usize).min(n - 1)].as_micros();
+    println!(
+        "{what:<24} {n:>8} ops  {:>9.0} ops/s  p50 {:>6} µs  p99 {:>7} µs  max {:>8} µs",
+        n as f64 / run.took.as_secs_f64(),
+        at(0.50),
+        at(0.99),
+        run.latencies[n - 1].as_micros()
+    );
+}
+
+/// Ends from every node to every node on a reliable, delay-free network,
+/// all enabled: `ends[i][j]` goes from i to j.
+fn wire(net: &Network, prefix: &str) -> Vec<Vec<ClientEnd>> {
+    (0..NODES)
+        .map(|i| {
+            (0..NODES)
+                .map(|j| {
+                    let name = format!("{prefix}-{i}-{j}");
+                    let end = net.make_end(&name);
+                    net.connect(&name, &j.to_string());
+                    net.enable(&name, true);
+                    end
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Who waits for which command: proposer id → its channel, which gets the
+/// sequence numbers of the proposer's commands as nodes apply them.
+type Waiting = Arc<Mutex<HashMap<u64, Sender<u64>>>>;
+
+fn raft_run(proposers: usize, duration: Duration) -> Run {
+    let net = Network::new(1);
+    let waiting: Waiting = Arc::default();
+    let mut rafts = Vec::new();
+    for (i, ends) in wire(&net, "raft").into_iter().enumerate() {
+        let (tx, rx) = mpsc::sync_channel::<ApplyMsg>(1024);
+        let persister = Arc::new(MemoryPersister::new());
+        let raft = Arc::new(
+            Raft::make(i, NODES, Box::new(LabTransport::new(i, ends)), persister, tx, Options::lab(i as u64))
+                .expect("fresh state"),
+        );
+        let mut server = Server::new();
+        add_raft_methods(&mut server, raft.inbox().clone());
+        net.add_server(&i.to_string(), server);
+        let (service, waiting) = (Arc::downgrade(&raft), Arc::clone(&waiting));
+        std::thread::spawn(move || {
+            for message in rx {
+                let ApplyMsg::Command { index, command, .. } = message else { continue };
+                let proposer = u64::from_le_bytes(command[..8].try_into().expect("8 bytes"));
+                let seq = u64::from_le_bytes(command[8..16].try_into().expect("8 bytes"));
+                if let Some(tx) = waiting.lock().unwrap().get(&proposer) {
+                    let _ = tx.send(seq);
+                }
+                if index % 1000 == 0 {
+                    if let Some(raft) = service.upgrade() {
+                        let _ = raft.snapshot(index, index.to_le_bytes().to_vec());
+                    }
+                }
+            }
+        });
+        rafts.push(raft);
+    }
+    let leader = || loop {
+        if let Some(r) = rafts.iter().find(|r| r.get_state().1) {
+            return Arc::clone(r);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    leader();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..proposers as u64)
+        .map(|p| {
+            let (tx, rx) = mpsc::channel();
+            waiting.lock().unwrap().insert(p, tx);
+            let (stop, rafts) = (Arc::clone(&stop), rafts.clone());
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                let mut leader = 0;
+                let mut seq = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    seq += 1;
+                    let mut command = p.to_le_bytes().to_vec();
+                    command.extend_from_slice(&seq.to_le_bytes());
+                    let t0 = Instant::now();
+                    match rafts[leader].start(command) {
+                        Ok(_) => {
+                            // The first node to apply it (the leader, which
+                            // commits first); later copies of older commands
+                            // are skipped.
+                            let applied = loop {
+                                match rx.recv_timeout(Duration::from_secs(5)) {
+                                    Ok(s) if s == seq => break true,
+                                    Ok(_) => continue,
+                                    Err(_) => break false,
+                                }
+                            };
+                            if applied {
+                                latencies.push(t0.elapsed());
+                            }
+                        }
+                        Err(StartError::NotLeader { .. }) => leader = (leader + 1) % NODES,
+                        Err(e) => panic!("start failed: {e}"),
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let took = started.elapsed();
+    let latencies = threads.into_iter().flat_map(|t| t.join().expect("a proposer failed")).collect();
+    for raft in &rafts {
+        raft.kill();
+    }
+    Run { latencies, took }
+}
+
+fn kv_run(clerks: usize, duration: Duration) -> Run {
+    let net = Network::new(2);
+    let mut servers = Vec::new();
+    for (i, ends) in wire(&net, "kv").into_iter().enumerate() {
+        let options = KvServerOptions { max_raft_state: Some(1000), mutant: None, raft: Options::lab(i as u64) };
+        let persister = Arc::new(MemoryPersister::new());
+        let kv = KvServer::start(i, NODES, Box::new(LabTransport::new(i, ends)), persister, options).expect("fresh");
+        let mut server = Server::new();
+        kv.add_methods(&mut server);
+        net.add_server(&i.to_string(), server);
+        servers.push(kv);
+    }
+    let make_clerk = |id: u64| {
+        let ends = (0..NODES)
+            .map(|j| {
+                let name = format!("clerk-{id}-{j}");
+                let end = net.make_end(&name);
+                net.connect(&name, &j.to_string());
+                net.enable(&name, true);
+                end
+            })
+            .collect();
+        Clerk::new(ends, id)
+    };
+    // Wait for a leader: the first operation completes.
+    make_clerk(u64::MAX).get("warm-up");
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clerks as u64)
+        .map(|c| {
+            let mut clerk = make_clerk(c);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                let key = format!("k{c}");
+                while !stop.load(Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    clerk.append(&key, "x");
+                    latencies.push(t0.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let took = started.elapsed();
+    let latencies = threads.into_iter().flat_map(|t| t.join().expect("a clerk failed")).collect();
+    for kv in &servers {
+        kv.kill();
+    }
+    Run { latencies, took }
+}
