@@ -47,7 +47,7 @@ fn test_unreliable_one_key_3a() {
     const SERVERS: usize = 3;
     const CLIENTS: usize = 5;
     const UPTO: usize = 10;
-    let cfg = KvConfig::new(SERVERS, true, -1);
+    let cfg = KvConfig::traced(SERVERS, true, -1);
     let _cleanup = KvCleanup(cfg.clone());
     let mut ck = cfg.make_client(&cfg.all());
     cfg.begin();
@@ -83,7 +83,7 @@ fn test_unreliable_one_key_3a() {
 #[test]
 fn test_one_partition_3a() {
     const SERVERS: usize = 5;
-    let cfg = KvConfig::new(SERVERS, false, -1);
+    let cfg = KvConfig::traced(SERVERS, false, -1);
     let _cleanup = KvCleanup(cfg.clone());
     let mut ck = cfg.make_client(&cfg.all());
 

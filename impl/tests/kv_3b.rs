@@ -27,7 +27,7 @@ fn generic(clients: usize, servers: usize, unreliable: bool, crash: bool, partit
 fn test_snapshot_rpc_3b() {
     const SERVERS: usize = 3;
     let max_raft_state = 1000;
-    let cfg = KvConfig::new(SERVERS, false, max_raft_state as i64);
+    let cfg = KvConfig::traced(SERVERS, false, max_raft_state as i64);
     let _cleanup = KvCleanup(cfg.clone());
     let mut ck = cfg.make_client(&cfg.all());
     cfg.begin();
@@ -81,7 +81,7 @@ fn test_snapshot_size_3b() {
     const SERVERS: usize = 3;
     let max_raft_state = 1000;
     let max_snapshot_state = 500;
-    let cfg = KvConfig::new(SERVERS, false, max_raft_state as i64);
+    let cfg = KvConfig::traced(SERVERS, false, max_raft_state as i64);
     let _cleanup = KvCleanup(cfg.clone());
     let mut ck = cfg.make_client(&cfg.all());
     cfg.begin();

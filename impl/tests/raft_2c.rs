@@ -15,6 +15,14 @@ fn cluster(servers: usize, unreliable: bool, description: &str) -> (Arc<Config>,
     (cfg.clone(), Cleanup(cfg))
 }
 
+/// A cluster without a trace (`RAFTCHECK_TRACE` turns it on): these tests'
+/// traces run to 20-80 MB, heartbeats carrying thousands of entries.
+fn big_cluster(servers: usize, unreliable: bool, description: &str) -> (Arc<Config>, Cleanup) {
+    let cfg = Config::untraced(servers, unreliable, Applier::Plain);
+    cfg.begin(description);
+    (cfg.clone(), Cleanup(cfg))
+}
+
 #[test]
 fn test_persist1_2c() {
     let servers = 3;
@@ -208,7 +216,7 @@ fn test_unreliable_agree_2c() {
 #[test]
 fn test_figure_8_unreliable_2c() {
     let servers = 5;
-    let (cfg, _cleanup) = cluster(servers, true, "Test (2C): Figure 8 (unreliable)");
+    let (cfg, _cleanup) = big_cluster(servers, true, "Test (2C): Figure 8 (unreliable)");
     cfg.one(int_cmd(cfg.rng.int() % 10000), 1, true);
 
     let mut nup = servers;
@@ -253,7 +261,7 @@ fn test_figure_8_unreliable_2c() {
 fn internal_churn(unreliable: bool) {
     let servers = 5;
     let description = if unreliable { "Test (2C): unreliable churn" } else { "Test (2C): churn" };
-    let (cfg, _cleanup) = cluster(servers, unreliable, description);
+    let (cfg, _cleanup) = big_cluster(servers, unreliable, description);
     let stop = Arc::new(AtomicBool::new(false));
 
     // Concurrent clients.

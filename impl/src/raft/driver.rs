@@ -20,6 +20,8 @@ use crate::raft::status::StatusBoard;
 use crate::raft::{is_reply, ApplyMsg, SnapshotError, StartError, Started};
 use crate::storage::{encode_state, Persister};
 use raftcheck_model::{Config, Input, Node, Output};
+use raftcheck_traces::schema::{digest_input, digest_output};
+use raftcheck_traces::{log_digest, Digest, Event as TraceEvent, PersistedSummary, StateSummary, TraceWriter};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +47,11 @@ pub(crate) struct Driver {
     pub(crate) election_deadline: Duration,
     /// When the heartbeat timer fires next (on `clock`).
     pub(crate) heartbeat_deadline: Duration,
+    /// Where this node's events are recorded, if anywhere.
+    pub(crate) trace: Option<Arc<TraceWriter>>,
+    /// The digest of the log as of the last traced step (the log changes
+    /// only in steps that persist, so it is recomputed only then).
+    pub(crate) traced_log: Option<Digest>,
 }
 
 impl Driver {
@@ -73,12 +80,20 @@ impl Driver {
             };
             if let Some(event) = event {
                 if !self.handle(event) {
-                    return;
+                    return self.stopped();
                 }
             }
             if !self.fire_due_timers() {
-                return;
+                return self.stopped();
             }
+        }
+    }
+
+    /// The node is gone (killed or halted): the last thing it records.
+    fn stopped(&self) {
+        if let Some(trace) = &self.trace {
+            trace.write(|seq| TraceEvent::Crash { seq, node: self.node.id() });
+            let _ = trace.flush();
         }
     }
 
@@ -159,7 +174,11 @@ impl Driver {
             Input::Receive { from, .. } => Some(*from),
             _ => None,
         };
+        let traced_input = self.trace.as_ref().map(|_| digest_input(&input));
         let outputs = self.node.step(&self.config, input);
+        if let Some(input) = traced_input {
+            self.trace_step(input, &outputs);
+        }
         let mut started = None;
         for output in outputs {
             match output {
@@ -169,6 +188,10 @@ impl Driver {
                         let reason = format!("node {} halted: saving its state failed: {e}", self.node.id());
                         self.status.halt(reason.clone());
                         return Err(reason);
+                    }
+                    if let Some(trace) = &self.trace {
+                        let state = PersistedSummary::of(self.node.persistent_view(&self.config));
+                        trace.write(|seq| TraceEvent::Persist { seq, node: self.node.id(), state });
                     }
                 }
                 Output::Send { to, message } => {
@@ -197,5 +220,17 @@ impl Driver {
 
     fn publish(&self) {
         self.status.publish(&self.node);
+    }
+
+    /// Records the step just taken, before any of its outputs is carried
+    /// out (so a send is recorded before its delivery).
+    fn trace_step(&mut self, input: raftcheck_traces::schema::TraceInput, outputs: &[Output<Vec<u8>, Vec<u8>>]) {
+        let Some(trace) = self.trace.clone() else { return };
+        if self.traced_log.is_none() || outputs.contains(&Output::Persist) {
+            self.traced_log = Some(log_digest(self.node.log()));
+        }
+        let state = StateSummary::of(&self.node, self.traced_log.expect("computed above"));
+        let outputs = outputs.iter().map(digest_output).collect();
+        trace.write(|seq| TraceEvent::Step { seq, node: self.node.id(), input, outputs, state });
     }
 }

@@ -17,15 +17,18 @@ pub use env::{Clock, FixedTimeout, ManualClock, RandomTimeouts, SystemClock, Tim
 pub use event::{Event, Inbox, ReplyRoute};
 pub use status::Status;
 
-use crate::storage::{decode_state, Persister, StorageError};
+use crate::storage::{decode_state, view, Persister, StorageError};
 use driver::Driver;
 use raftcheck_model::{Config, HeartbeatStyle, Index, Message, Mutant, Node, NodeId, Term};
+use raftcheck_traces::schema::{digest_output, digest_persistent};
+use raftcheck_traces::{Event as TraceEvent, TraceWriter};
 use status::StatusBoard;
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// A message between runtime nodes: commands and snapshots are bytes.
@@ -128,6 +131,9 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Overrides `election_timeout` and `seed` when set.
     pub timeouts: Option<Box<dyn TimeoutSource>>,
+    /// Where to record every step, save, apply, crash and restart of this
+    /// node (shared by the cluster's nodes; `None`: no trace).
+    pub trace: Option<Arc<TraceWriter>>,
 }
 
 impl Options {
@@ -144,6 +150,7 @@ impl Options {
             heartbeat: HeartbeatStyle::WithEntries,
             clock: Arc::new(SystemClock::new()),
             timeouts: None,
+            trace: None,
         }
     }
 }
@@ -154,6 +161,8 @@ pub struct Raft {
     inbox: Inbox,
     status: Arc<StatusBoard>,
     killed: Arc<AtomicBool>,
+    /// The event loop's thread, joined by [`Raft::kill`].
+    event_loop: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Raft {
@@ -181,6 +190,9 @@ impl Raft {
         };
         let timeouts =
             options.timeouts.unwrap_or_else(|| Box::new(RandomTimeouts::new(options.seed, options.election_timeout)));
+        if let Some(trace) = &options.trace {
+            trace.write(|seq| TraceEvent::Restart { seq, node: me, state: digest_persistent(view(&state)) });
+        }
         let status = Arc::new(StatusBoard::default());
         let killed = Arc::new(AtomicBool::new(false));
         let (applier, applied) = mpsc::channel();
@@ -197,20 +209,22 @@ impl Raft {
             heartbeat_interval: options.heartbeat_interval,
             election_deadline: Duration::ZERO,
             heartbeat_deadline: Duration::ZERO,
+            trace: options.trace.clone(),
+            traced_log: None,
         };
         driver.arm_timers();
         // Readable at once: a restarted node reports its saved term.
         status.publish(&driver.node);
-        std::thread::Builder::new()
+        let event_loop = std::thread::Builder::new()
             .name(format!("raft-{me}"))
             .spawn(move || driver.run(events))
             .expect("the event loop thread starts");
-        let applier_killed = Arc::clone(&killed);
+        let applier = Applier { me, service: apply, killed: Arc::clone(&killed), trace: options.trace };
         std::thread::Builder::new()
             .name(format!("applier-{me}"))
-            .spawn(move || run_applier(applied, apply, &applier_killed))
+            .spawn(move || applier.run(applied))
             .expect("the applier thread starts");
-        Ok(Raft { me, inbox, status, killed })
+        Ok(Raft { me, inbox, status, killed, event_loop: Mutex::new(Some(event_loop)) })
     }
 
     /// This node's id.
@@ -258,11 +272,19 @@ impl Raft {
         wait.recv().unwrap_or_else(|_| Err(self.gone_snapshot()))
     }
 
-    /// Stops the node: its loop handles nothing after the events already
-    /// queued, and its applier delivers nothing more. Returns at once.
+    /// Stops the node: its loop handles the events already queued, then
+    /// nothing more, and its applier delivers nothing more. Returns once the
+    /// loop has ended (at once if called from the loop itself), so that
+    /// nothing the node does comes after its kill.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.inbox.send(Event::Kill);
+        let event_loop = self.event_loop.lock().expect("kill lock").take();
+        if let Some(event_loop) = event_loop {
+            if event_loop.thread().id() != std::thread::current().id() {
+                let _ = event_loop.join();
+            }
+        }
     }
 
     /// Whether [`Raft::kill`] was called.
@@ -290,12 +312,40 @@ impl Drop for Raft {
     }
 }
 
-/// Forwards applied commands and snapshots to the service, in order, until
-/// the node is killed or either side goes away.
-fn run_applier(applied: Receiver<ApplyMsg>, service: SyncSender<ApplyMsg>, killed: &AtomicBool) {
-    for message in applied {
-        if killed.load(Ordering::SeqCst) || service.send(message).is_err() {
-            return;
+/// The applier thread of one node.
+struct Applier {
+    me: NodeId,
+    service: SyncSender<ApplyMsg>,
+    killed: Arc<AtomicBool>,
+    trace: Option<Arc<TraceWriter>>,
+}
+
+impl Applier {
+    /// Forwards applied commands and snapshots to the service, in order,
+    /// until the node is killed or either side goes away.
+    fn run(self, applied: Receiver<ApplyMsg>) {
+        for message in applied {
+            let traced = self.trace.as_ref().map(|_| digest_output(&message.as_output()));
+            if self.killed.load(Ordering::SeqCst) || self.service.send(message).is_err() {
+                return;
+            }
+            if let (Some(trace), Some(output)) = (&self.trace, traced) {
+                trace.write(|seq| TraceEvent::Applied { seq, node: self.me, output });
+            }
+        }
+    }
+}
+
+impl ApplyMsg {
+    /// The core's output this message carries out.
+    pub fn as_output(&self) -> raftcheck_model::Output<Vec<u8>, Vec<u8>> {
+        match self {
+            ApplyMsg::Command { index, term, command } => {
+                raftcheck_model::Output::ApplyCommand { index: *index, term: *term, command: command.clone() }
+            }
+            ApplyMsg::Snapshot { index, term, data } => {
+                raftcheck_model::Output::ApplySnapshot { index: *index, term: *term, data: data.clone() }
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! operations. Long delays stay off, so clerks cycle through servers fast.
 
 use super::history::{Checked, History, KvCall};
-use super::{test_seed, TestRng};
+use super::{test_seed, trace, TestRng};
 use raftcheck_checker::Verdict;
 use raftcheck_impl::kv::{Clerk, KvMutant, KvServer, KvServerOptions};
 use raftcheck_impl::net::{Network, Server};
@@ -51,6 +51,8 @@ pub struct KvConfig {
     made: Instant,
     begun: Mutex<(Instant, u64)>,
     ops: AtomicU64,
+    /// The cluster's event trace, if this test records one.
+    trace: Option<trace::TestTrace>,
 }
 
 impl KvConfig {
@@ -59,8 +61,19 @@ impl KvConfig {
         Self::with_mutant(n, unreliable, max_raft_state, None)
     }
 
-    /// As [`KvConfig::new`], every server running with a service bug.
+    /// As [`KvConfig::new`], recording the cluster's event trace, which is
+    /// validated against the model when the test ends.
+    pub fn traced(n: usize, unreliable: bool, max_raft_state: i64) -> Arc<KvConfig> {
+        Self::build(n, unreliable, max_raft_state, None, true)
+    }
+
+    /// As [`KvConfig::new`], every server running with a service bug. The
+    /// cluster records a trace if `RAFTCHECK_TRACE` is set.
     pub fn with_mutant(n: usize, unreliable: bool, max_raft_state: i64, mutant: Option<KvMutant>) -> Arc<KvConfig> {
+        Self::build(n, unreliable, max_raft_state, mutant, trace::wanted())
+    }
+
+    fn build(n: usize, unreliable: bool, max_raft_state: i64, mutant: Option<KvMutant>, traced: bool) -> Arc<KvConfig> {
         let seed = test_seed();
         let cfg = Arc::new(KvConfig {
             n,
@@ -79,6 +92,7 @@ impl KvConfig {
             made: Instant::now(),
             begun: Mutex::new((Instant::now(), 0)),
             ops: AtomicU64::new(0),
+            trace: traced.then(|| trace::TestTrace::start(n, None)),
         });
         for i in 0..n {
             cfg.start_server(i);
@@ -175,22 +189,22 @@ impl KvConfig {
     }
 
     /// Shuts server `i` down: cut off, deleted from the network (its late
-    /// answers are never delivered), its state handed to a fresh persister,
-    /// killed.
+    /// answers are never delivered), killed, its state handed to a fresh
+    /// persister.
     pub fn shutdown_server(&self, i: usize) {
         {
             let names = self.end_names.lock().unwrap();
             self.disconnect_unlocked(&names, i, &self.all());
         }
         self.net.delete_server(&i.to_string());
-        let server = {
-            let mut saved = self.saved.lock().unwrap();
-            saved[i] = Arc::new(saved[i].copy());
-            self.servers.lock().unwrap()[i].take()
-        };
+        // Kill first (it returns once the node has stopped), then copy what
+        // it saved: nothing it saved is lost (see the Raft harness).
+        let server = self.servers.lock().unwrap()[i].take();
         if let Some(server) = server {
             server.kill();
         }
+        let mut saved = self.saved.lock().unwrap();
+        saved[i] = Arc::new(saved[i].copy());
     }
 
     /// Starts server `i` from its persisted state, with fresh ends. Does not
@@ -213,11 +227,9 @@ impl KvConfig {
             saved[i] = Arc::new(saved[i].copy());
             Arc::clone(&saved[i])
         };
-        let options = KvServerOptions {
-            max_raft_state: self.max_raft_state,
-            mutant: self.mutant,
-            raft: Options::lab(self.seed.wrapping_add(1000 * k + i as u64)),
-        };
+        let mut raft = Options::lab(self.seed.wrapping_add(1000 * k + i as u64));
+        raft.trace = self.trace.as_ref().map(trace::TestTrace::writer);
+        let options = KvServerOptions { max_raft_state: self.max_raft_state, mutant: self.mutant, raft };
         let transport = Box::new(LabTransport::new(i, ends));
         let server = Arc::new(
             KvServer::start(i, self.n, transport, persister as Arc<dyn Persister>, options)
@@ -355,6 +367,9 @@ impl Drop for KvCleanup {
         self.0.cleanup();
         if std::thread::panicking() {
             eprintln!("seed of the failed test: RAFTCHECK_SEED={}", self.0.seed);
+        }
+        if let Some(trace) = &self.0.trace {
+            trace.finish();
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod history;
 pub mod kv;
 pub mod kv_generic;
 pub mod raft;
+pub mod trace;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -8,7 +8,7 @@
 //! appliers run on their own threads and record an error, which the next
 //! check on the test's thread turns into a failure.
 
-use super::{show_cmd, test_seed, TestRng};
+use super::{show_cmd, test_seed, trace, TestRng};
 use raftcheck_impl::net::{ClientEnd, Network, Server};
 use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
 use raftcheck_impl::raft::{ApplyMsg, Options, Raft, SnapshotError};
@@ -120,17 +120,33 @@ pub struct Config {
     begun: Mutex<(Instant, u64, u64, Index)>,
     /// Set once the test is over: background `one()` calls give up.
     finished: AtomicBool,
+    /// The cluster's event trace, if this test records one.
+    trace: Option<trace::TestTrace>,
 }
 
 impl Config {
     /// Starts `n` connected servers; `unreliable` makes the network drop
-    /// and delay. Long delays are on, as in the lab's Raft tests.
+    /// and delay. Long delays are on, as in the lab's Raft tests. The
+    /// cluster records its event trace, validated against the model when
+    /// the test ends (see `trace.rs`).
     pub fn new(n: usize, unreliable: bool, applier: Applier) -> Arc<Config> {
-        Self::with_mutant(n, unreliable, applier, None)
+        Self::build(n, unreliable, applier, None, true)
     }
 
-    /// As [`Config::new`], every server running with `mutant`.
+    /// As [`Config::new`], without a trace unless `RAFTCHECK_TRACE` is set:
+    /// for the tests whose traces run to tens of megabytes (heartbeats that
+    /// carry thousands of entries).
+    pub fn untraced(n: usize, unreliable: bool, applier: Applier) -> Arc<Config> {
+        Self::build(n, unreliable, applier, None, trace::wanted())
+    }
+
+    /// As [`Config::new`], every server running with `mutant`, traced if
+    /// `RAFTCHECK_TRACE` is set.
     pub fn with_mutant(n: usize, unreliable: bool, applier: Applier, mutant: Option<Mutant>) -> Arc<Config> {
+        Self::build(n, unreliable, applier, mutant, trace::wanted())
+    }
+
+    fn build(n: usize, unreliable: bool, applier: Applier, mutant: Option<Mutant>, traced: bool) -> Arc<Config> {
         let seed = test_seed();
         let net = Network::new(seed);
         net.set_reliable(!unreliable);
@@ -157,6 +173,7 @@ impl Config {
             made: Instant::now(),
             begun: Mutex::new((Instant::now(), 0, 0, 0)),
             finished: AtomicBool::new(false),
+            trace: traced.then(|| trace::TestTrace::start(n, mutant)),
         });
         for i in 0..n {
             cfg.start1(i);
@@ -177,19 +194,20 @@ impl Config {
         self.connected.lock().unwrap()[i]
     }
 
-    /// Crashes server `i`: cut it off, delete its server, hand its state to
-    /// a fresh persister (a zombie can no longer change it), kill it.
+    /// Crashes server `i`: cut it off, delete its server, kill it (which
+    /// returns once its event loop has stopped), then hand what it saved to
+    /// a fresh persister. (The lab copies before killing, because its kill
+    /// does not wait: a zombie could still write. Ours does, so everything
+    /// the node saved before it stopped is kept, as a disk would keep it.)
     pub fn crash1(&self, i: usize) {
         self.disconnect(i);
         self.net.delete_server(&i.to_string());
-        let raft = {
-            let mut saved = self.saved.lock().unwrap();
-            saved[i] = Arc::new(saved[i].copy());
-            self.rafts.lock().unwrap()[i].take()
-        };
+        let raft = self.rafts.lock().unwrap()[i].take();
         if let Some(raft) = raft {
             raft.kill();
         }
+        let mut saved = self.saved.lock().unwrap();
+        saved[i] = Arc::new(saved[i].copy());
     }
 
     /// Restarts server `i` from its persisted state (after crashing it, if
@@ -227,6 +245,7 @@ impl Config {
         let (apply_tx, apply_rx) = mpsc::sync_channel(0);
         let mut options = Options::lab(self.seed.wrapping_add(1000 * k + i as u64));
         options.mutant = self.mutant;
+        options.trace = self.trace.as_ref().map(trace::TestTrace::writer);
         let transport = Box::new(LabTransport::new(i, ends));
         let raft = Arc::new(
             Raft::make(i, self.n, transport, persister as Arc<dyn Persister>, apply_tx, options)
@@ -489,7 +508,9 @@ impl Config {
 }
 
 /// Ends the test (kills every server) when dropped, also when the test
-/// panics, and prints the seed of a failed test.
+/// panics, and prints the seed of a failed test. A recorded trace is then
+/// validated (a passing test whose trace is invalid fails) and kept if the
+/// test failed.
 pub struct Cleanup(pub Arc<Config>);
 
 impl Drop for Cleanup {
@@ -497,6 +518,9 @@ impl Drop for Cleanup {
         self.0.cleanup();
         if std::thread::panicking() {
             eprintln!("seed of the failed test: RAFTCHECK_SEED={}", self.0.seed);
+        }
+        if let Some(trace) = &self.0.trace {
+            trace.finish();
         }
     }
 }

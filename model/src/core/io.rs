@@ -89,6 +89,7 @@ pub struct InstallSnapshotReply {
 /// Requests and replies are separate one-way messages, so that a network may
 /// lose, reorder or duplicate each of them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Message<C, D> {
     /// A candidate asks for a vote.
     RequestVote(RequestVote),
@@ -132,7 +133,8 @@ impl<C, D> Message<C, D> {
 
 /// Something that happens to a node. Restarting is not an input: a restarted
 /// node is built by [`crate::Node::restart`] from what it had persisted.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Input<C, D> {
     /// A message arrived from `from`.
     Receive { from: NodeId, message: Message<C, D> },
@@ -152,7 +154,8 @@ pub enum Input<C, D> {
 /// a [`Output::Persist`] always comes first, so that nothing is sent or
 /// applied before the state it depends on is durable (Figure 2: "updated on
 /// stable storage before responding to RPCs").
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Output<C, D> {
     /// Durably write [`crate::Node::persistent_state`] as it is after this
     /// step, before executing any later output.

@@ -1,0 +1,19 @@
+//! raftcheck's event traces: what a running Raft cluster did, one event per
+//! node step, and the validation of such a trace against the model.
+//!
+//! * [`schema`]: the versioned NDJSON format (documented in
+//!   `traces/README.md`), and the conversion of the core's inputs, outputs
+//!   and states into it;
+//! * [`digest`]: how commands, snapshots and logs are named by digests;
+//! * [`writer`]: a cluster's trace writer, shared by its nodes' threads;
+//! * [`validate`]: replaying a trace through the core and checking it.
+
+pub mod digest;
+pub mod schema;
+pub mod validate;
+pub mod writer;
+
+pub use digest::{log_digest, Digest, Digestible};
+pub use schema::{Event, Header, PersistedSummary, StateSummary, VERSION};
+pub use validate::{validate_file, validate_reader, Failure, Options, Report, Verdict};
+pub use writer::TraceWriter;
