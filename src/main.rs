@@ -7,6 +7,7 @@
 mod lin_cmd;
 mod model_cmd;
 mod mutants_cmd;
+mod trace_cmd;
 mod units;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     /// List every seeded bug (core and service), where it lives and which
     /// checker catches it.
     Mutants(mutants_cmd::MutantsArgs),
+    /// Validate recorded event traces against the model.
+    Trace(trace_cmd::TraceArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model_cmd::run(args),
         Command::Lin(args) => lin_cmd::run(args),
         Command::Mutants(args) => mutants_cmd::run(args),
+        Command::Trace(args) => trace_cmd::run(args),
     };
     ExitCode::from(code)
 }

@@ -9,8 +9,11 @@
 //! * [`raft`]: a Raft node: its event loop, its applier, and the lab's API
 //!   (`make`, `start`, `get_state`, `snapshot`, `kill`).
 //! * [`kv`]: the lab's key/value service on top, and its clerks.
+//! * [`replay`]: the runtime driven through a model counterexample, on a
+//!   clock that never moves and a network that delivers on command.
 
 pub mod kv;
 pub mod net;
 pub mod raft;
+pub mod replay;
 pub mod storage;

@@ -16,3 +16,4 @@ pub use crate::core::types::{majority, Command, Entry, Index, NodeId, Snapshot, 
 pub use crate::mutant::Mutant;
 pub mod explore;
 pub mod properties;
+pub mod replay;

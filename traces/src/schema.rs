@@ -8,8 +8,8 @@
 
 use crate::digest::{log_digest, Digest, Digestible};
 use raftcheck_model::{
-    AppendEntries, Command, Config, Entry, HeartbeatStyle, Index, Input, InstallSnapshot, Log, Message, Mutant, Node,
-    NodeId, Output, PersistentState, PersistentView, Role, SnapshotData, Term,
+    Command, Config, Entry, HeartbeatStyle, Index, Input, Log, Message, Mutant, Node, NodeId, Output, PersistentState,
+    PersistentView, Role, SnapshotData, Term,
 };
 use serde::{Deserialize, Serialize};
 
@@ -211,25 +211,7 @@ fn digest_entries<C: Digestible>(entries: &[Entry<C>]) -> Vec<Entry<Digest>> {
 
 /// `message` with its commands and snapshot data replaced by digests.
 pub fn digest_message<C: Digestible, D: Digestible>(message: &Message<C, D>) -> TraceMessage {
-    match message {
-        Message::RequestVote(m) => Message::RequestVote(m.clone()),
-        Message::RequestVoteReply(m) => Message::RequestVoteReply(m.clone()),
-        Message::AppendEntries(m) => Message::AppendEntries(AppendEntries {
-            term: m.term,
-            prev_log_index: m.prev_log_index,
-            prev_log_term: m.prev_log_term,
-            entries: digest_entries(&m.entries),
-            leader_commit: m.leader_commit,
-        }),
-        Message::AppendEntriesReply(m) => Message::AppendEntriesReply(m.clone()),
-        Message::InstallSnapshot(m) => Message::InstallSnapshot(InstallSnapshot {
-            term: m.term,
-            last_included_index: m.last_included_index,
-            last_included_term: m.last_included_term,
-            data: m.data.digest(),
-        }),
-        Message::InstallSnapshotReply(m) => Message::InstallSnapshotReply(m.clone()),
-    }
+    message.map(Digestible::digest, Digestible::digest)
 }
 
 /// `input` with digests.

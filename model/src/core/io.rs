@@ -118,6 +118,30 @@ impl<C, D> Message<C, D> {
         }
     }
 
+    /// The same message with every command mapped by `command` and the
+    /// snapshot data by `data` (for a trace's digests, a replay's bytes).
+    pub fn map<C2, D2>(&self, command: impl Fn(&C) -> C2, data: impl Fn(&D) -> D2) -> Message<C2, D2> {
+        match self {
+            Message::RequestVote(m) => Message::RequestVote(m.clone()),
+            Message::RequestVoteReply(m) => Message::RequestVoteReply(m.clone()),
+            Message::AppendEntries(m) => Message::AppendEntries(AppendEntries {
+                term: m.term,
+                prev_log_index: m.prev_log_index,
+                prev_log_term: m.prev_log_term,
+                entries: m.entries.iter().map(|e| Entry { term: e.term, command: command(&e.command) }).collect(),
+                leader_commit: m.leader_commit,
+            }),
+            Message::AppendEntriesReply(m) => Message::AppendEntriesReply(m.clone()),
+            Message::InstallSnapshot(m) => Message::InstallSnapshot(InstallSnapshot {
+                term: m.term,
+                last_included_index: m.last_included_index,
+                last_included_term: m.last_included_term,
+                data: data(&m.data),
+            }),
+            Message::InstallSnapshotReply(m) => Message::InstallSnapshotReply(m.clone()),
+        }
+    }
+
     /// A short name of the message kind, for reports.
     pub fn kind(&self) -> &'static str {
         match self {

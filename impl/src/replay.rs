@@ -1,0 +1,216 @@
+//! Driving the threaded runtime through a model counterexample: the same
+//! nodes, event loops, appliers and persisters as in a real run, but on a
+//! clock that never moves (no timer fires unless the replay says so) and a
+//! network that delivers exactly the messages the replay names, when it
+//! names them. Every action is handed to the node's event loop and waited
+//! for, so the run is deterministic.
+
+use crate::raft::{ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, Transport};
+use crate::storage::MemoryPersister;
+use raftcheck_model::replay::{Replay, ReplayAction, ReplayMessage, ReplayStep};
+use raftcheck_model::{HeartbeatStyle, Mutant, NodeId};
+use raftcheck_traces::TraceWriter;
+use std::fmt;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Messages sent and not yet delivered or lost: (from, to, message).
+type Pool = Arc<Mutex<Vec<(NodeId, NodeId, RaftMessage)>>>;
+
+/// A transport that only puts what a node sends into the pool.
+struct PoolTransport {
+    me: NodeId,
+    pool: Pool,
+}
+
+impl Transport for PoolTransport {
+    fn send(&mut self, to: NodeId, message: RaftMessage, _inbox: &Inbox) {
+        self.pool.lock().expect("pool lock").push((self.me, to, message));
+    }
+}
+
+/// Why a replay stopped before its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplayError {
+    /// The runtime did not do what the model did (action number, 1-based).
+    Diverged { action: usize, what: String },
+    /// The action cannot be played on the runtime.
+    Unsupported { action: usize, what: String },
+    /// The replay file names something impossible (a node out of range...).
+    Invalid(String),
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::Diverged { action, what } => write!(f, "action {action}: the runtime diverged: {what}"),
+            ReplayError::Unsupported { action, what } => write!(f, "action {action}: cannot be replayed: {what}"),
+            ReplayError::Invalid(what) => write!(f, "{what}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// The runtime's messages for the model's: value `v` is the command `[v]`,
+/// a snapshot's list of values is its bytes.
+pub fn runtime_message(message: &ReplayMessage) -> RaftMessage {
+    message.map(|v| vec![*v], Vec::clone)
+}
+
+/// A cluster of runtime nodes under a replay's control.
+struct Cluster {
+    replay_mutant: Option<Mutant>,
+    max_entries: usize,
+    heartbeat: HeartbeatStyle,
+    pool: Pool,
+    persisters: Vec<Arc<MemoryPersister>>,
+    nodes: Vec<Option<Raft>>,
+    trace: Option<Arc<TraceWriter>>,
+}
+
+impl Cluster {
+    fn start(&mut self, n: NodeId) -> Result<(), String> {
+        let mut options = Options::lab(n as u64);
+        options.clock = Arc::new(ManualClock::new());
+        options.timeouts = Some(Box::new(FixedTimeout(Duration::from_secs(3600))));
+        options.mutant = self.replay_mutant;
+        options.max_entries_per_append = self.max_entries;
+        options.heartbeat = self.heartbeat;
+        options.trace = self.trace.clone();
+        let (apply, applied) = mpsc::sync_channel::<ApplyMsg>(1024);
+        // The service only takes what is applied (snapshots come from the
+        // replay itself).
+        std::thread::spawn(move || for _ in applied {});
+        let transport = Box::new(PoolTransport { me: n, pool: Arc::clone(&self.pool) });
+        let raft = Raft::make(n, self.nodes.len(), transport, self.persisters[n].clone(), apply, options)
+            .map_err(|e| e.to_string())?;
+        self.nodes[n] = Some(raft);
+        Ok(())
+    }
+
+    fn node(&self, n: NodeId) -> Result<&Raft, String> {
+        self.nodes.get(n).and_then(Option::as_ref).ok_or_else(|| format!("node {n} is not running"))
+    }
+
+    /// Hands `event` to node `n` and waits until it was handled.
+    fn inject(&self, n: NodeId, event: Event) -> Result<(), String> {
+        let inbox = self.node(n)?.inbox();
+        if !inbox.send(event) || !inbox.barrier() {
+            return Err(format!("node {n} stopped"));
+        }
+        Ok(())
+    }
+
+    /// Takes one copy of `message` from `from` to `to` out of the pool
+    /// (leaving it if `keep`).
+    fn take(&self, from: NodeId, to: NodeId, message: &RaftMessage, keep: bool) -> Result<(), String> {
+        let mut pool = self.pool.lock().expect("pool lock");
+        let Some(k) = pool.iter().position(|(f, t, m)| *f == from && *t == to && m == message) else {
+            return Err(format!("node {from} never sent node {to} {message:?}"));
+        };
+        if !keep {
+            pool.remove(k);
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, step: &ReplayStep) -> Result<(), String> {
+        match step {
+            ReplayStep::ElectionTimeout { node } => self.inject(*node, Event::ElectionTimeout),
+            ReplayStep::HeartbeatTimeout { node } => self.inject(*node, Event::HeartbeatTimeout),
+            ReplayStep::Propose { node, value } => {
+                let started = self.node(*node)?.start(vec![*value]);
+                started.map(|_| ()).map_err(|e| format!("node {node} refused the proposal of {value}: {e}"))
+            }
+            ReplayStep::Snapshot { node, index, data } => {
+                let done = self.node(*node)?.snapshot(*index, data.clone());
+                done.map_err(|e| format!("node {node} refused the snapshot through {index}: {e}"))
+            }
+            ReplayStep::Deliver { from, to, message, keep_copy } => {
+                let message = runtime_message(message);
+                self.take(*from, *to, &message, *keep_copy)?;
+                self.inject(*to, Event::Message { from: *from, message, reply: None })
+            }
+        }
+    }
+
+    fn act(&mut self, action: &ReplayAction) -> Result<(), ReplayFailure> {
+        match action {
+            ReplayAction::Step(step) => self.step(step).map_err(ReplayFailure::Diverged),
+            ReplayAction::CrashDuring { .. } => Err(ReplayFailure::Unsupported(
+                "a crash in the middle of a step (the runtime carries out a step's outputs as a whole)".into(),
+            )),
+            ReplayAction::Drop { from, to, message } => {
+                self.take(*from, *to, &runtime_message(message), false).map_err(ReplayFailure::Diverged)
+            }
+            ReplayAction::Crash { node } => {
+                let raft =
+                    self.nodes[*node].take().ok_or_else(|| ReplayFailure::Diverged(format!("node {node} is down")))?;
+                raft.kill();
+                // What it saved survives; the killed instance can no longer write.
+                self.persisters[*node] = Arc::new(self.persisters[*node].copy());
+                Ok(())
+            }
+            ReplayAction::Restart { node } => {
+                if self.nodes[*node].is_some() {
+                    return Err(ReplayFailure::Diverged(format!("node {node} is running")));
+                }
+                self.start(*node).map_err(ReplayFailure::Diverged)
+            }
+        }
+    }
+}
+
+enum ReplayFailure {
+    Diverged(String),
+    Unsupported(String),
+}
+
+/// Plays `replay` on a fresh cluster of runtime nodes (with the replay's
+/// mutant), recording their events in `trace` if given. Returns the
+/// number of actions played.
+pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<usize, ReplayError> {
+    let mutant = replay.mutant().map_err(ReplayError::Invalid)?;
+    let heartbeat = match replay.heartbeat.as_str() {
+        "with_entries" => HeartbeatStyle::WithEntries,
+        "empty" => HeartbeatStyle::Empty,
+        other => return Err(ReplayError::Invalid(format!("unknown heartbeat style {other:?}"))),
+    };
+    let n = replay.cluster_size;
+    if n == 0 || n > 64 {
+        return Err(ReplayError::Invalid(format!("cluster_size {n} (expected 1 to 64)")));
+    }
+    let mut cluster = Cluster {
+        replay_mutant: mutant,
+        max_entries: replay.max_entries_per_append.unwrap_or(usize::MAX),
+        heartbeat,
+        pool: Pool::default(),
+        persisters: (0..n).map(|_| Arc::new(MemoryPersister::new())).collect(),
+        nodes: (0..n).map(|_| None).collect(),
+        trace,
+    };
+    for node in 0..n {
+        cluster.start(node).map_err(ReplayError::Invalid)?;
+    }
+    for (k, action) in replay.actions.iter().enumerate() {
+        let names_a_node = |node: NodeId| node < n;
+        let nodes_ok = match action {
+            ReplayAction::Step(s) | ReplayAction::CrashDuring { step: s, .. } => names_a_node(s.node()),
+            ReplayAction::Drop { from, to, .. } => names_a_node(*from) && names_a_node(*to),
+            ReplayAction::Crash { node } | ReplayAction::Restart { node } => names_a_node(*node),
+        };
+        if !nodes_ok {
+            return Err(ReplayError::Invalid(format!("action {}: names a node outside the cluster of {n}", k + 1)));
+        }
+        cluster.act(action).map_err(|failure| match failure {
+            ReplayFailure::Diverged(what) => ReplayError::Diverged { action: k + 1, what },
+            ReplayFailure::Unsupported(what) => ReplayError::Unsupported { action: k + 1, what },
+        })?;
+    }
+    for raft in cluster.nodes.iter().flatten() {
+        raft.kill();
+    }
+    Ok(replay.actions.len())
+}

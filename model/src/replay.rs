@@ -1,0 +1,110 @@
+//! Replay files: a counterexample found by the model checker, written as the
+//! exact sequence of things that happened to the cluster (timers, client
+//! proposals, service snapshots, deliveries with their messages, losses,
+//! crashes, restarts), so that the threaded runtime can be driven through
+//! the same steps deterministically.
+//!
+//! Commands are the model's values (a proposal of value `v` is the command
+//! `v`; the runtime uses the one-byte command `[v]`), and a snapshot's data
+//! is the list of values applied through its index.
+
+use crate::core::io::Message;
+use crate::core::types::{Index, NodeId};
+use crate::Mutant;
+use serde::{Deserialize, Serialize};
+
+/// The format version this build writes and reads.
+pub const REPLAY_VERSION: u64 = 1;
+
+/// A message of the model: one-byte values as commands, lists of values as
+/// snapshot data.
+pub type ReplayMessage = Message<u8, Vec<u8>>;
+
+/// Something that happens to one node and makes it take a step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayStep {
+    /// Node `node`'s election timer fires.
+    ElectionTimeout { node: NodeId },
+    /// Node `node`'s heartbeat timer fires.
+    HeartbeatTimeout { node: NodeId },
+    /// A client proposes `value` to node `node` (which leads).
+    Propose { node: NodeId, value: u8 },
+    /// Node `node`'s service snapshots what it applied through `index`
+    /// (the values in `data`).
+    Snapshot { node: NodeId, index: Index, data: Vec<u8> },
+    /// `message`, sent by `from`, is delivered to `to`; with `keep_copy`, a
+    /// copy stays in flight (the network duplicated it).
+    Deliver { from: NodeId, to: NodeId, message: ReplayMessage, keep_copy: bool },
+}
+
+impl ReplayStep {
+    /// The node that takes the step.
+    pub fn node(&self) -> NodeId {
+        match self {
+            ReplayStep::ElectionTimeout { node }
+            | ReplayStep::HeartbeatTimeout { node }
+            | ReplayStep::Propose { node, .. }
+            | ReplayStep::Snapshot { node, .. } => *node,
+            ReplayStep::Deliver { to, .. } => *to,
+        }
+    }
+}
+
+/// One thing the environment did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayAction {
+    /// A node takes a step and every output is carried out.
+    Step(ReplayStep),
+    /// A node takes a step, carries out the outputs of its first `groups`
+    /// groups (runs of outputs of one kind), and crashes before the rest.
+    CrashDuring { step: ReplayStep, groups: u8 },
+    /// `message` from `from` to `to` is lost.
+    Drop { from: NodeId, to: NodeId, message: ReplayMessage },
+    /// Node `node` crashes (its volatile state is lost).
+    Crash { node: NodeId },
+    /// Node `node` restarts from what it saved.
+    Restart { node: NodeId },
+}
+
+/// A counterexample to replay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// The format version ([`REPLAY_VERSION`]).
+    pub raftcheck_replay: u64,
+    /// Servers in the cluster.
+    pub cluster_size: usize,
+    /// At most this many entries per AppendEntries (`null`: unlimited).
+    pub max_entries_per_append: Option<usize>,
+    /// What heartbeats carry: `"with_entries"` or `"empty"`.
+    pub heartbeat: String,
+    /// The seeded bug the counterexample was found with (`null`: none).
+    pub mutant: Option<String>,
+    /// The property the model found broken after the last action.
+    pub property: String,
+    /// What happened, in order.
+    pub actions: Vec<ReplayAction>,
+}
+
+impl Replay {
+    /// The mutant, parsed.
+    pub fn mutant(&self) -> Result<Option<Mutant>, String> {
+        self.mutant.as_deref().map(str::parse).transpose()
+    }
+
+    /// Reads a replay file's text; the error names what is wrong.
+    pub fn parse(text: &str) -> Result<Replay, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a replay file (invalid JSON: {e})"))?;
+        match value.get("raftcheck_replay").and_then(serde_json::Value::as_u64) {
+            Some(REPLAY_VERSION) => {}
+            Some(other) => return Err(format!("replay format version {other}; this build reads {REPLAY_VERSION}")),
+            None => return Err("not a replay file: expected \"raftcheck_replay\": <version>".into()),
+        }
+        let replay: Replay = serde_json::from_value(value).map_err(|e| format!("bad replay file: {e}"))?;
+        replay.mutant()?;
+        Ok(replay)
+    }
+}
