@@ -52,6 +52,19 @@ fn the_corpus_gets_its_verdicts() {
         assert!(text(&out.stdout).contains("INVALID at line"), "{}", text(&out.stdout));
         assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
     }
+    // The histories: the model is named in the file name (`*.kv.jsonl`).
+    for (folder, expected) in [("histories/ok", 0), ("histories/bad", 1)] {
+        let files = corpus_files(folder);
+        assert!(!files.is_empty(), "{folder} is empty");
+        for file in files {
+            let model = file.rsplit('.').nth(1).expect("a model in the name");
+            let out = Command::new(env!("CARGO_BIN_EXE_raftcheck"))
+                .args(["lin", "--model", model, &file])
+                .output()
+                .expect("runs raftcheck");
+            assert_eq!(code(&out), expected, "{file}: {}{}", text(&out.stdout), text(&out.stderr));
+        }
+    }
 }
 
 #[test]

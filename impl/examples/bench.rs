@@ -18,12 +18,19 @@
 //!
 //! Prints, per concurrency level: operations, operations per second, and
 //! the latency percentiles p50 / p99 / max in microseconds.
+//!
+//! `--trace FILE` records the cluster's event trace (one file, the last
+//! level run), to measure the cost of tracing and to make large real traces
+//! for the validator.
 
 use raftcheck_impl::kv::{Clerk, KvServer, KvServerOptions};
 use raftcheck_impl::net::{ClientEnd, Network, Server};
 use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
 use raftcheck_impl::raft::{ApplyMsg, Options, Raft, StartError};
 use raftcheck_impl::storage::MemoryPersister;
+use raftcheck_model::Config;
+use raftcheck_traces::{Header, TraceWriter};
+use std::path::PathBuf;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -39,19 +46,43 @@ fn main() {
     };
     let seconds: f64 = option("--seconds", "5").parse().expect("--seconds takes a number");
     let duration = Duration::from_secs_f64(seconds);
+    let trace_path = args.iter().position(|a| a == "--trace").and_then(|i| args.get(i + 1)).map(PathBuf::from);
+    let trace = || {
+        trace_path.as_ref().map(|path| {
+            let config = Config::new(NODES);
+            Arc::new(TraceWriter::create(path, &Header::for_config(&config)).expect("the trace file can be made"))
+        })
+    };
     match args.first().map(String::as_str) {
         Some("raft") => {
             for k in levels(&option("--proposers", "1,8,64")) {
-                report(&format!("raft, {k} proposer(s)"), raft_run(k, duration));
+                let trace = trace();
+                report(&format!("raft, {k} proposer(s)"), raft_run(k, duration, trace.clone()));
+                finish(trace);
             }
         }
         Some("kv") => {
             for k in levels(&option("--clerks", "1,8,64")) {
-                report(&format!("kv, {k} clerk(s)"), kv_run(k, duration));
+                let trace = trace();
+                report(&format!("kv, {k} clerk(s)"), kv_run(k, duration, trace.clone()));
+                finish(trace);
             }
         }
-        _ => eprintln!("usage: bench raft|kv [--seconds S] [--proposers|--clerks 1,8,64]"),
+        _ => eprintln!("usage: bench raft|kv [--seconds S] [--proposers|--clerks 1,8,64] [--trace FILE]"),
     }
+}
+
+fn finish(trace: Option<Arc<TraceWriter>>) {
+    if let Some(trace) = trace {
+        trace.flush().expect("the trace was written");
+        println!("  trace: {} events", trace.events());
+    }
+}
+
+fn options(i: usize, trace: &Option<Arc<TraceWriter>>) -> Options {
+    let mut options = Options::lab(i as u64);
+    options.trace = trace.clone();
+    options
 }
 
 fn levels(text: &str) -> Vec<usize> {
@@ -99,7 +130,7 @@ fn wire(net: &Network, prefix: &str) -> Vec<Vec<ClientEnd>> {
 /// sequence numbers of the proposer's commands as nodes apply them.
 type Waiting = Arc<Mutex<HashMap<u64, Sender<u64>>>>;
 
-fn raft_run(proposers: usize, duration: Duration) -> Run {
+fn raft_run(proposers: usize, duration: Duration, trace: Option<Arc<TraceWriter>>) -> Run {
     let net = Network::new(1);
     let waiting: Waiting = Arc::default();
     let mut rafts = Vec::new();
@@ -107,7 +138,7 @@ fn raft_run(proposers: usize, duration: Duration) -> Run {
         let (tx, rx) = mpsc::sync_channel::<ApplyMsg>(1024);
         let persister = Arc::new(MemoryPersister::new());
         let raft = Arc::new(
-            Raft::make(i, NODES, Box::new(LabTransport::new(i, ends)), persister, tx, Options::lab(i as u64))
+            Raft::make(i, NODES, Box::new(LabTransport::new(i, ends)), persister, tx, options(i, &trace))
                 .expect("fresh state"),
         );
         let mut server = Server::new();
@@ -188,11 +219,11 @@ fn raft_run(proposers: usize, duration: Duration) -> Run {
     Run { latencies, took }
 }
 
-fn kv_run(clerks: usize, duration: Duration) -> Run {
+fn kv_run(clerks: usize, duration: Duration, trace: Option<Arc<TraceWriter>>) -> Run {
     let net = Network::new(2);
     let mut servers = Vec::new();
     for (i, ends) in wire(&net, "kv").into_iter().enumerate() {
-        let options = KvServerOptions { max_raft_state: Some(1000), mutant: None, raft: Options::lab(i as u64) };
+        let options = KvServerOptions { max_raft_state: Some(1000), mutant: None, raft: options(i, &trace) };
         let persister = Arc::new(MemoryPersister::new());
         let kv = KvServer::start(i, NODES, Box::new(LabTransport::new(i, ends)), persister, options).expect("fresh");
         let mut server = Server::new();
