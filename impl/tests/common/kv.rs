@@ -6,7 +6,7 @@
 //! operations. Long delays stay off, so clerks cycle through servers fast.
 
 use super::history::{Checked, History, KvCall};
-use super::{test_seed, trace, TestRng};
+use super::{finish_test, fresh_ends, test_seed, trace, TestRng};
 use raftcheck_checker::Verdict;
 use raftcheck_impl::kv::{Clerk, KvMutant, KvServer, KvServerOptions};
 use raftcheck_impl::net::{Network, Server};
@@ -159,16 +159,7 @@ impl KvConfig {
     /// only those to the servers in `to` are enabled.
     pub fn make_client(&self, to: &[usize]) -> TestClerk {
         let id = self.next_client.fetch_add(1, Ordering::SeqCst);
-        let names: Vec<String> = (0..self.n).map(|j| format!("clerk-{id}-{j}-{}", self.rng.string(8))).collect();
-        let mut ends: Vec<_> = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, &j.to_string());
-                end
-            })
-            .collect();
+        let (names, mut ends) = fresh_ends(&self.net, &format!("clerk-{id}"), self.n, &self.rng);
         // Shuffle: a clerk must not assume that end k reaches server k.
         for k in (1..ends.len()).rev() {
             ends.swap(k, self.rng.below(k as u64 + 1) as usize);
@@ -211,16 +202,7 @@ impl KvConfig {
     /// connect it.
     pub fn start_server(&self, i: usize) {
         let k = self.starts.fetch_add(1, Ordering::SeqCst);
-        let names: Vec<String> = (0..self.n).map(|j| format!("srv-{i}-{j}-{k}-{}", self.rng.string(8))).collect();
-        let ends = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, &j.to_string());
-                end
-            })
-            .collect();
+        let (names, ends) = fresh_ends(&self.net, &format!("srv-{i}-{k}"), self.n, &self.rng);
         self.end_names.lock().unwrap()[i] = names;
         let persister = {
             let mut saved = self.saved.lock().unwrap();
@@ -365,11 +347,6 @@ pub struct KvCleanup(pub Arc<KvConfig>);
 impl Drop for KvCleanup {
     fn drop(&mut self) {
         self.0.cleanup();
-        if std::thread::panicking() {
-            eprintln!("seed of the failed test: RAFTCHECK_SEED={}", self.0.seed);
-        }
-        if let Some(trace) = &self.0.trace {
-            trace.finish();
-        }
+        finish_test(self.0.seed, self.0.trace.as_ref());
     }
 }

@@ -9,6 +9,7 @@ pub mod kv_generic;
 pub mod raft;
 pub mod trace;
 
+use raftcheck_impl::net::{ClientEnd, Network};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Mutex;
@@ -49,6 +50,33 @@ impl TestRng {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         let mut rng = self.rng.lock().unwrap();
         (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    }
+}
+
+/// `n` new client ends named `<prefix>-<j>-<random>`, end `j` wired to the
+/// server named `j`, all disabled: the names and the ends.
+pub fn fresh_ends(net: &Network, prefix: &str, n: usize, rng: &TestRng) -> (Vec<String>, Vec<ClientEnd>) {
+    let names: Vec<String> = (0..n).map(|j| format!("{prefix}-{j}-{}", rng.string(8))).collect();
+    let ends = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let end = net.make_end(name);
+            net.connect(name, &j.to_string());
+            end
+        })
+        .collect();
+    (names, ends)
+}
+
+/// The end of a test, also when it panics: prints the seed of a failed
+/// test, then validates the cluster's trace, if it recorded one.
+pub fn finish_test(seed: u64, trace: Option<&trace::TestTrace>) {
+    if std::thread::panicking() {
+        eprintln!("seed of the failed test: RAFTCHECK_SEED={seed}");
+    }
+    if let Some(trace) = trace {
+        trace.finish();
     }
 }
 

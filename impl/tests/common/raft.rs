@@ -8,8 +8,8 @@
 //! appliers run on their own threads and record an error, which the next
 //! check on the test's thread turns into a failure.
 
-use super::{show_cmd, test_seed, trace, TestRng};
-use raftcheck_impl::net::{ClientEnd, Network, Server};
+use super::{finish_test, fresh_ends, show_cmd, test_seed, trace, TestRng};
+use raftcheck_impl::net::{Network, Server};
 use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
 use raftcheck_impl::raft::{ApplyMsg, Options, Raft, SnapshotError};
 use raftcheck_impl::storage::{MemoryPersister, Persister};
@@ -215,16 +215,7 @@ impl Config {
     pub fn start1(&self, i: usize) {
         self.crash1(i);
         let k = self.starts.fetch_add(1, Ordering::SeqCst);
-        let names: Vec<String> = (0..self.n).map(|j| format!("end-{i}-{j}-{k}-{}", self.rng.string(8))).collect();
-        let ends: Vec<ClientEnd> = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, &j.to_string());
-                end
-            })
-            .collect();
+        let (names, ends) = fresh_ends(&self.net, &format!("end-{i}-{k}"), self.n, &self.rng);
         self.end_names.lock().unwrap()[i] = names;
         let persister = {
             let mut saved = self.saved.lock().unwrap();
@@ -516,12 +507,7 @@ pub struct Cleanup(pub Arc<Config>);
 impl Drop for Cleanup {
     fn drop(&mut self) {
         self.0.cleanup();
-        if std::thread::panicking() {
-            eprintln!("seed of the failed test: RAFTCHECK_SEED={}", self.0.seed);
-        }
-        if let Some(trace) = &self.0.trace {
-            trace.finish();
-        }
+        finish_test(self.0.seed, self.0.trace.as_ref());
     }
 }
 
