@@ -7,6 +7,7 @@
 mod lin_cmd;
 mod model_cmd;
 mod mutants_cmd;
+mod replay_cmd;
 mod trace_cmd;
 mod units;
 
@@ -34,6 +35,9 @@ enum Command {
     Mutants(mutants_cmd::MutantsArgs),
     /// Validate recorded event traces against the model.
     Trace(trace_cmd::TraceArgs),
+    /// Drive the threaded runtime through a model counterexample and check
+    /// that the violation happens there too.
+    Replay(replay_cmd::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Lin(args) => lin_cmd::run(args),
         Command::Mutants(args) => mutants_cmd::run(args),
         Command::Trace(args) => trace_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
     };
     ExitCode::from(code)
 }

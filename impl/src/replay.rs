@@ -168,10 +168,28 @@ enum ReplayFailure {
     Unsupported(String),
 }
 
+/// What a replay did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Played {
+    /// The number of actions played (all of them).
+    pub actions: usize,
+    /// For each action, how many trace events had been written once it was
+    /// done: action `k`'s events (its step, crash or restart) are numbered
+    /// after `events_after[k - 1]` and up to `events_after[k]`. Empty
+    /// without a trace.
+    pub events_after: Vec<u64>,
+}
+
+impl Played {
+    /// The 0-based action whose events include the trace event `seq`.
+    pub fn action_of(&self, seq: u64) -> Option<usize> {
+        self.events_after.iter().position(|&end| seq <= end)
+    }
+}
+
 /// Plays `replay` on a fresh cluster of runtime nodes (with the replay's
-/// mutant), recording their events in `trace` if given. Returns the
-/// number of actions played.
-pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<usize, ReplayError> {
+/// mutant), recording their events in `trace` if given.
+pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<Played, ReplayError> {
     let mutant = replay.mutant().map_err(ReplayError::Invalid)?;
     let heartbeat = match replay.heartbeat.as_str() {
         "with_entries" => HeartbeatStyle::WithEntries,
@@ -189,8 +207,9 @@ pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<usize, Re
         pool: Pool::default(),
         persisters: (0..n).map(|_| Arc::new(MemoryPersister::new())).collect(),
         nodes: (0..n).map(|_| None).collect(),
-        trace,
+        trace: trace.clone(),
     };
+    let mut events_after = Vec::new();
     for node in 0..n {
         cluster.start(node).map_err(ReplayError::Invalid)?;
     }
@@ -208,9 +227,12 @@ pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<usize, Re
             ReplayFailure::Diverged(what) => ReplayError::Diverged { action: k + 1, what },
             ReplayFailure::Unsupported(what) => ReplayError::Unsupported { action: k + 1, what },
         })?;
+        if let Some(trace) = &trace {
+            events_after.push(trace.events());
+        }
     }
     for raft in cluster.nodes.iter().flatten() {
         raft.kill();
     }
-    Ok(replay.actions.len())
+    Ok(Played { actions: replay.actions.len(), events_after })
 }
