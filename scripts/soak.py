@@ -40,6 +40,8 @@ RESULT = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)")
 NAMED = re.compile(r"^.* \.\.\. \[(\S+)\]$")
 PASSED = re.compile(r"^\s+\.\.\. Passed --\s+([0-9.]+)")
 SEED = re.compile(r"RAFTCHECK_SEED=(\d+)")
+# The KV tests print one line per history check.
+CHECKED = re.compile(r"^linearizability \[(\S+)\]: (\d+) ops, (\S+) in ([0-9.]+) ms(.*)$")
 
 
 def build(names, dest):
@@ -80,7 +82,12 @@ def run_binary(path, log_file):
         log_file.write(output)
         log_file.flush()
     outcomes, seconds, named = {}, {}, None
+    checks = []
     for line in proc.stdout.splitlines():
+        m = CHECKED.match(line)
+        if m:
+            checks.append((m.group(1), int(m.group(2)), m.group(3), float(m.group(4)), "unknown" in m.group(5)))
+            continue
         # The harness prints "<description> ... [<test>]" and, on the next
         # line, the lab's "Passed" line with the test's time.
         m = NAMED.match(line)
@@ -97,7 +104,7 @@ def run_binary(path, log_file):
             outcomes[m.group(1)] = (m.group(2), seconds.get(m.group(1)))
     if proc.returncode != 0 and not any(v == "FAILED" for v, _ in outcomes.values()):
         outcomes[f"{path.name} (binary)"] = ("FAILED", None)
-    return wall, cpu, outcomes, output
+    return wall, cpu, outcomes, output, checks
 
 
 def failure_details(output, test):
@@ -134,12 +141,14 @@ def main():
     walls = {n: [] for n in names}
     cpus = {n: [] for n in names}
     suite_walls = []
+    all_checks = []
     try:
         for run in range(1, args.runs + 1):
             run_started = time.monotonic()
             clean = True
             for name in names:
-                wall, cpu, outcomes, output = run_binary(binaries[name], log_file)
+                wall, cpu, outcomes, output, checks = run_binary(binaries[name], log_file)
+                all_checks.extend(checks)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
                 for test, (verdict, seconds) in outcomes.items():
@@ -169,6 +178,13 @@ def main():
         print(f"{name:12} {statistics.median(walls[name]):14.1f} {statistics.median(cpus[name]):13.1f}")
     print(f"{'whole suite':12} {statistics.median(suite_walls):14.1f} "
           f"{statistics.median([sum(c) for c in zip(*cpus.values())]):13.1f}")
+    if all_checks:
+        unknown = sum(1 for c in all_checks if c[4])
+        largest = max(all_checks, key=lambda c: c[1])
+        slowest = max(all_checks, key=lambda c: c[3])
+        print(f"\nlinearizability checks: {len(all_checks)}, unknown within the 1 s budget: {unknown}; "
+              f"largest history {largest[1]} ops ({largest[0]}, {largest[3]:.1f} ms); "
+              f"slowest check {slowest[3]:.1f} ms ({slowest[0]}, {slowest[1]} ops)")
     if failures:
         print(f"\n{len(failures)} failure(s):")
         for run, test, message, seed in failures:
