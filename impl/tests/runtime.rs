@@ -248,3 +248,31 @@ fn a_restarted_node_comes_back_from_exactly_what_it_saved() {
         }
     }
 }
+
+#[test]
+fn an_apply_handed_over_after_the_crash_is_not_traced_after_it() {
+    use raftcheck_traces::{validate_file, Header, TraceWriter, Verdict};
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("late-apply.ndjson");
+    let trace = Arc::new(TraceWriter::create(&path, &Header::for_config(&raftcheck_model::Config::new(1))).unwrap());
+    let clock = Arc::new(ManualClock::new());
+    let (tx, applied) = mpsc::sync_channel(0); // nobody reads yet: the applier blocks
+    let mut options = Options::lab(1);
+    options.clock = clock;
+    options.trace = Some(Arc::clone(&trace));
+    let raft = Raft::make(0, 1, Box::new(Recorder::default()), Arc::new(MemoryPersister::new()), tx, options).unwrap();
+    raft.inbox().send(Event::ElectionTimeout);
+    raft.start(b"a".to_vec()).unwrap();
+    raft.start(b"b".to_vec()).unwrap();
+    raft.inbox().barrier();
+    raft.kill(); // the crash is written; the applier still holds "a"
+                 // The service now takes "a": the handover happens after the crash.
+    let late = applied.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(matches!(late, ApplyMsg::Command { index: 1, .. }));
+    std::thread::sleep(Duration::from_millis(50));
+    trace.flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let crash = text.lines().position(|l| l.contains("\"event\":\"crash\"")).expect("the crash is traced");
+    assert!(!text.lines().skip(crash).any(|l| l.contains("\"event\":\"applied\"")), "{text}");
+    let report = validate_file(&path, Default::default()).unwrap();
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.failure);
+}

@@ -39,8 +39,16 @@ impl TraceWriter {
 
     /// Writes the event `make` builds with the next sequence number.
     pub fn write(&self, make: impl FnOnce(u64) -> Event) {
+        self.write_if(|| true, make);
+    }
+
+    /// Writes the event `make` builds if `still` holds, deciding under the
+    /// writer's lock: an event that must not come after another one (an
+    /// apply handed over by a node that has just crashed) is either written
+    /// before it or not at all.
+    pub fn write_if(&self, still: impl FnOnce() -> bool, make: impl FnOnce(u64) -> Event) {
         let mut sink = self.sink.lock().expect("trace lock");
-        if sink.error.is_some() {
+        if sink.error.is_some() || !still() {
             return;
         }
         let event = make(sink.next_seq);

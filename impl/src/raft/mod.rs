@@ -330,7 +330,10 @@ impl Applier {
                 return;
             }
             if let (Some(trace), Some(output)) = (&self.trace, traced) {
-                trace.write(|seq| TraceEvent::Applied { seq, node: self.me, output });
+                // The node writes its crash after `killed` is set: a
+                // delivery that raced with the kill is not recorded after it.
+                let running = || !self.killed.load(Ordering::SeqCst);
+                trace.write_if(running, |seq| TraceEvent::Applied { seq, node: self.me, output });
             }
         }
     }
