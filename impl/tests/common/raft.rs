@@ -146,6 +146,17 @@ impl Config {
         Self::build(n, unreliable, applier, mutant, trace::wanted())
     }
 
+    /// As [`Config::with_mutant`], recording a trace that the test checks
+    /// itself (see [`Config::trace_path`]); it is kept, not validated.
+    pub fn traced_mutant(n: usize, unreliable: bool, applier: Applier, mutant: Mutant) -> Arc<Config> {
+        Self::build(n, unreliable, applier, Some(mutant), true)
+    }
+
+    /// The file of this cluster's trace, if it records one.
+    pub fn trace_path(&self) -> Option<std::path::PathBuf> {
+        self.trace.as_ref().map(|t| t.path().to_path_buf())
+    }
+
     fn build(n: usize, unreliable: bool, applier: Applier, mutant: Option<Mutant>, traced: bool) -> Arc<Config> {
         let seed = test_seed();
         let net = Network::new(seed);
