@@ -430,7 +430,9 @@ impl<C: Command> History<C> {
             self.record_broken(Safety::LogMatching, None);
         }
         // State Machine Safety (§5.4.3): committed prefixes never disagree.
-        for index in 1..=node.commit_index() {
+        // (Compacted commands the caller cannot read are skipped: starting
+        // after them saves a scan of the whole history per step.)
+        for index in opaque_through(node, contents) + 1..=node.commit_index() {
             let Some(command) = command_at(node, contents, index) else { continue };
             match self.committed.get(index as usize - 1) {
                 Some((seen, _)) if seen != command => self.record_broken(Safety::StateMachineSafety, None),
@@ -515,8 +517,11 @@ pub fn logs_match<C: Command, D: SnapshotData>(
 ) -> bool {
     let top = a.log().last_index().min(b.log().last_index());
     let same_term = |k: Index| matches!((a.log().term_at(k), b.log().term_at(k)), (Some(x), Some(y)) if x == y);
+    // Where either command is unreadable the pair counts as matching:
+    // start after both unreadable prefixes.
+    let known = opaque_through(a, contents).max(opaque_through(b, contents)) + 1;
     match (1..=top).rev().find(|&k| same_term(k)) {
-        Some(k) => (1..=k).all(|i| match (command_at(a, contents, i), command_at(b, contents, i)) {
+        Some(k) => (known..=k).all(|i| match (command_at(a, contents, i), command_at(b, contents, i)) {
             (Some(x), Some(y)) => x == y,
             _ => true,
         }),
@@ -530,7 +535,9 @@ fn holds_committed<C: Command, D: SnapshotData>(
     committed: &[(C, Term)],
     contents: &impl SnapshotContents<C, D>,
 ) -> bool {
-    committed.iter().enumerate().all(|(k, (command, term))| {
+    // An unreadable compacted prefix holds whatever was committed there.
+    let skip = (opaque_through(node, contents) as usize).min(committed.len());
+    committed.iter().enumerate().skip(skip).all(|(k, (command, term))| {
         let index = k as Index + 1;
         if *term >= node.term() {
             return true;
@@ -540,6 +547,15 @@ fn holds_committed<C: Command, D: SnapshotData>(
         }
         command_at(node, contents, index).is_none_or(|mine| mine == command)
     })
+}
+
+/// The last index whose command [`command_at`] cannot read: the node's
+/// snapshot index if the caller cannot read its snapshot, else 0.
+fn opaque_through<C: Command, D: SnapshotData>(node: &Node<C, D>, contents: &impl SnapshotContents<C, D>) -> Index {
+    match node.snapshot() {
+        Some(data) if contents.commands(data).is_none() => node.log().snapshot_index(),
+        _ => 0,
+    }
 }
 
 /// Whether a step from `before` to `after` removed or replaced a log entry

@@ -15,7 +15,9 @@
 //! * **apply**: the service is handed exactly the applies the core asked
 //!   for, in order;
 //! * **safety**: the model checker's safety properties hold on the cluster
-//!   after every step (the same functions the model checker calls).
+//!   after every step, crash and restart: the same functions the model
+//!   checker calls ([`raftcheck_model::properties::History`]), with snapshot
+//!   contents opaque (the checks that need a compacted command skip it).
 //!
 //! The first failing event ends the validation, reported with its line, what
 //! was expected and what was seen. Malformed lines, an unknown version and a
@@ -26,6 +28,7 @@ use crate::schema::{
     Event, Header, PersistedSummary, StateSummary, TraceInput, TraceMessage, TraceNode, TraceOutput, TracePersistent,
     VERSION,
 };
+use raftcheck_model::properties::{History, Opaque, ServiceState};
 use raftcheck_model::{Config, Input, Mutant, Node, NodeId, Output};
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -230,12 +233,11 @@ fn parse_header(text: &[u8], line: usize) -> Result<Header, InputError> {
     serde_json::from_value(value).map_err(|e| error(format!("bad trace header: {e}")))
 }
 
-/// What the validator knows of one server.
+/// What the validator knows of one server (its replayed node is kept apart,
+/// in the cluster the properties look at).
 #[derive(Default)]
 struct Server {
-    /// The replayed node, while it runs.
-    node: Option<TraceNode>,
-    /// The digest of `node`'s log, kept current.
+    /// The digest of the node's log, kept current.
     log_digest: Digest,
     /// Whether it ever started (its first restart is taken as given).
     started: bool,
@@ -249,7 +251,14 @@ struct Server {
 
 struct Validator {
     config: Config,
+    /// The replayed nodes, `None` while down: the cluster the safety
+    /// properties are evaluated on.
+    nodes: Vec<Option<TraceNode>>,
     servers: Vec<Server>,
+    /// What each node's service applied, from the node's apply outputs.
+    services: Vec<ServiceState<Digest>>,
+    /// The properties' ghost history (the model checker's own bookkeeping).
+    history: History<Digest>,
     /// Messages sent and not yet delivered: (from, to, message) → copies.
     network: HashMap<(NodeId, NodeId, TraceMessage), u32>,
     last_seq: u64,
@@ -266,8 +275,16 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 
 impl Validator {
     fn new(config: Config) -> Self {
-        let servers = (0..config.cluster_size).map(|_| Server::default()).collect();
-        Validator { config, servers, network: HashMap::new(), last_seq: 0 }
+        let n = config.cluster_size;
+        Validator {
+            config,
+            nodes: (0..n).map(|_| None).collect(),
+            servers: (0..n).map(|_| Server::default()).collect(),
+            services: vec![ServiceState::default(); n],
+            history: History::default(),
+            network: HashMap::new(),
+            last_seq: 0,
+        }
     }
 
     fn event(&mut self, event: &Event) -> Result<(), Failure> {
@@ -293,7 +310,7 @@ impl Validator {
 
     fn restart(&mut self, n: NodeId, state: &TracePersistent) -> Result<(), Failure> {
         let server = &mut self.servers[n];
-        if server.node.is_some() {
+        if self.nodes[n].is_some() {
             return Err(fail(Check::Lifecycle, "a restart of a running node (no crash before it)", "", ""));
         }
         if server.started {
@@ -309,15 +326,19 @@ impl Validator {
         server.applies.clear();
         let node = Node::restart(n, state.clone());
         server.log_digest = log_digest(node.log());
-        server.node = Some(node);
-        Ok(())
+        self.services[n] = ServiceState::restored(node.log().snapshot_index(), node.snapshot(), &Opaque);
+        self.nodes[n] = Some(node);
+        self.history.observe_restart(&self.nodes[..], n, &Opaque);
+        self.safety()
     }
 
     fn crash(&mut self, n: NodeId) -> Result<(), Failure> {
         let server = &mut self.servers[n];
-        if server.node.take().is_none() {
+        if self.nodes[n].take().is_none() {
             return Err(fail(Check::Lifecycle, "a crash of a node that is not running", "", ""));
         }
+        self.history.observe_crash(n);
+        self.services[n] = ServiceState::default();
         if let Some(unsaved) = server.unsaved.take() {
             let message = "the node stopped before saving the state its core asked it to save";
             return Err(fail(Check::Persistence, message, json(&PersistedSummary::of(view(&unsaved))), "no save"));
@@ -334,7 +355,7 @@ impl Validator {
     ) -> Result<(), Failure> {
         let config = self.config;
         let server = &mut self.servers[n];
-        let Some(node) = server.node.as_mut() else {
+        let Some(node) = self.nodes[n].as_mut() else {
             return Err(fail(Check::Lifecycle, "a step of a node that is not running (no restart before it)", "", ""));
         };
         if let Some(unsaved) = &server.unsaved {
@@ -352,13 +373,14 @@ impl Validator {
                 }
             }
         }
+        let before = node.clone();
         REPLAYING.with(|r| r.set(true));
         let replayed = catch_unwind(AssertUnwindSafe(|| node.step(&config, input.clone())));
         REPLAYING.with(|r| r.set(false));
         let expected = match replayed {
             Ok(outputs) => outputs,
             Err(_) => {
-                server.node = None;
+                self.nodes[n] = None;
                 return Err(fail(Check::Conformance, "the core panicked on this input", "", json(input)));
             }
         };
@@ -376,15 +398,29 @@ impl Validator {
             let message = format!("the state after the step differs ({})", differing_fields(&replayed_state, state));
             return Err(fail(Check::Conformance, message, json(&replayed_state), json(state)));
         }
-        for output in expected {
+        for output in &expected {
             match output {
-                Output::Send { to, message } => *self.network.entry((n, to, message)).or_insert(0) += 1,
+                Output::Send { to, message } => *self.network.entry((n, *to, message.clone())).or_insert(0) += 1,
                 Output::Persist => server.unsaved = Some(node.persistent_state(&config)),
-                apply @ (Output::ApplyCommand { .. } | Output::ApplySnapshot { .. }) => server.applies.push_back(apply),
+                Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => server.applies.push_back(output.clone()),
                 _ => {}
             }
         }
-        Ok(())
+        self.history.observe_step(&config, &self.nodes[..], n, &before, &expected, &mut self.services[n], &Opaque);
+        self.safety()
+    }
+
+    /// The safety properties, the model checker's own, on the cluster as it
+    /// is now.
+    fn safety(&self) -> Result<(), Failure> {
+        match self.history.first_broken() {
+            None => Ok(()),
+            Some(property) => {
+                let detail = self.history.detail.as_deref().map_or(String::new(), |d| format!(": {d}"));
+                let message = format!("{} is broken{detail}", property.name());
+                Err(fail(Check::Safety, message, "", ""))
+            }
+        }
     }
 
     fn persist(&mut self, n: NodeId, state: &PersistedSummary) -> Result<(), Failure> {
