@@ -140,6 +140,11 @@ pub struct ModelArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     quiet: bool,
+    /// When a property is violated, also write the counterexample to FILE
+    /// as a replay file, for `raftcheck replay` to play on the threaded
+    /// runtime.
+    #[arg(long, value_name = "FILE")]
+    replay_out: Option<std::path::PathBuf>,
 }
 
 fn parse_heartbeat_style(s: &str) -> Result<HeartbeatStyle, String> {
@@ -318,6 +323,16 @@ pub fn run(args: ModelArgs) -> u8 {
         );
     }
     let report = run::run(&plan.bounds, &plan.options);
+    if let (Some(path), Some(cx)) = (&args.replay_out, report.counterexample()) {
+        let trace = cx.path.as_ref().expect("a violated property has a path");
+        let model = raftcheck_model::explore::model::RaftModel::new(plan.bounds.clone());
+        let replay = raftcheck_model::replay::Replay::from_counterexample(&model, trace, cx.name);
+        let text = serde_json::to_string_pretty(&replay).expect("replays serialise");
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("raftcheck model: --replay-out {}: {e}", path.display());
+            return 2;
+        }
+    }
     if args.json {
         println!("{}", json_report(&plan, &report));
     } else {

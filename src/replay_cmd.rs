@@ -13,7 +13,7 @@ use clap::Args;
 use raftcheck_impl::replay::{self, Played, ReplayError};
 use raftcheck_model::replay::Replay;
 use raftcheck_traces::validate::{validate_file, Check, Options, Report};
-use raftcheck_traces::{Header, TraceWriter};
+use raftcheck_traces::TraceWriter;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,13 +50,7 @@ pub fn run(args: ReplayArgs) -> u8 {
     };
     let mutant = replay.mutant().expect("checked by parse");
     let trace_path = args.trace.clone().unwrap_or_else(|| args.file.with_extension("ndjson"));
-    let header = Header {
-        raftcheck_trace: raftcheck_traces::VERSION,
-        cluster_size: replay.cluster_size,
-        max_entries_per_append: replay.max_entries_per_append,
-        heartbeat: replay.heartbeat.clone(),
-        mutant: replay.mutant.clone(),
-    };
+    let header = replay::trace_header(&replay);
     let writer = match TraceWriter::create(&trace_path, &header) {
         Ok(w) => Arc::new(w),
         Err(e) => {
@@ -108,8 +102,19 @@ fn describe(report: &Report, played: &Played) -> String {
     match &report.failure {
         None => format!("valid ({} events)", report.events),
         Some(f) => {
-            let action = played.action_of(f.seq).map_or(String::new(), |a| format!(" (replay action {})", a + 1));
-            format!("INVALID at {f}{action}")
+            let action = played.action_of(f.seq).map_or(String::new(), |a| format!(", replay action {}", a + 1));
+            let mut text = format!(
+                "INVALID at line {} (event {}, node {}{action}): {}: {}",
+                f.line,
+                f.seq,
+                f.node,
+                f.check.name(),
+                f.message
+            );
+            if !f.expected.is_empty() || !f.seen.is_empty() {
+                text += &format!("\n    expected: {}\n    seen:     {}", f.expected, f.seen);
+            }
+            text
         }
     }
 }

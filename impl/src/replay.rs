@@ -9,7 +9,7 @@ use crate::raft::{ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Ra
 use crate::storage::MemoryPersister;
 use raftcheck_model::replay::{Replay, ReplayAction, ReplayMessage, ReplayStep};
 use raftcheck_model::{HeartbeatStyle, Mutant, NodeId};
-use raftcheck_traces::TraceWriter;
+use raftcheck_traces::{Header, TraceWriter};
 use std::fmt;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -184,6 +184,18 @@ impl Played {
     /// The 0-based action whose events include the trace event `seq`.
     pub fn action_of(&self, seq: u64) -> Option<usize> {
         self.events_after.iter().position(|&end| seq <= end)
+    }
+}
+
+/// The header of the trace of `replay`'s cluster: its size, its core
+/// settings and its mutant.
+pub fn trace_header(replay: &Replay) -> Header {
+    Header {
+        raftcheck_trace: raftcheck_traces::VERSION,
+        cluster_size: replay.cluster_size,
+        max_entries_per_append: replay.max_entries_per_append,
+        heartbeat: replay.heartbeat.clone(),
+        mutant: replay.mutant.clone(),
     }
 }
 

@@ -8,8 +8,12 @@
 //! `v`; the runtime uses the one-byte command `[v]`), and a snapshot's data
 //! is the list of values applied through its index.
 
-use crate::core::io::Message;
+use crate::core::io::{Input, Message};
+use crate::core::node::{Config, HeartbeatStyle};
 use crate::core::types::{Index, NodeId};
+use crate::explore::action::{Action, Step};
+use crate::explore::model::RaftModel;
+use crate::explore::run::Trace;
 use crate::Mutant;
 use serde::{Deserialize, Serialize};
 
@@ -106,5 +110,57 @@ impl Replay {
         let replay: Replay = serde_json::from_value(value).map_err(|e| format!("bad replay file: {e}"))?;
         replay.mutant()?;
         Ok(replay)
+    }
+}
+
+impl Replay {
+    /// The counterexample `trace` of `model` (found breaking `property`) as
+    /// a replay: each action with the node it steps and exactly what that
+    /// node is given.
+    pub fn from_counterexample(model: &RaftModel, trace: &Trace, property: &str) -> Replay {
+        let actions = trace
+            .iter()
+            .filter_map(|(state, action)| action.map(|action| replay_action(model, state, action)))
+            .collect();
+        let config: &Config = &model.config;
+        Replay {
+            raftcheck_replay: REPLAY_VERSION,
+            cluster_size: config.cluster_size,
+            max_entries_per_append: (config.max_entries_per_append != usize::MAX)
+                .then_some(config.max_entries_per_append),
+            heartbeat: match config.heartbeat {
+                HeartbeatStyle::WithEntries => "with_entries",
+                HeartbeatStyle::Empty => "empty",
+            }
+            .to_string(),
+            mutant: config.mutant.map(|m| m.id().to_string()),
+            property: property.to_string(),
+            actions,
+        }
+    }
+}
+
+fn replay_action(model: &RaftModel, state: &crate::explore::state::ClusterState, action: Action) -> ReplayAction {
+    let step = |step: Step| {
+        let (node, input) = model.input(state, step);
+        match input {
+            Input::Receive { from, message } => {
+                ReplayStep::Deliver { from, to: node, message, keep_copy: matches!(step, Step::Duplicate(_)) }
+            }
+            Input::ElectionTimeout => ReplayStep::ElectionTimeout { node },
+            Input::HeartbeatTimeout => ReplayStep::HeartbeatTimeout { node },
+            Input::Propose(value) => ReplayStep::Propose { node, value },
+            Input::Snapshot { index, data } => ReplayStep::Snapshot { node, index, data },
+        }
+    };
+    match action {
+        Action::Step(s) => ReplayAction::Step(step(s)),
+        Action::CrashDuring(s, groups) => ReplayAction::CrashDuring { step: step(s), groups },
+        Action::Drop(k) => {
+            let envelope = &state.network[k].0;
+            ReplayAction::Drop { from: envelope.from, to: envelope.to, message: envelope.message.clone() }
+        }
+        Action::Crash(node) => ReplayAction::Crash { node },
+        Action::Restart(node) => ReplayAction::Restart { node },
     }
 }

@@ -140,7 +140,7 @@ impl RaftModel {
     }
 
     /// The node `step` steps and the input it gets.
-    fn input(&self, state: &ClusterState, step: Step) -> (NodeId, ModelInput) {
+    pub fn input(&self, state: &ClusterState, step: Step) -> (NodeId, ModelInput) {
         match step {
             Step::Deliver(k) | Step::Duplicate(k) => {
                 let envelope = &state.network[k].0;
