@@ -24,6 +24,11 @@ pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
 pub const LINEARIZABILITY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 const TEST_LIMIT: Duration = Duration::from_secs(120);
 
+/// History checks made by this test binary, and how many of them were
+/// unknown within the lab's budget.
+static CHECKS: AtomicU64 = AtomicU64::new(0);
+static UNKNOWNS: AtomicU64 = AtomicU64::new(0);
+
 /// A clerk of the tests: its ends are known to the harness, so that it can
 /// be connected to some servers only.
 pub struct TestClerk {
@@ -289,10 +294,16 @@ impl KvConfig {
 
     /// Checks the recorded history for linearizability with the lab's
     /// budget, prints the outcome, and fails the test, naming the kept
-    /// history and report, if it is not linearizable.
+    /// history and report, if it is not linearizable. An `unknown` within
+    /// the budget is settled by a longer check, counted, and fails the test
+    /// if more than one check in ten of this test binary (counting at least
+    /// ten) ran out of the budget.
     pub fn check_history(&self, name: &str) -> Checked {
         let keep_all = std::env::var_os("RAFTCHECK_KEEP_HISTORIES").is_some();
         let checked = self.history.check(name, LINEARIZABILITY_CHECK_TIMEOUT, keep_all);
+        let checks = CHECKS.fetch_add(1, Ordering::SeqCst) + 1;
+        let unknowns = UNKNOWNS.fetch_add(u64::from(checked.unknown_at_first), Ordering::SeqCst)
+            + u64::from(checked.unknown_at_first);
         println!(
             "linearizability [{name}]: {} ops, {} in {:.1} ms{}",
             checked.operations,
@@ -307,6 +318,10 @@ impl KvConfig {
                 .map_or(String::new(), |(h, r)| format!("; history: {}; report: {}", h.display(), r.display()));
             panic!("history is not linearizable ({}){files}", checked.verdict.name());
         }
+        assert!(
+            unknowns * 10 <= checks.max(10),
+            "{unknowns} of {checks} linearizability checks were unknown within the 1 s budget (more than rarely)"
+        );
         checked
     }
 
