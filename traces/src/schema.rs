@@ -139,6 +139,15 @@ pub struct PersistedSummary {
 impl PersistedSummary {
     /// The summary of a state to save.
     pub fn of<C: Digestible + Clone, D: Digestible>(view: PersistentView<'_, C, D>) -> PersistedSummary {
+        let digest = log_digest(view.log);
+        Self::with_log_digest(view, digest)
+    }
+
+    /// The same, with the log's digest already known (it is the costly part).
+    pub fn with_log_digest<C: Digestible + Clone, D: Digestible>(
+        view: PersistentView<'_, C, D>,
+        log_digest: Digest,
+    ) -> PersistedSummary {
         PersistedSummary {
             term: view.term,
             voted_for: view.voted_for,
@@ -146,7 +155,7 @@ impl PersistedSummary {
             snapshot_term: view.log.snapshot_term(),
             last_index: view.log.last_index(),
             last_term: view.log.last_term(),
-            log_digest: log_digest(view.log),
+            log_digest,
             snapshot: view.snapshot.map(Digestible::digest),
         }
     }

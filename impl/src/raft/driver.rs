@@ -189,8 +189,9 @@ impl Driver {
                         self.status.halt(reason.clone());
                         return Err(reason);
                     }
-                    if let Some(trace) = &self.trace {
-                        let state = PersistedSummary::of(self.node.persistent_view(&self.config));
+                    if let (Some(trace), Some(log)) = (&self.trace, self.traced_log) {
+                        // The step's trace computed the log's digest already.
+                        let state = PersistedSummary::with_log_digest(self.node.persistent_view(&self.config), log);
                         trace.write(|seq| TraceEvent::Persist { seq, node: self.node.id(), state });
                     }
                 }
