@@ -40,7 +40,8 @@ pub enum FormatName {
     Jsonl,
     /// Jepsen log lines (`INFO  jepsen.util - <process> :<type> :<f> <value>`).
     Jepsen,
-    /// EDN operation maps (Jepsen / Knossos), a vector or one per line.
+    /// EDN operation maps (Jepsen / Knossos): a vector, a list, or one map per
+    /// line, with `;` comments anywhere between operations.
     Edn,
 }
 
@@ -301,7 +302,7 @@ fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
         FormatName::Edn => Format::Edn,
         FormatName::Auto if text.trim().is_empty() => Format::Jsonl,
         FormatName::Auto => Format::detect(&text).context(
-            "cannot tell the format from the first line: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or an EDN map/vector (edn); use --format",
+            "cannot tell the format from the start of the file: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or EDN (a map with keyword keys, a vector or a list of them); use --format",
         )?,
     };
     let records = formats::parse(&text, format)?;

@@ -148,6 +148,44 @@ fn knossos_edn_reading() {
 }
 
 #[test]
+fn every_edn_history_form_is_read_by_auto_and_edn() {
+    let ops = [
+        "{:process 0, :type :invoke, :f :write, :value 1}",
+        "{:process 0, :type :ok, :f :write, :value 1}",
+        "{:process :nemesis, :type :info, :f :start, :value nil}",
+        "{:process 1, :type :invoke, :f :read, :value nil}",
+        "{:process 1, :type :ok, :f :read, :value 1}",
+    ];
+    let forms = [
+        ("vector", format!("[{}]\n", ops.join("\n "))),
+        ("list", format!("({})\n", ops.join("\n "))),
+        ("list-commented", format!("; Knossos history\n(\n{}\n)\n", ops.join("\n ; between operations\n "))),
+        ("lines", ops.join("\n")),
+        ("lines-commented", format!(";; jepsen history.edn\n{}\n; end\n", ops.join("\n;\n"))),
+    ];
+    for (name, text) in &forms {
+        for format in ["auto", "edn"] {
+            let path = file("edn-forms", &format!("{name}.edn"), text);
+            let out = lin(&["--model", "register", "--format", format, "--json", &path]);
+            assert_eq!(code(&out), 0, "{name} --format {format}: {}", stderr(&out));
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["files"][0]["format"], "edn", "{name}");
+            assert_eq!(json["files"][0]["ops"], 2, "{name}");
+            assert_eq!(json["files"][0]["skipped_entries"], 1, "{name}");
+            // The same history with a read of a value never written is refuted.
+            let bad = text.replace(":ok, :f :read, :value 1", ":ok, :f :read, :value 2");
+            assert_ne!(&bad, text);
+            let path = file("edn-forms", &format!("{name}-bad.edn"), &bad);
+            assert_eq!(code(&lin(&["--model", "register", "--format", format, &path])), 1, "{name}");
+        }
+    }
+    let path = file("edn-forms", "unclosed.edn", &format!("({}\n", ops.join("\n")));
+    let out = lin(&["--model", "register", &path]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("line 6") && stderr(&out).contains("expected ')'"), "{}", stderr(&out));
+}
+
+#[test]
 fn several_files_worst_verdict_wins_and_json_reports_each() {
     let (ok, bad) = (corpus("kv/c01-ok.txt"), corpus("kv/c01-bad.txt"));
     assert_eq!(code(&lin(&["--model", "kv", &ok, &ok])), 0);

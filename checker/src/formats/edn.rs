@@ -1,8 +1,9 @@
 //! EDN: a reader for the subset of EDN that Jepsen and Knossos histories
 //! use, and the history reader on top of it.
 //!
-//! Histories are either one vector of operation maps or a sequence of
-//! top-level maps (usually one per line). A map whose `:process` is a
+//! Histories are one top-level vector or list of operation maps, or a
+//! sequence of top-level maps (usually one per line), with `;` comments and
+//! `#_` discarded forms anywhere between operations. A map whose `:process` is a
 //! keyword (such as `:nemesis`) is not a client operation: it is skipped
 //! and listed in [`Records::skipped`].
 
@@ -48,11 +49,19 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The line of the next form (after skipping whitespace), or `None` at
-    /// the end of the text.
-    pub fn peek_line(&mut self) -> Option<usize> {
-        self.skip_whitespace();
-        (self.pos < self.text.len()).then_some(self.line)
+    /// The line of the next form, after skipping whitespace, comments and
+    /// `#_` discarded forms; `None` at the end of the text.
+    pub fn peek_line(&mut self) -> Result<Option<usize>, ParseError> {
+        loop {
+            self.skip_whitespace();
+            if self.text.get(self.pos..self.pos + 2) != Some(b"#_") {
+                return Ok((self.pos < self.text.len()).then_some(self.line));
+            }
+            self.pos += 2;
+            if self.read()?.is_none() {
+                return self.err("expected a form after #_");
+            }
+        }
     }
 
     /// Reads the next form; `Ok(None)` at the end of the text.
@@ -127,7 +136,7 @@ impl<'a> Reader<'a> {
         let opened = self.line;
         let mut items = Vec::new();
         loop {
-            self.skip_whitespace();
+            self.peek_line()?;
             match self.text.get(self.pos) {
                 None => {
                     return Err(ParseError {
@@ -296,41 +305,50 @@ pub(crate) fn record_from_map(
     }))
 }
 
-/// Reads an EDN history: one vector of maps, or top-level maps. Each
-/// record carries the line where its map starts.
+/// Reads an EDN history in any of the forms Jepsen and Knossos write: one
+/// top-level vector `[ ... ]` or list `( ... )` of operation maps, or
+/// top-level maps (usually one per line). Comments (`;` to the end of the
+/// line) and `#_` discarded forms may stand anywhere between operations.
+/// Each record carries the line where its map starts.
 pub fn parse_history(text: &str) -> Result<Records, ParseError> {
     let mut reader = Reader::new(text, 1);
     let mut out = Records::default();
-    if reader.peek_line().is_some() && reader.text[reader.pos] == b'[' {
+    let mut add = |datum: &Datum, line: usize, out: &mut Records| -> Result<(), ParseError> {
+        if let Some(r) = record_from_map(datum, line, &mut out.skipped)? {
+            out.records.push(r);
+        }
+        Ok(())
+    };
+    let opening = reader.peek_line()?.map(|_| reader.text[reader.pos]);
+    if let Some(open @ (b'[' | b'(')) = opening {
+        let (close, what) = if open == b'[' { (b']', "vector") } else { (b')', "list") };
         let opened = reader.line;
         reader.pos += 1;
         loop {
-            let Some(line) = reader.peek_line() else {
-                return reader
-                    .err(format!("the file ends inside the history vector opened at line {opened}; expected ']'"));
+            let Some(line) = reader.peek_line()? else {
+                return reader.err(format!(
+                    "the file ends inside the history {what} opened at line {opened}; expected '{}'",
+                    close as char
+                ));
             };
-            if reader.text[reader.pos] == b']' {
+            if reader.text[reader.pos] == close {
                 reader.pos += 1;
                 break;
             }
             let datum = reader.read()?.expect("peeked a form");
-            if let Some(r) = record_from_map(&datum, line, &mut out.skipped)? {
-                out.records.push(r);
-            }
+            add(&datum, line, &mut out)?;
         }
-        if let Some(extra) = reader.peek_line() {
+        if let Some(extra) = reader.peek_line()? {
             return Err(ParseError {
                 line: extra,
-                message: "expected the end of the file after the history vector".into(),
+                message: format!("expected the end of the file after the history {what}"),
             });
         }
         return Ok(out);
     }
-    while let Some(line) = reader.peek_line() {
+    while let Some(line) = reader.peek_line()? {
         let datum = reader.read()?.expect("peeked a form");
-        if let Some(r) = record_from_map(&datum, line, &mut out.skipped)? {
-            out.records.push(r);
-        }
+        add(&datum, line, &mut out)?;
     }
     Ok(out)
 }
@@ -344,9 +362,50 @@ mod tests {
         let mut r = Reader::new("{:a [1 -2 3.5 nil \"x\\\"y\"], :b #{:k sym}} ; comment\n(true)", 1);
         let d = r.read().unwrap().unwrap();
         assert_eq!(d.to_string(), "{:a: [1, -2, 3.5, null, \"x\\\"y\"], :b: #{:k, sym}}");
-        assert_eq!(r.peek_line(), Some(2));
+        assert_eq!(r.peek_line(), Ok(Some(2)));
         assert_eq!(r.read().unwrap(), Some(Datum::List(vec![Datum::Bool(true)])));
         assert_eq!(r.read().unwrap(), None);
+    }
+
+    /// The same three operations written in every form Jepsen and Knossos
+    /// use: a vector, a list, and one map per line, with comments and a
+    /// discarded form between operations.
+    #[test]
+    fn every_history_form_reads_the_same_records() {
+        let ops = [
+            "{:process 0, :type :invoke, :f :write, :value 1}",
+            "{:process 0, :type :ok, :f :write, :value 1}",
+            "{:process 1, :type :invoke, :f :read, :value nil}",
+            "{:process 1, :type :ok, :f :read, :value 1}",
+        ];
+        let lines = ops.join("\n; a comment between operations\n");
+        let forms = [
+            format!("; history.edn\n[{}]\n", ops.join("\n")),
+            format!("({})", ops.join("\n ")),
+            format!("(\n{}\n) ; trailing comment\n", ops.join("\n #_{:process 9, :type :bogus}\n")),
+            lines.clone(),
+            format!("{lines}\n#_ {{:process 7}}\n"),
+        ];
+        let expected = parse_history(&ops.join("\n")).unwrap().records;
+        assert_eq!(expected.len(), 4);
+        for text in &forms {
+            let got = parse_history(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let kinds: Vec<_> = got.records.iter().map(|r| (r.process, r.kind, r.f.clone(), r.value.clone())).collect();
+            let want: Vec<_> = expected.iter().map(|r| (r.process, r.kind, r.f.clone(), r.value.clone())).collect();
+            assert_eq!(kinds, want, "{text:?}");
+            assert_eq!(super::super::Format::detect(text), Some(super::super::Format::Edn), "{text:?}");
+        }
+        // Line numbers are where each map starts.
+        let lined = parse_history(&forms[3]).unwrap();
+        assert_eq!(lined.records.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 3, 5, 7]);
+        // An unclosed list and text after the closing bracket are errors.
+        let e = parse_history("({:process 0, :type :invoke, :f :read}\n").unwrap_err();
+        assert!(e.message.contains("ends inside the history list opened at line 1; expected ')'"), "{e}");
+        let e = parse_history("[{:process 0, :type :invoke, :f :read}]\n{:process 0}").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("after the history vector"), "{e}");
+        let e = parse_history("(#_)").unwrap_err();
+        assert!(e.message.contains("unexpected ')'"), "{e}");
     }
 
     #[test]

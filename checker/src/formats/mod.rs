@@ -16,7 +16,8 @@ pub enum Format {
     Jsonl,
     /// Jepsen log lines `INFO  jepsen.util - <process> :<type> :<f> <value>`.
     Jepsen,
-    /// EDN maps: a vector of maps, or one map per line (Jepsen/Knossos).
+    /// EDN maps (Jepsen/Knossos): a vector or a list of maps, or one map per
+    /// line.
     Edn,
 }
 
@@ -30,18 +31,38 @@ impl Format {
         }
     }
 
-    /// Picks the format from the first non-blank line, or `None` if it
-    /// looks like none of them.
+    /// Picks the format from the start of the text, or `None` if it looks
+    /// like none of them. Blank lines and `;` comments are passed over.
+    /// A Jepsen log line names `jepsen.util`; a JSON object opens with `{`
+    /// and a string key; EDN opens with a vector or list, or with a map
+    /// whose first key is a keyword.
     pub fn detect(text: &str) -> Option<Format> {
-        let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with(';'))?;
-        if first.contains("jepsen.util - ") {
-            Some(Format::Jepsen)
-        } else if first.starts_with("{\"") || first == "{" || first.starts_with("{ \"") || first == "{}" {
-            Some(Format::Jsonl)
-        } else if first.starts_with("{:") || first.starts_with('[') || first.starts_with("{ :") {
-            Some(Format::Edn)
-        } else {
-            None
+        let mut rest = skip_blank_and_comments(text);
+        let first_line = rest.lines().next()?;
+        if first_line.contains("jepsen.util - ") {
+            return Some(Format::Jepsen);
+        }
+        match rest.as_bytes().first()? {
+            b'[' | b'(' => return Some(Format::Edn),
+            b'{' => rest = skip_blank_and_comments(&rest[1..]),
+            _ => return None,
+        }
+        match rest.as_bytes().first() {
+            Some(b':') => Some(Format::Edn),
+            Some(b'"' | b'}') | None => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// `text` without its leading whitespace (EDN's commas included) and
+/// `;` comments.
+fn skip_blank_and_comments(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        match text.strip_prefix(';') {
+            Some(comment) => text = comment.find('\n').map_or("", |at| &comment[at..]),
+            None => return text,
         }
     }
 }
@@ -152,6 +173,11 @@ mod tests {
         assert_eq!(Format::detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"), Some(Format::Jepsen));
         assert_eq!(Format::detect("{:process 0, :type :invoke}"), Some(Format::Edn));
         assert_eq!(Format::detect("[{:process 0}]"), Some(Format::Edn));
+        assert_eq!(Format::detect("; a comment\n\n({:process 0, :type :invoke})"), Some(Format::Edn));
+        assert_eq!(Format::detect("{\n  :type :invoke}"), Some(Format::Edn), "a map spread over lines");
+        assert_eq!(Format::detect("{}"), Some(Format::Jsonl));
         assert_eq!(Format::detect("hello world"), None);
+        assert_eq!(Format::detect("{hello"), None);
+        assert_eq!(Format::detect("; only a comment"), None);
     }
 }
