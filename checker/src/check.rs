@@ -21,6 +21,10 @@ pub struct CheckOptions {
     /// Wall-clock limit for the whole check; past it the verdict is
     /// `Unknown`.
     pub timeout: Option<Duration>,
+    /// An instant past which the verdict is `Unknown`, for a caller whose
+    /// time limit started before the check (for example when reading the
+    /// file). The earlier of this and `timeout` applies.
+    pub deadline: Option<Instant>,
     /// Limit on the bytes held by the search caches; past it the verdict
     /// is `Unknown`.
     pub memory_budget: Option<usize>,
@@ -179,7 +183,12 @@ pub fn check<M: Model>(
     options: &CheckOptions,
     progress: Option<&Progress>,
 ) -> CheckReport {
-    let limits = SharedLimits::new(options.timeout.map(|t| Instant::now() + t), options.memory_budget);
+    let deadline = match (options.timeout.map(|t| Instant::now() + t), options.deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let limits = SharedLimits::new(deadline, options.memory_budget);
+    limits.check_deadline();
     let groups = partition(model, history, options.no_partition);
     if let Some(p) = progress {
         p.partitions.store(groups.len(), Ordering::Relaxed);

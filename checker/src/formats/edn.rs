@@ -7,7 +7,7 @@
 //! keyword (such as `:nemesis`) is not a client operation: it is skipped
 //! and listed in [`Records::skipped`].
 
-use super::{ParseError, Record, RecordKind, Records};
+use super::{Clock, ParseError, Record, RecordKind, Records};
 use crate::datum::Datum;
 
 /// Reads EDN forms from text, tracking line numbers.
@@ -310,10 +310,10 @@ pub(crate) fn record_from_map(
 /// top-level maps (usually one per line). Comments (`;` to the end of the
 /// line) and `#_` discarded forms may stand anywhere between operations.
 /// Each record carries the line where its map starts.
-pub fn parse_history(text: &str) -> Result<Records, ParseError> {
+pub(crate) fn parse_history(text: &str, clock: &mut Clock) -> Result<Option<Records>, ParseError> {
     let mut reader = Reader::new(text, 1);
     let mut out = Records::default();
-    let mut add = |datum: &Datum, line: usize, out: &mut Records| -> Result<(), ParseError> {
+    let add = |datum: &Datum, line: usize, out: &mut Records| -> Result<(), ParseError> {
         if let Some(r) = record_from_map(datum, line, &mut out.skipped)? {
             out.records.push(r);
         }
@@ -335,6 +335,9 @@ pub fn parse_history(text: &str) -> Result<Records, ParseError> {
                 reader.pos += 1;
                 break;
             }
+            if clock.passed() {
+                return Ok(None);
+            }
             let datum = reader.read()?.expect("peeked a form");
             add(&datum, line, &mut out)?;
         }
@@ -344,18 +347,22 @@ pub fn parse_history(text: &str) -> Result<Records, ParseError> {
                 message: format!("expected the end of the file after the history {what}"),
             });
         }
-        return Ok(out);
+        return Ok(Some(out));
     }
     while let Some(line) = reader.peek_line()? {
         let datum = reader.read()?.expect("peeked a form");
         add(&datum, line, &mut out)?;
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_history(text: &str) -> Result<Records, ParseError> {
+        crate::formats::parse(text, crate::formats::Format::Edn)
+    }
 
     #[test]
     fn reads_forms() {

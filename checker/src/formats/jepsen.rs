@@ -4,19 +4,22 @@
 //! `:timed-out`). Blank lines are allowed; any other line is an error.
 
 use super::edn::Reader;
-use super::{ParseError, Record, RecordKind, Records};
+use super::{Clock, ParseError, Record, RecordKind, Records};
 use crate::datum::Datum;
 
 const MARKER: &str = "jepsen.util - ";
 const EXPECTED: &str = "expected a Jepsen log line `INFO  jepsen.util - <process> :<type> :<f> <value>`";
 
-/// Reads every line of a Jepsen log.
-pub fn parse(text: &str) -> Result<Records, ParseError> {
+/// Reads every line of a Jepsen log (`None`: the clock ran out).
+pub(crate) fn parse(text: &str, clock: &mut Clock) -> Result<Option<Records>, ParseError> {
     let mut out = Records::default();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
             continue;
+        }
+        if clock.passed() {
+            return Ok(None);
         }
         let err = |message: String| Err(ParseError { line, message });
         let Some(at) = raw.find(MARKER) else {
@@ -46,7 +49,7 @@ pub fn parse(text: &str) -> Result<Records, ParseError> {
         };
         out.records.push(Record { line, process, kind, f: f.clone(), key: None, value: fields[3].clone(), time: None });
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 fn truncate(s: &str) -> String {
@@ -56,6 +59,10 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Records, ParseError> {
+        crate::formats::parse(text, crate::formats::Format::Jepsen)
+    }
 
     #[test]
     fn reads_tabs_spaces_and_cas_values() {

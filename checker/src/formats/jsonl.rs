@@ -4,7 +4,7 @@
 //! `value` must not silently become `null`), except the metadata fields
 //! Jepsen writes, which are ignored: see [`IGNORED_FIELDS`].
 
-use super::{ParseError, Record, RecordKind, Records};
+use super::{Clock, ParseError, Record, RecordKind, Records};
 use crate::datum::Datum;
 use serde_json::Value;
 
@@ -13,17 +13,20 @@ const FIELDS: [&str; 6] = ["process", "type", "f", "key", "value", "time"];
 /// Jepsen metadata fields, accepted and ignored.
 pub const IGNORED_FIELDS: [&str; 4] = ["index", "error", "node", "end-time"];
 
-/// Reads every line of a JSON Lines history.
-pub fn parse(text: &str) -> Result<Records, ParseError> {
+/// Reads every line of a JSON Lines history (`None`: the clock ran out).
+pub(crate) fn parse(text: &str, clock: &mut Clock) -> Result<Option<Records>, ParseError> {
     let mut out = Records::default();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
             continue;
         }
+        if clock.passed() {
+            return Ok(None);
+        }
         out.records.push(parse_line(raw, line)?);
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 fn parse_line(raw: &str, line: usize) -> Result<Record, ParseError> {
@@ -89,6 +92,10 @@ fn parse_line(raw: &str, line: usize) -> Result<Record, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Records, ParseError> {
+        crate::formats::parse(text, crate::formats::Format::Jsonl)
+    }
 
     #[test]
     fn reads_fields_and_names_bad_lines() {

@@ -8,6 +8,7 @@ pub mod jsonl;
 
 use crate::datum::Datum;
 use std::fmt;
+use std::time::Instant;
 
 /// A history file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,10 +157,41 @@ impl std::error::Error for ParseError {}
 
 /// Reads `text` in `format`.
 pub fn parse(text: &str, format: Format) -> Result<Records, ParseError> {
+    let records = parse_before(text, format, None)?;
+    Ok(records.expect("no deadline to pass"))
+}
+
+/// Reads `text` in `format`, giving up with `Ok(None)` once `deadline` has
+/// passed (looked at every few hundred records, so a limit on a whole
+/// check also bounds the reading of a huge file).
+pub fn parse_before(text: &str, format: Format, deadline: Option<Instant>) -> Result<Option<Records>, ParseError> {
+    let mut clock = Clock { deadline, countdown: Clock::EVERY };
     match format {
-        Format::Jsonl => jsonl::parse(text),
-        Format::Jepsen => jepsen::parse(text),
-        Format::Edn => edn::parse_history(text),
+        Format::Jsonl => jsonl::parse(text, &mut clock),
+        Format::Jepsen => jepsen::parse(text, &mut clock),
+        Format::Edn => edn::parse_history(text, &mut clock),
+    }
+}
+
+/// A deadline looked at once every `EVERY` records.
+pub(crate) struct Clock {
+    deadline: Option<Instant>,
+    countdown: u32,
+}
+
+impl Clock {
+    const EVERY: u32 = 256;
+
+    /// True once the deadline has passed (checked every `EVERY` calls).
+    #[inline]
+    pub(crate) fn passed(&mut self) -> bool {
+        let Some(deadline) = self.deadline else { return false };
+        self.countdown -= 1;
+        if self.countdown > 0 {
+            return false;
+        }
+        self.countdown = Self::EVERY;
+        Instant::now() >= deadline
     }
 }
 
