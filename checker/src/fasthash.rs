@@ -54,6 +54,9 @@ impl Hasher for FastHasher {
     }
 }
 
+/// Builds [`FastHasher`]s, for `HashMap`s keyed by small trusted values.
+pub type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
+
 /// Hashes one value with [`FastHasher`], then mixes the bits (MurmurHash3
 /// finalizer) so that low bits are usable as table indices.
 #[inline]

@@ -12,19 +12,38 @@ use crate::datum::Datum;
 
 /// Reads EDN forms from text, tracking line numbers.
 pub struct Reader<'a> {
+    source: &'a str,
     text: &'a [u8],
     pos: usize,
     line: usize,
 }
 
+/// The bytes a symbol or keyword may contain (all ASCII).
+const SYMBOL_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let punctuation = b".*+!-_?$%&=<>/:#'";
+    let mut i = 0;
+    while i < punctuation.len() {
+        table[punctuation[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+#[inline]
 fn is_symbol_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b".*+!-_?$%&=<>/:#'".contains(&c)
+    SYMBOL_CHARS[c as usize]
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `text`, which begins on line `line`.
     pub fn new(text: &'a str, line: usize) -> Self {
-        Reader { text: text.as_bytes(), pos: 0, line }
+        Reader { source: text, text: text.as_bytes(), pos: 0, line }
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, ParseError> {
@@ -179,12 +198,75 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_word(&mut self) -> String {
+    /// The symbol characters from here (ASCII, so a slice of the source).
+    fn word(&mut self) -> &'a str {
         let start = self.pos;
         while self.text.get(self.pos).is_some_and(|&c| is_symbol_char(c)) {
             self.pos += 1;
         }
-        String::from_utf8_lossy(&self.text[start..self.pos]).into_owned()
+        &self.source[start..self.pos]
+    }
+
+    fn read_word(&mut self) -> String {
+        self.word().to_string()
+    }
+
+    /// Reads the next form; a keyword is returned as its name, borrowed,
+    /// anything else as a datum. Errors at the end of the text.
+    pub(crate) fn read_entry(&mut self) -> Result<Entry<'a>, ParseError> {
+        self.peek_line()?;
+        if self.text.get(self.pos) == Some(&b':') {
+            self.pos += 1;
+            let word = self.word();
+            if word.is_empty() {
+                return self.err("expected a keyword name after ':'");
+            }
+            return Ok(Entry::Name(word));
+        }
+        match self.read()? {
+            Some(datum) => Ok(Entry::Datum(datum)),
+            None => self.err("the file ends inside a map; expected '}'"),
+        }
+    }
+
+    /// Reads an operation map at the current position straight into its
+    /// fields, without building a datum for the map itself.
+    fn read_op_fields(&mut self) -> Result<OpFields<'a>, ParseError> {
+        let opened = self.line;
+        self.pos += 1; // '{'
+        let mut fields = OpFields::default();
+        loop {
+            self.peek_line()?;
+            match self.text.get(self.pos) {
+                None => return self.err(format!("the file ends inside a map opened at line {opened}; expected '}}'")),
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(fields);
+                }
+                Some(_) => {}
+            }
+            let key = self.read_entry()?;
+            self.peek_line()?;
+            if matches!(self.text.get(self.pos), None | Some(b'}')) {
+                return self.err("a map needs an even number of forms (key value pairs)");
+            }
+            let slot = match key {
+                Entry::Name("process") => Slot::Process,
+                Entry::Name("type") => Slot::Type,
+                Entry::Name("f") => Slot::F,
+                Entry::Name("time") => Slot::Time,
+                Entry::Name("key") => Slot::Key,
+                Entry::Name("value") => Slot::Value,
+                _ => {
+                    self.read()?;
+                    continue;
+                }
+            };
+            let entry = self.read_entry()?;
+            if !fields.set(slot, entry) {
+                return self.err(format!("the map has the key {} twice", slot.name()));
+            }
+        }
     }
 
     fn read_number(&mut self) -> Result<Datum, ParseError> {
@@ -202,6 +284,15 @@ impl<'a> Reader<'a> {
     fn read_string(&mut self) -> Result<String, ParseError> {
         let opened = self.line;
         self.pos += 1;
+        // Most strings have no escape and no line break: one copy.
+        let start = self.pos;
+        let plain = self.text[start..].iter().position(|&c| matches!(c, b'"' | b'\\' | b'\n'));
+        if let Some(len) = plain {
+            if self.text[start + len] == b'"' {
+                self.pos = start + len + 1;
+                return Ok(self.source[start..start + len].to_string());
+            }
+        }
         let mut bytes = Vec::new();
         loop {
             let Some(&c) = self.text.get(self.pos) else {
@@ -245,9 +336,109 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Looks up keyword `name` in an EDN map's entries.
-fn get<'d>(entries: &'d [(Datum, Datum)], name: &str) -> Option<&'d Datum> {
-    entries.iter().find(|(k, _)| matches!(k, Datum::Keyword(n) if n == name)).map(|(_, v)| v)
+/// A form read where a keyword is expected often: the keyword's name, or
+/// any other datum.
+#[derive(Debug)]
+pub(crate) enum Entry<'a> {
+    /// A keyword, without its `:`.
+    Name(&'a str),
+    /// Any other form.
+    Datum(Datum),
+}
+
+impl Entry<'_> {
+    /// The name of a keyword or a string (see [`Datum::as_name`]).
+    pub(crate) fn as_name(&self) -> Option<&str> {
+        match self {
+            Entry::Name(name) => Some(name),
+            Entry::Datum(d) => d.as_name(),
+        }
+    }
+
+    /// The entry as a datum.
+    pub(crate) fn into_datum(self) -> Datum {
+        match self {
+            Entry::Name(name) => Datum::Keyword(name.to_string()),
+            Entry::Datum(d) => d,
+        }
+    }
+}
+
+impl std::fmt::Display for Entry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Name(name) => write!(f, ":{name}"),
+            Entry::Datum(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+/// The entries of an operation map that a record is made of.
+#[derive(Clone, Copy)]
+enum Slot {
+    Process,
+    Type,
+    F,
+    Time,
+    Key,
+    Value,
+}
+
+impl Slot {
+    fn name(self) -> &'static str {
+        match self {
+            Slot::Process => ":process",
+            Slot::Type => ":type",
+            Slot::F => ":f",
+            Slot::Time => ":time",
+            Slot::Key => ":key",
+            Slot::Value => ":value",
+        }
+    }
+}
+
+/// An operation map's entries of interest (other entries are ignored).
+#[derive(Default)]
+struct OpFields<'a> {
+    process: Option<Entry<'a>>,
+    kind: Option<Entry<'a>>,
+    f: Option<Entry<'a>>,
+    time: Option<Entry<'a>>,
+    key: Option<Entry<'a>>,
+    value: Option<Entry<'a>>,
+}
+
+impl<'a> OpFields<'a> {
+    /// Fills `slot`; false if it was filled already.
+    fn set(&mut self, slot: Slot, entry: Entry<'a>) -> bool {
+        let place = match slot {
+            Slot::Process => &mut self.process,
+            Slot::Type => &mut self.kind,
+            Slot::F => &mut self.f,
+            Slot::Time => &mut self.time,
+            Slot::Key => &mut self.key,
+            Slot::Value => &mut self.value,
+        };
+        place.replace(entry).is_none()
+    }
+
+    /// The fields of a map datum (its keyword keys only).
+    fn of_map(entries: &[(Datum, Datum)]) -> OpFields<'static> {
+        let get = |name: &str| {
+            entries
+                .iter()
+                .find(|(k, _)| matches!(k, Datum::Keyword(n) if n == name))
+                .map(|(_, v)| Entry::Datum(v.clone()))
+        };
+        OpFields {
+            process: get("process"),
+            kind: get("type"),
+            f: get("f"),
+            time: get("time"),
+            key: get("key"),
+            value: get("value"),
+        }
+    }
 }
 
 /// Reads one operation map into a record; `Ok(None)` for a non-client
@@ -257,16 +448,31 @@ pub(crate) fn record_from_map(
     line: usize,
     skipped: &mut Vec<(usize, String)>,
 ) -> Result<Option<Record>, ParseError> {
-    let err = |message: String| Err(ParseError { line, message });
     let Datum::Map(entries) = datum else {
-        return err(format!(
-            "expected an operation map {{:process .., :type .., :f .., :value ..}}, found {}",
-            datum.kind()
-        ));
+        return Err(ParseError {
+            line,
+            message: format!(
+                "expected an operation map {{:process .., :type .., :f .., :value ..}}, found {}",
+                datum.kind()
+            ),
+        });
     };
-    let process = match get(entries, "process") {
-        Some(Datum::Int(p)) if *p >= 0 => *p as u64,
-        Some(Datum::Keyword(name)) => {
+    record_from_fields(OpFields::of_map(entries), line, skipped)
+}
+
+fn record_from_fields(
+    fields: OpFields<'_>,
+    line: usize,
+    skipped: &mut Vec<(usize, String)>,
+) -> Result<Option<Record>, ParseError> {
+    let err = |message: String| Err(ParseError { line, message });
+    let process = match fields.process {
+        Some(Entry::Datum(Datum::Int(p))) if p >= 0 => p as u64,
+        Some(Entry::Name(name)) => {
+            skipped.push((line, format!(":{name}")));
+            return Ok(None);
+        }
+        Some(Entry::Datum(Datum::Keyword(name))) => {
             skipped.push((line, format!(":{name}")));
             return Ok(None);
         }
@@ -275,23 +481,23 @@ pub(crate) fn record_from_map(
         }
         None => return err("expected a :process entry".into()),
     };
-    let kind = match get(entries, "type").and_then(Datum::as_name) {
+    let kind = match fields.kind.as_ref().and_then(Entry::as_name) {
         Some(name) => match RecordKind::from_name(name) {
             Some(kind) => kind,
             None => return err(format!("expected :type to be :invoke, :ok, :fail or :info, found :{name}")),
         },
         None => return err("expected a :type entry (:invoke, :ok, :fail or :info)".into()),
     };
-    let f = match get(entries, "f") {
+    let f = match &fields.f {
         Some(d) => match d.as_name() {
             Some(name) => name.to_string(),
             None => return err(format!("expected :f to be a keyword, found {d}")),
         },
         None => return err("expected an :f entry (the operation's name)".into()),
     };
-    let time = match get(entries, "time") {
+    let time = match fields.time {
         None => None,
-        Some(Datum::Int(t)) if *t >= 0 => Some(*t as u64),
+        Some(Entry::Datum(Datum::Int(t))) if t >= 0 => Some(t as u64),
         Some(other) => return err(format!("expected :time to be a non-negative integer, found {other}")),
     };
     Ok(Some(Record {
@@ -299,10 +505,23 @@ pub(crate) fn record_from_map(
         process,
         kind,
         f,
-        key: get(entries, "key").cloned(),
-        value: get(entries, "value").cloned().unwrap_or(Datum::Nil),
+        key: fields.key.map(Entry::into_datum),
+        value: fields.value.map_or(Datum::Nil, Entry::into_datum),
         time,
     }))
+}
+
+impl Reader<'_> {
+    /// Reads the operation map that starts here into a record (`None` for
+    /// a non-client entry).
+    fn read_record(&mut self, line: usize, skipped: &mut Vec<(usize, String)>) -> Result<Option<Record>, ParseError> {
+        if self.text.get(self.pos) == Some(&b'{') {
+            let fields = self.read_op_fields()?;
+            return record_from_fields(fields, line, skipped);
+        }
+        let datum = self.read()?.expect("peeked a form");
+        record_from_map(&datum, line, skipped)
+    }
 }
 
 /// Reads an EDN history in any of the forms Jepsen and Knossos write: one
@@ -312,9 +531,9 @@ pub(crate) fn record_from_map(
 /// Each record carries the line where its map starts.
 pub(crate) fn parse_history(text: &str, clock: &mut Clock) -> Result<Option<Records>, ParseError> {
     let mut reader = Reader::new(text, 1);
-    let mut out = Records::default();
-    let add = |datum: &Datum, line: usize, out: &mut Records| -> Result<(), ParseError> {
-        if let Some(r) = record_from_map(datum, line, &mut out.skipped)? {
+    let mut out = Records::for_text(text);
+    let add = |reader: &mut Reader<'_>, line: usize, out: &mut Records| -> Result<(), ParseError> {
+        if let Some(r) = reader.read_record(line, &mut out.skipped)? {
             out.records.push(r);
         }
         Ok(())
@@ -338,8 +557,7 @@ pub(crate) fn parse_history(text: &str, clock: &mut Clock) -> Result<Option<Reco
             if clock.passed() {
                 return Ok(None);
             }
-            let datum = reader.read()?.expect("peeked a form");
-            add(&datum, line, &mut out)?;
+            add(&mut reader, line, &mut out)?;
         }
         if let Some(extra) = reader.peek_line()? {
             return Err(ParseError {
@@ -350,8 +568,7 @@ pub(crate) fn parse_history(text: &str, clock: &mut Clock) -> Result<Option<Reco
         return Ok(Some(out));
     }
     while let Some(line) = reader.peek_line()? {
-        let datum = reader.read()?.expect("peeked a form");
-        add(&datum, line, &mut out)?;
+        add(&mut reader, line, &mut out)?;
     }
     Ok(Some(out))
 }

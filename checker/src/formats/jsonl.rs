@@ -15,7 +15,7 @@ pub const IGNORED_FIELDS: [&str; 4] = ["index", "error", "node", "end-time"];
 
 /// Reads every line of a JSON Lines history (`None`: the clock ran out).
 pub(crate) fn parse(text: &str, clock: &mut Clock) -> Result<Option<Records>, ParseError> {
-    let mut out = Records::default();
+    let mut out = Records::for_text(text);
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {

@@ -138,6 +138,14 @@ pub struct Records {
     pub skipped: Vec<(usize, String)>,
 }
 
+impl Records {
+    /// Empty, with room for the records of a file of `text`'s size (about
+    /// one record per 48 bytes, a short line).
+    fn for_text(text: &str) -> Records {
+        Records { records: Vec::with_capacity(text.len() / 48), skipped: Vec::new() }
+    }
+}
+
 /// A line that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
