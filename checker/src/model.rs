@@ -65,6 +65,18 @@ pub trait Model: Sync {
         true
     }
 
+    /// True if operations with inputs `a` and `b` are independent: they
+    /// touch disjoint parts of the state, so that in every state taking
+    /// them in either order is legal for both orders or for neither, with
+    /// the same successors (for example kv operations on different keys).
+    /// The search then does not try the orders of independent operations
+    /// (see the search's module documentation); this works whether or not
+    /// the history is partitioned. Must be symmetric. Default: false
+    /// (always sound).
+    fn independent(&self, _a: &Self::Input, _b: &Self::Input) -> bool {
+        false
+    }
+
     /// The independent part of the data type an input touches (for example
     /// its key), or `None` if the history must be checked as a whole.
     fn partition(&self, _input: &Self::Input) -> Option<String> {

@@ -304,6 +304,11 @@ impl Model for KvModel {
         false
     }
 
+    /// Operations on different keys commute.
+    fn independent(&self, a: &KvInput, b: &KvInput) -> bool {
+        a.key() != b.key()
+    }
+
     fn partition(&self, input: &KvInput) -> Option<String> {
         Some(self.key_name(input.key()).to_string())
     }

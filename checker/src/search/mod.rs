@@ -41,6 +41,19 @@
 //! taken: the configuration with it linearized has the same state and
 //! fewer options than the current one, which is being explored anyway.
 //!
+//! Independence (a partial-order reduction that generalises
+//! P-compositionality to histories searched whole): only the candidates
+//! that depend on the operation of the first return (`Model::independent`,
+//! transitively) are tried. Any linearization from here places that
+//! operation before everything called after its return, so the operations
+//! placed before it are candidates now; the independent ones among them
+//! commute with it and with its dependents, and they returned no earlier
+//! than it did, so moving them just after it keeps the order legal for
+//! the model and for real time. Hence if some linearization exists, one
+//! exists whose next operation is a dependent candidate. For a kv history
+//! searched whole, this linearizes key by key as the returns demand,
+//! instead of trying every interleaving of the keys.
+//!
 //! Symmetry reduction: two pending operations with equal input and output
 //! are interchangeable, except that the one called earlier is available
 //! whenever the other is. So a pending operation is only tried once every
@@ -361,6 +374,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     fn enter_configuration(&mut self) {
         let start = self.arena.len();
         let stuck = self.entries.candidates(&mut self.arena);
+        if stuck != NONE {
+            self.keep_dependent_candidates(start, stuck);
+        }
         let priority = &self.priority;
         self.arena[start..].sort_unstable_by_key(|&op| priority[op as usize]);
         let len = (self.arena.len() - start) as u32;
@@ -370,6 +386,30 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let doomed = stuck != NONE && self.arena[start..].iter().any(|&op| self.cannot_take_effect(op, stuck));
         let tried = if doomed { len } else { 0 };
         self.levels.push(Level { start: start as u32, len, tried, stuck });
+    }
+
+    /// Keeps, of the candidates in `arena[start..]`, those that depend on
+    /// `stuck` (the operation of the first return, itself a candidate)
+    /// directly or through other kept ones (see "Independence" above).
+    fn keep_dependent_candidates(&mut self, start: usize, stuck: u32) {
+        let candidates = &mut self.arena[start..];
+        let at = candidates.iter().position(|&op| op == stuck).expect("the first-returning operation is a candidate");
+        candidates.swap(0, at);
+        // candidates[..kept] depend on `stuck`; each is compared once with
+        // every candidate not kept yet.
+        let mut kept = 1;
+        let mut next = 0;
+        while next < kept && kept < candidates.len() {
+            let input = &self.ops[candidates[next] as usize].input;
+            for j in kept..candidates.len() {
+                if !self.model.independent(input, &self.ops[candidates[j] as usize].input) {
+                    candidates.swap(kept, j);
+                    kept += 1;
+                }
+            }
+            next += 1;
+        }
+        self.arena.truncate(start + kept);
     }
 
     /// True if the model shows that completed operation `target` can no
