@@ -40,8 +40,8 @@ impl<S: Eq + Hash> ConfigCache<S> {
 
     /// Adds the configuration (linearized set with `key`, `state`) unless
     /// it is already there. `set_hash` must be a function of the set only.
-    /// Returns the new entry's id, or `None` if the configuration was known
-    /// (`state` is then dropped).
+    /// Returns the new entry's id, or the known entry's id as an error if
+    /// the configuration was known (`state` is then dropped).
     #[inline]
     pub(crate) fn insert(
         &mut self,
@@ -49,31 +49,42 @@ impl<S: Eq + Hash> ConfigCache<S> {
         set_hash: u64,
         state: S,
         heap_bytes: usize,
-    ) -> Option<ConfigId> {
+    ) -> Result<ConfigId, ConfigId> {
         let hash = set_hash ^ hash_one(&state);
-        let (start, words) = key;
-        let (all_bits, spans, states, hashes) = (&self.bits, &self.spans, &self.states, &self.hashes);
-        let found = self.table.find(hash, |&id| {
-            let i = id as usize;
-            let (s, off, len) = spans[i];
-            hashes[i] == hash
-                && s == start
-                && len as usize == words.len()
-                && &all_bits[off..off + len as usize] == words
-                && states[i] == state
-        });
-        if found.is_some() {
-            return None;
+        if let Some(known) = self.find(hash, key, &state) {
+            return Err(known);
         }
         let id = self.states.len() as ConfigId;
-        self.spans.push((start, self.bits.len(), words.len() as u32));
-        self.bits.extend_from_slice(words);
+        self.spans.push((key.0, self.bits.len(), key.1.len() as u32));
+        self.bits.extend_from_slice(key.1);
         self.states.push(state);
         self.hashes.push(hash);
         let hashes = &self.hashes;
         self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
         self.state_heap_bytes += heap_bytes;
-        Some(id)
+        Ok(id)
+    }
+
+    /// True if the configuration (set with `key` and `set_hash`, `state`)
+    /// is stored.
+    pub(crate) fn contains(&self, key: (u32, &[u64]), set_hash: u64, state: &S) -> bool {
+        self.find(set_hash ^ hash_one(state), key, state).is_some()
+    }
+
+    /// The id of the stored configuration with this key and state, whose
+    /// hash is `hash`.
+    #[inline]
+    fn find(&self, hash: u64, (start, words): (u32, &[u64]), state: &S) -> Option<ConfigId> {
+        let found = self.table.find(hash, |&id| {
+            let i = id as usize;
+            let (s, off, len) = self.spans[i];
+            self.hashes[i] == hash
+                && s == start
+                && len as usize == words.len()
+                && &self.bits[off..off + len as usize] == words
+                && self.states[i] == *state
+        });
+        found.copied()
     }
 
     /// The state of configuration `id`.
@@ -106,11 +117,12 @@ mod tests {
     #[test]
     fn a_configuration_is_stored_once() {
         let mut cache = ConfigCache::new();
-        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), Some(0));
-        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), None);
-        assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Some(1));
-        assert_eq!(cache.insert((0, &[1, 1]), 9, 5u32, 0), Some(2));
-        assert_eq!(cache.insert((1, &[1]), 9, 5u32, 0), Some(3), "another start word is another set");
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), Ok(0));
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 5u32, 0), Err(0));
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Ok(1));
+        assert_eq!(cache.insert((0, &[1, 1]), 9, 5u32, 0), Ok(2));
+        assert_eq!(cache.insert((1, &[1]), 9, 5u32, 0), Ok(3), "another start word is another set");
+        assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Err(1));
         assert_eq!(*cache.state(1), 6);
         assert_eq!(cache.len(), 4);
         assert!(cache.allocated_bytes() >= 4 * (4 + 8));

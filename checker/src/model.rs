@@ -71,10 +71,21 @@ pub trait Model: Sync {
     /// the same successors (for example kv operations on different keys).
     /// The search then does not try the orders of independent operations
     /// (see the search's module documentation); this works whether or not
-    /// the history is partitioned. Must be symmetric. Default: false
+    /// the history is partitioned. Dependence (`!independent`) must be an
+    /// equivalence: operations fall into classes (such as keys) and two
+    /// are independent iff they are in different classes. Default: false
     /// (always sound).
     fn independent(&self, _a: &Self::Input, _b: &Self::Input) -> bool {
         false
+    }
+
+    /// The part of `state` in the class of the operation with `input` (see
+    /// `independent`): equal for any two states that agree on that class.
+    /// The search remembers which such parts fail, so that a class's dead
+    /// ends are not searched again under other classes' states. Default:
+    /// the whole state (always sound, remembers less).
+    fn class_state(&self, state: &Self::State, _input: &Self::Input) -> Self::State {
+        state.clone()
     }
 
     /// The independent part of the data type an input touches (for example

@@ -54,6 +54,26 @@
 //! searched whole, this linearizes key by key as the returns demand,
 //! instead of trying every interleaving of the keys.
 //!
+//! Backjumping: when dependence is an equivalence (operations fall into
+//! classes, such as keys, and are independent iff in different classes),
+//! the rest of the history is linearizable from a configuration iff, for
+//! every class, the rest of that class's operations is from the part of
+//! the configuration in that class (locality, as for P-compositionality).
+//! So a configuration that fails is failed by one class, its *culprit*:
+//! the class of the first-returning operation when every candidate failed
+//! by that class, or the class that failed one of its candidates. The
+//! configuration before an operation independent of the culprit has the
+//! same part in the culprit's class, so it fails too: backtracking passes
+//! it without trying its other candidates, up to the last operation of the
+//! culprit's class. A known configuration reached again fails by the
+//! culprit recorded when it failed. (Operations are named as culprits by
+//! a member of the class: any operation stands for its class.) The failing
+//! parts themselves are remembered too (per class: its linearized
+//! operations and `Model::class_state`), so that a class's dead ends are
+//! not searched again after a backjump has undone the other classes'
+//! progress: a configuration whose first-returning operation's class is
+//! in a known failing part fails at once.
+//!
 //! Symmetry reduction: two pending operations with equal input and output
 //! are interchangeable, except that the one called earlier is available
 //! whenever the other is. So a pending operation is only tried once every
@@ -121,6 +141,92 @@ struct Level {
     tried: u32,
     /// The operation whose return ends the candidates.
     stuck: u32,
+    /// Set when this configuration is known to fail by another operation's
+    /// class than `stuck`'s (see "Backjumping"); `NONE` otherwise.
+    culprit: u32,
+}
+
+/// The operations' classes of dependence (see "Backjumping") and the
+/// parts of states known to fail per class.
+///
+/// Invariant: `sets[c]` holds the class-local indices of the linearized
+/// operations of class `c`; `failed[c]` holds (set of class `c`, class
+/// state) pairs from which class `c`'s remaining operations cannot be
+/// linearized.
+struct Classes<S> {
+    /// Per operation: its class.
+    class: Vec<u32>,
+    /// Per operation: its index among the operations of its class.
+    index: Vec<u32>,
+    sets: Vec<LinearizedSet>,
+    failed: Vec<ConfigCache<S>>,
+}
+
+/// More classes than this and the parts are not remembered (finding an
+/// operation's class compares it with one operation of each class).
+const MAX_CLASSES: usize = 256;
+
+impl<S: Clone + Eq + std::hash::Hash> Classes<S> {
+    /// The classes of `ops`, or `None` if all are in one class (nothing to
+    /// gain) or there are more than `MAX_CLASSES`.
+    fn of<M: Model<State = S>>(model: &M, ops: &[&Operation<M::Input, M::Output>]) -> Option<Self> {
+        let mut representatives: Vec<u32> = Vec::new();
+        let mut sizes: Vec<u32> = Vec::new();
+        let (mut class, mut index) = (Vec::with_capacity(ops.len()), Vec::with_capacity(ops.len()));
+        for (i, op) in ops.iter().enumerate() {
+            let found = representatives.iter().position(|&r| !model.independent(&ops[r as usize].input, &op.input));
+            let c = found.unwrap_or_else(|| {
+                representatives.push(i as u32);
+                sizes.push(0);
+                representatives.len() - 1
+            });
+            if representatives.len() > MAX_CLASSES {
+                return None;
+            }
+            class.push(c as u32);
+            index.push(sizes[c]);
+            sizes[c] += 1;
+        }
+        if representatives.len() < 2 {
+            return None;
+        }
+        Some(Classes {
+            class,
+            index,
+            sets: sizes.iter().map(|&n| LinearizedSet::new(n as usize)).collect(),
+            failed: sizes.iter().map(|_| ConfigCache::new()).collect(),
+        })
+    }
+
+    fn insert(&mut self, op: u32) {
+        self.sets[self.class[op as usize] as usize].insert(self.index[op as usize]);
+    }
+
+    fn remove(&mut self, op: u32) {
+        self.sets[self.class[op as usize] as usize].remove(self.index[op as usize]);
+    }
+
+    /// Records that `op`'s class fails from its part of the configuration
+    /// (linearized operations as now, `part` of the state).
+    fn record_failure(&mut self, op: u32, part: S) {
+        let c = self.class[op as usize] as usize;
+        let set = &mut self.sets[c];
+        let hash = set.hash();
+        let _ = self.failed[c].insert(set.key(), hash, part, 0);
+    }
+
+    /// True if `op`'s class is known to fail from its part of the
+    /// configuration.
+    fn known_failure(&mut self, op: u32, part: S) -> bool {
+        let c = self.class[op as usize] as usize;
+        let set = &mut self.sets[c];
+        let hash = set.hash();
+        self.failed[c].contains(set.key(), hash, &part)
+    }
+
+    fn allocated_bytes(&self) -> usize {
+        self.failed.iter().map(ConfigCache::allocated_bytes).sum::<usize>() + self.class.capacity() * 8
+    }
 }
 
 /// What came of trying one candidate.
@@ -129,9 +235,11 @@ enum Attempt {
     Linearized,
     /// It cannot come next (or was tried before); try the next candidate.
     Skipped,
-    /// It was a read-only step whose configuration is known to fail, so
-    /// the current configuration fails too.
-    KnownDeadEnd,
+    /// The current configuration fails by the class of this operation: a
+    /// read-only step led to a configuration known to fail by it, or a
+    /// step led to one known to fail by a class independent of the
+    /// current candidates.
+    FailsBy(u32),
 }
 
 /// The search state of one partition.
@@ -150,6 +258,11 @@ pub(crate) struct PartitionSearch<'a, M: Model> {
     /// The operations linearized on the current path.
     linearized: LinearizedSet,
     cache: ConfigCache<M::State>,
+    /// Per configuration: an operation of the class it failed by (see
+    /// "Backjumping"), `NONE` while it is on the current path.
+    failed_by: Vec<u32>,
+    /// The classes of independent operations, when there are several.
+    classes: Option<Classes<M::State>>,
     /// The linearized operations of the current path, in order.
     stack: Vec<Frame<M::State>>,
     /// One level per configuration on the path: `levels.len() ==
@@ -181,6 +294,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let twin_before = twins_before(&ops);
         let read_only: Vec<bool> = ops.iter().map(|o| model.is_read_only(&o.input, o.output.as_ref())).collect();
         let priority = ops.iter().zip(&read_only).map(|(o, &ro)| (!ro, o.ret.map_or(1, |_| 0), o.call)).collect();
+        let classes = Classes::of(model, &ops);
         let mut initial_states = model.init();
         initial_states.reverse();
         PartitionSearch {
@@ -192,6 +306,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             priority,
             linearized: LinearizedSet::new(n),
             cache: ConfigCache::new(),
+            failed_by: Vec::new(),
+            classes,
             stack: Vec::new(),
             levels: Vec::new(),
             arena: Vec::new(),
@@ -261,10 +377,15 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                         false
                     }
                     Attempt::Skipped => false,
-                    Attempt::KnownDeadEnd => true,
+                    Attempt::FailsBy(culprit) => {
+                        self.levels.last_mut().expect("entered").culprit = culprit;
+                        true
+                    }
                 }
             } else {
-                self.record_dead_end();
+                if self.levels.last().expect("entered").culprit == NONE {
+                    self.record_dead_end();
+                }
                 true
             };
             if dead_end && !self.backtrack() && !self.enter_next_initial_state() {
@@ -285,7 +406,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let now = self.cache.allocated_bytes()
             + self.stack.capacity() * std::mem::size_of::<Frame<M::State>>()
             + self.arena.capacity() * 4
-            + self.levels.capacity() * std::mem::size_of::<Level>();
+            + self.levels.capacity() * std::mem::size_of::<Level>()
+            + self.failed_by.capacity() * 4
+            + self.classes.as_ref().map_or(0, Classes::allocated_bytes);
         limits.account(self.accounted_bytes, now);
         self.accounted_bytes = now;
     }
@@ -307,30 +430,64 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             return Attempt::Skipped;
         }
         let forced = self.read_only[op as usize] && keeps_state;
+        let stuck = self.levels.last().expect("entered").stuck;
+        let mut fails_by = NONE;
         if !self.successors.is_empty() {
             self.linearized.insert(op);
+            if let Some(classes) = &mut self.classes {
+                classes.insert(op);
+            }
             self.successors.reverse();
             while let Some(state) = self.successors.pop() {
-                if let Some(id) = self.enter_state(state) {
-                    let alternatives =
-                        if self.successors.is_empty() { Vec::new() } else { std::mem::take(&mut self.successors) };
-                    self.stack.push(Frame { op, forced, before: self.current, alternatives });
-                    self.current = id;
-                    self.entries.lift(op);
-                    self.note_pushed(op, id);
-                    if self.entries.completed(op) {
-                        self.completed_left -= 1;
+                match self.enter_state(state) {
+                    Ok(id) => {
+                        let alternatives =
+                            if self.successors.is_empty() { Vec::new() } else { std::mem::take(&mut self.successors) };
+                        self.stack.push(Frame { op, forced, before: self.current, alternatives });
+                        self.current = id;
+                        self.entries.lift(op);
+                        self.note_pushed(op, id);
+                        if self.entries.completed(op) {
+                            self.completed_left -= 1;
+                        }
+                        return Attempt::Linearized;
                     }
-                    return Attempt::Linearized;
+                    Err(known) => {
+                        let culprit = self.failed_by[known as usize];
+                        if forced || self.independent(culprit, stuck) {
+                            fails_by = culprit;
+                        }
+                    }
                 }
             }
             self.linearized.remove(op);
-            if forced {
-                // The only way on from here was explored and failed.
-                return Attempt::KnownDeadEnd;
+            if let Some(classes) = &mut self.classes {
+                classes.remove(op);
             }
         }
+        if fails_by != NONE {
+            // A read-only step was the only way on from here and it fails,
+            // or the part of the state in the culprit's class is the same
+            // here and fails.
+            self.successors.clear();
+            return Attempt::FailsBy(fails_by);
+        }
         Attempt::Skipped
+    }
+
+    /// True if the part of the current configuration in `op`'s class is
+    /// known to fail.
+    fn class_known_to_fail(&mut self, op: u32) -> bool {
+        let Some(classes) = &mut self.classes else { return false };
+        let part = self.model.class_state(self.cache.state(self.current), &self.ops[op as usize].input);
+        classes.known_failure(op, part)
+    }
+
+    /// True if the model declares operations `a` and `b` independent
+    /// (false if either is `NONE`).
+    #[inline]
+    fn independent(&self, a: u32, b: u32) -> bool {
+        a != NONE && b != NONE && self.model.independent(&self.ops[a as usize].input, &self.ops[b as usize].input)
     }
 
     /// Leaves the current configuration, which failed: tries the next
@@ -341,11 +498,23 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         loop {
             let level = self.levels.pop().expect("a configuration is entered");
             self.arena.truncate(level.start as usize);
+            let culprit = if level.culprit != NONE { level.culprit } else { level.stuck };
+            self.failed_by[self.current as usize] = culprit;
+            if let (Some(classes), true) = (&mut self.classes, culprit != NONE) {
+                let input = &self.ops[culprit as usize].input;
+                classes.record_failure(culprit, self.model.class_state(self.cache.state(self.current), input));
+            }
             if self.stack.is_empty() {
                 return false;
             }
+            // Backjumping: the configuration before an operation
+            // independent of the culprit fails by the culprit too.
+            let jump = self.independent(self.stack.last().expect("checked above").op, culprit);
             while let Some(state) = self.stack.last_mut().and_then(|f| f.alternatives.pop()) {
-                if let Some(id) = self.enter_state(state) {
+                if jump {
+                    continue;
+                }
+                if let Ok(id) = self.enter_state(state) {
                     self.current = id;
                     self.longest_agrees = self.longest_agrees.min(self.stack.len() - 1);
                     self.enter_configuration();
@@ -357,15 +526,20 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             let op = frame.op;
             self.current = frame.before;
             self.linearized.remove(op);
+            if let Some(classes) = &mut self.classes {
+                classes.remove(op);
+            }
             self.entries.unlift(op);
             if self.entries.completed(op) {
                 self.completed_left += 1;
             }
-            if !frame.forced {
+            if !frame.forced && !jump {
                 return true;
             }
-            // A read-only step was the only choice worth trying here, so
-            // the configuration before it fails too.
+            // A read-only step was the only choice worth trying here, or
+            // the culprit's class is untouched by the step: the
+            // configuration before it fails too, by the same culprit.
+            self.levels.last_mut().expect("the level of the configuration before").culprit = culprit;
         }
     }
 
@@ -383,9 +557,17 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         // If the model can tell that some operation that must still take
         // effect no longer can, this configuration is a dead end (its
         // candidates count as tried).
-        let doomed = stuck != NONE && self.arena[start..].iter().any(|&op| self.cannot_take_effect(op, stuck));
-        let tried = if doomed { len } else { 0 };
-        self.levels.push(Level { start: start as u32, len, tried, stuck });
+        let doomed = if stuck == NONE {
+            None
+        } else {
+            self.arena[start..].iter().copied().find(|&op| self.cannot_take_effect(op, stuck))
+        };
+        let known = stuck != NONE && doomed.is_none() && self.class_known_to_fail(stuck);
+        let tried = if doomed.is_some() || known { len } else { 0 };
+        // A doomed configuration fails by the class of the operation that
+        // can no longer take effect.
+        let culprit = doomed.filter(|&op| self.independent(op, stuck)).unwrap_or(NONE);
+        self.levels.push(Level { start: start as u32, len, tried, stuck, culprit });
     }
 
     /// Keeps, of the candidates in `arena[start..]`, those that depend on
@@ -438,19 +620,24 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     }
 
     /// Adds the configuration (current linearized set, `state`) to the
-    /// cache; its id if it is new, `None` if it was entered before.
+    /// cache; its id if it is new, the known id as an error if it was
+    /// entered before (and so has failed).
     #[inline]
-    fn enter_state(&mut self, state: M::State) -> Option<ConfigId> {
+    fn enter_state(&mut self, state: M::State) -> Result<ConfigId, ConfigId> {
         let heap = self.model.state_heap_bytes(&state);
         let set_hash = self.linearized.hash();
-        self.cache.insert(self.linearized.key(), set_hash, state, heap)
+        let entered = self.cache.insert(self.linearized.key(), set_hash, state, heap);
+        if entered.is_ok() {
+            self.failed_by.push(NONE);
+        }
+        entered
     }
 
     /// Starts the search again from the next initial state not yet entered.
     fn enter_next_initial_state(&mut self) -> bool {
         debug_assert!(self.stack.is_empty());
         while let Some(state) = self.initial_states.pop() {
-            if let Some(id) = self.enter_state(state) {
+            if let Ok(id) = self.enter_state(state) {
                 self.current = id;
                 self.enter_configuration();
                 return true;
