@@ -571,27 +571,19 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     }
 
     /// Keeps, of the candidates in `arena[start..]`, those that depend on
-    /// `stuck` (the operation of the first return, itself a candidate)
-    /// directly or through other kept ones (see "Independence" above).
+    /// `stuck` (the operation of the first return, itself a candidate; see
+    /// "Independence" above). Dependence is an equivalence, so these are
+    /// the candidates of `stuck`'s class. Order is kept.
     fn keep_dependent_candidates(&mut self, start: usize, stuck: u32) {
-        let candidates = &mut self.arena[start..];
-        let at = candidates.iter().position(|&op| op == stuck).expect("the first-returning operation is a candidate");
-        candidates.swap(0, at);
-        // candidates[..kept] depend on `stuck`; each is compared once with
-        // every candidate not kept yet.
-        let mut kept = 1;
-        let mut next = 0;
-        while next < kept && kept < candidates.len() {
-            let input = &self.ops[candidates[next] as usize].input;
-            for j in kept..candidates.len() {
-                if !self.model.independent(input, &self.ops[candidates[j] as usize].input) {
-                    candidates.swap(kept, j);
-                    kept += 1;
-                }
+        let mut kept = start;
+        for i in start..self.arena.len() {
+            let op = self.arena[i];
+            if !self.independent(op, stuck) {
+                self.arena[kept] = op;
+                kept += 1;
             }
-            next += 1;
         }
-        self.arena.truncate(start + kept);
+        self.arena.truncate(kept);
     }
 
     /// True if the model shows that completed operation `target` can no
