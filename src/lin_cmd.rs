@@ -68,8 +68,8 @@ pub struct LinArgs {
     /// File format.
     #[arg(long, value_enum, default_value = "auto")]
     format: FormatName,
-    /// Wall-clock limit per file (e.g. `60`, `1.5s`, `500ms`, `2m`); past it the
-    /// verdict is `unknown` (exit 3).
+    /// Wall-clock limit per file (e.g. `60`, `1.5s`, `500ms`, `2m`), counted
+    /// from the start of reading it; past it the verdict is `unknown` (exit 3).
     #[arg(long)]
     timeout: Option<String>,
     /// Limit on the memory of the search caches (e.g. `512M`, `4G`), shared
@@ -82,7 +82,10 @@ pub struct LinArgs {
     /// cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Search each history as a whole instead of per partition (key).
+    /// Search each history as a whole instead of per partition (key). The
+    /// whole search still does not try the orders of independent operations
+    /// (different keys) and backjumps over them, so it stays close to the
+    /// partitioned one.
     #[arg(long)]
     no_partition: bool,
     /// Initial value of a register, as JSON (e.g. `0`, `"a"`); default null.

@@ -218,6 +218,30 @@ fn limits_end_with_unknown() {
 }
 
 #[test]
+fn the_timeout_covers_reading_and_progress_shows_on_long_checks() {
+    // 50,000 operations take far more than a millisecond to read.
+    let mut text = String::new();
+    for i in 0..50_000u64 {
+        text.push_str(&ev(i % 8, "invoke", "write", &i.to_string(), None));
+        text.push_str(&ev(i % 8, "ok", "write", &i.to_string(), None));
+    }
+    let path = file("timeout", "long.register.jsonl", &text);
+    let out = lin(&["--timeout", "1ms", "--json", &path]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["files"][0]["unknown_reason"], "timeout");
+    let out = lin(&["--timeout", "1ms", &path]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("timeout reached while reading the file"));
+    // A check that runs for seconds reports its progress on stderr, once a
+    // second, from one thread for the whole run.
+    let c50 = corpus("kv/c50-bad.txt");
+    let out = lin(&["--model", "kv", "--no-partition", "--timeout", "2.5s", "--memory-budget", "1G", &c50, &c50]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    let progress = stderr(&out).lines().filter(|l| l.contains("partition(s) done")).count();
+    assert!(progress >= 2, "expected progress lines: {}", stderr(&out));
+}
+
+#[test]
 fn html_report_for_c50_bad_and_a_large_history() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lin-cli-html");
     std::fs::create_dir_all(&dir).unwrap();
