@@ -51,6 +51,22 @@ fn decode_kv_text(text: &str) -> Decoded<KvModel> {
     decode_kv(records, Format::Edn.reading()).expect("decodes")
 }
 
+/// A native JSON Lines register history of `ops` sequential writes and
+/// reads on 10 processes, with timestamps (40,000 lines for 20,000 ops).
+fn register_jsonl(ops: u64) -> String {
+    let mut text = String::new();
+    for i in 0..ops {
+        let (p, t) = (i % 10, i * 10);
+        let (f, v) = if i % 2 == 0 { ("write", i.to_string()) } else { ("read", (i - 1).to_string()) };
+        let invoke = if f == "write" { v.as_str() } else { "null" };
+        text.push_str(&format!(
+            "{{\"process\":{p},\"type\":\"invoke\",\"f\":\"{f}\",\"value\":{invoke},\"time\":{t}}}\n"
+        ));
+        text.push_str(&format!("{{\"process\":{p},\"type\":\"ok\",\"f\":\"{f}\",\"value\":{v},\"time\":{}}}\n", t + 5));
+    }
+    text
+}
+
 fn one_thread() -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a thread")
 }
@@ -63,6 +79,13 @@ fn reading(c: &mut Criterion) {
         .bench_function("etcd-corpus", |b| b.iter(|| etcd.iter().map(|t| decode_etcd(t).history.len()).sum::<usize>()));
     group.bench_function("kv-corpus", |b| b.iter(|| kv.iter().map(|t| decode_kv_text(t).history.len()).sum::<usize>()));
     group.bench_function("kv-c50-ok", |b| b.iter(|| decode_kv_text(&kv[4]).history.len()));
+    let jsonl = register_jsonl(20_000);
+    group.bench_function("jsonl-register-20k-ops", |b| {
+        b.iter(|| {
+            let records = formats::parse(&jsonl, Format::Jsonl).expect("parses");
+            decode_register(records, false, Format::Jsonl.reading(), None).expect("decodes").history.len()
+        })
+    });
     group.finish();
 }
 

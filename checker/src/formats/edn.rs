@@ -7,7 +7,7 @@
 //! keyword (such as `:nemesis`) is not a client operation: it is skipped
 //! and listed in [`Records::skipped`].
 
-use super::{Clock, ParseError, Record, RecordKind, Records};
+use super::{op_name, Clock, ParseError, Record, RecordKind, Records};
 use crate::datum::Datum;
 
 /// Reads EDN forms from text, tracking line numbers.
@@ -490,7 +490,7 @@ fn record_from_fields(
     };
     let f = match &fields.f {
         Some(d) => match d.as_name() {
-            Some(name) => name.to_string(),
+            Some(name) => op_name(name),
             None => return err(format!("expected :f to be a keyword, found {d}")),
         },
         None => return err("expected an :f entry (the operation's name)".into()),

@@ -4,7 +4,7 @@
 //! `:timed-out`). Blank lines are allowed; any other line is an error.
 
 use super::edn::{Entry, Reader};
-use super::{Clock, ParseError, Record, RecordKind, Records};
+use super::{op_name, Clock, ParseError, Record, RecordKind, Records};
 use crate::datum::Datum;
 
 const MARKER: &str = "jepsen.util - ";
@@ -67,7 +67,7 @@ fn general_line(rest: &str, line: usize, skipped: &mut Vec<(usize, String)>) -> 
     let Entry::Name(f) = f else {
         return err(format!("expected the operation name to be a keyword such as :read, found {f}"));
     };
-    Ok(Some(Record { line, process, kind, f: f.to_string(), key: None, value: value.into_datum(), time: None }))
+    Ok(Some(Record { line, process, kind, f: op_name(f), key: None, value: value.into_datum(), time: None }))
 }
 
 /// The record of the fields after the marker when they are of the usual
@@ -96,7 +96,7 @@ fn simple_line(rest: &str, line: usize) -> Option<Record> {
     if fields.next().is_some() {
         return None;
     }
-    Some(Record { line, process, kind, f: f.to_string(), key: None, value, time: None })
+    Some(Record { line, process, kind, f: op_name(f), key: None, value, time: None })
 }
 
 /// `:name` with only letters, digits and `-` in the name.

@@ -7,6 +7,7 @@ pub mod jepsen;
 pub mod jsonl;
 
 use crate::datum::Datum;
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Instant;
 
@@ -119,13 +120,22 @@ pub struct Record {
     /// Invoke or completion type.
     pub kind: RecordKind,
     /// The operation's name (`read`, `put`, ...), without a leading `:`.
-    pub f: String,
+    pub f: Cow<'static, str>,
     /// The key, for keyed models.
     pub key: Option<Datum>,
     /// The value (`Nil` when absent).
     pub value: Datum,
     /// Timestamp, if the line has one.
     pub time: Option<u64>,
+}
+
+/// An operation's name, without an allocation for the usual ones.
+pub(crate) fn op_name(name: &str) -> Cow<'static, str> {
+    const USUAL: [&str; 6] = ["read", "write", "cas", "get", "put", "append"];
+    match USUAL.iter().find(|&&usual| usual == name) {
+        Some(usual) => Cow::Borrowed(usual),
+        None => Cow::Owned(name.to_string()),
+    }
 }
 
 /// The records of a file, and the entries deliberately not used.

@@ -10,6 +10,7 @@ use crate::fasthash::FastBuild;
 use crate::formats::{Reading, Record, RecordKind, Records};
 use crate::history::{pair_events, Completion, Event, EventKind, HistoryError, Operation, PairedOp};
 use crate::model::Model;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A decoded history with the model to check it against.
@@ -26,7 +27,7 @@ pub struct Decoded<M: Model> {
 
 /// One invocation or completion's payload.
 struct Payload {
-    f: String,
+    f: Cow<'static, str>,
     key: Option<Datum>,
     value: Datum,
     line: usize,
@@ -99,7 +100,7 @@ pub fn decode_register(
     let mut collected = Collected::new();
     for op in pair(records.records)? {
         let line = op.input.line;
-        let input = match op.input.f.as_str() {
+        let input = match op.input.f.as_ref() {
             "read" => RegisterInput::Read,
             "write" => RegisterInput::Write(values.intern_ref(value_of(&op))),
             "cas" if cas => match value_of(&op) {
@@ -210,7 +211,7 @@ pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>,
                 id
             }
         };
-        let input = match op.input.f.as_str() {
+        let input = match op.input.f.as_ref() {
             "get" => KvInput::Get(key),
             "put" => KvInput::Put(key, string_value(value_of(&op), line, "the put's value")?),
             "append" => KvInput::Append(key, string_value(value_of(&op), line, "the append's value")?),
