@@ -188,6 +188,12 @@ fn run_register(cas: bool, salt: u64) {
             },
         );
         linearizable += agree(&model, &ops, seed, false) as u32;
+        // Merging the values nobody observes keeps the verdict.
+        let mut merged = model.clone();
+        merged.merge_unobserved(&ops);
+        let want = if reference(&model, &ops) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        let got = check(&merged, &ops, &CheckOptions::default(), None).verdict;
+        assert_eq!(got, want, "case seed {seed:#x}, unobserved values merged: history {ops:#?}");
     }
     // The generator must produce both verdicts, or the test proves little.
     assert!(

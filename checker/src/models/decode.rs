@@ -135,7 +135,9 @@ pub fn decode_register(
         };
         collected.add(&op, input, fate);
     }
-    Ok(collected.finish(RegisterModel::new(values, initial)))
+    let mut model = RegisterModel::new(values, initial);
+    model.merge_unobserved(&collected.history);
+    Ok(collected.finish(model))
 }
 
 /// The operations kept so far and the counts reported with them.

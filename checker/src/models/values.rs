@@ -42,6 +42,16 @@ impl ValueTable {
         id
     }
 
+    /// The number of values interned.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True if no value is interned.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// The value of an id handed out by this table.
     pub fn get(&self, id: ValueId) -> &Datum {
         &self.values[id as usize]
