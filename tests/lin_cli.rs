@@ -179,6 +179,17 @@ fn every_edn_history_form_is_read_by_auto_and_edn() {
             assert_eq!(code(&lin(&["--model", "register", "--format", format, &path])), 1, "{name}");
         }
     }
+    // The form the issue quoted: a list whose maps start with :type.
+    let knossos = "({:type :invoke, :f :write, :value 3, :process 0, :time 10}\n \
+                   {:type :ok, :f :write, :value 3, :process 0, :time 20}\n \
+                   {:type :invoke, :f :read, :value nil, :process 1, :time 30}\n \
+                   {:type :ok, :f :read, :value 3, :process 1, :time 40})\n";
+    let path = file("edn-forms", "type-first.edn", knossos);
+    let out = lin(&["--model", "register", "--json", &path]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let path =
+        file("edn-forms", "type-first-bad.edn", &knossos.replace(":value 3, :process 1", ":value 4, :process 1"));
+    assert_eq!(code(&lin(&["--model", "register", &path])), 1);
     let path = file("edn-forms", "unclosed.edn", &format!("({}\n", ops.join("\n")));
     let out = lin(&["--model", "register", &path]);
     assert_eq!(code(&out), 2);
