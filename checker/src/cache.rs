@@ -23,6 +23,8 @@ pub(crate) struct ConfigCache<S> {
     table: HashTable<ConfigId>,
     /// Sum of the model's `state_heap_bytes` over the stored states.
     state_heap_bytes: usize,
+    /// Per entry: the model's `state_heap_bytes` (for `truncate`).
+    heap: Vec<u32>,
 }
 
 impl<S: Eq + Hash> ConfigCache<S> {
@@ -35,6 +37,7 @@ impl<S: Eq + Hash> ConfigCache<S> {
             hashes: Vec::new(),
             table: HashTable::new(),
             state_heap_bytes: 0,
+            heap: Vec::new(),
         }
     }
 
@@ -62,7 +65,34 @@ impl<S: Eq + Hash> ConfigCache<S> {
         let hashes = &self.hashes;
         self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
         self.state_heap_bytes += heap_bytes;
+        self.heap.push(heap_bytes as u32);
         Ok(id)
+    }
+
+    /// Stores `state` as a new entry without looking it up or indexing it
+    /// (a configuration that is only to be named, never found again); its
+    /// key is not kept. Returns its id.
+    pub(crate) fn push_unindexed(&mut self, state: S, heap_bytes: usize) -> ConfigId {
+        let id = self.states.len() as ConfigId;
+        self.spans.push((0, self.bits.len(), 0));
+        self.states.push(state);
+        self.hashes.push(0);
+        self.state_heap_bytes += heap_bytes;
+        self.heap.push(heap_bytes as u32);
+        id
+    }
+
+    /// Drops the entries with ids `len..`, which must all have been
+    /// stored by `push_unindexed`.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len >= self.states.len() {
+            return;
+        }
+        self.bits.truncate(self.spans[len].1);
+        self.spans.truncate(len);
+        self.states.truncate(len);
+        self.hashes.truncate(len);
+        self.state_heap_bytes -= self.heap.drain(len..).map(|b| b as usize).sum::<usize>();
     }
 
     /// True if the configuration (set with `key` and `set_hash`, `state`)
@@ -93,11 +123,6 @@ impl<S: Eq + Hash> ConfigCache<S> {
         &self.states[id as usize]
     }
 
-    /// Number of configurations stored.
-    pub(crate) fn len(&self) -> usize {
-        self.states.len()
-    }
-
     /// Bytes allocated by the cache (capacities, not lengths, so that the
     /// growth of a vector is counted when it happens).
     pub(crate) fn allocated_bytes(&self) -> usize {
@@ -106,6 +131,7 @@ impl<S: Eq + Hash> ConfigCache<S> {
             + self.hashes.capacity() * 8
             + self.spans.capacity() * std::mem::size_of::<(u32, usize, u32)>()
             + self.table.capacity() * (std::mem::size_of::<ConfigId>() + 1)
+            + self.heap.capacity() * 4
             + self.state_heap_bytes
     }
 }
@@ -124,7 +150,7 @@ mod tests {
         assert_eq!(cache.insert((1, &[1]), 9, 5u32, 0), Ok(3), "another start word is another set");
         assert_eq!(cache.insert((0, &[1, 0]), 7, 6u32, 0), Err(1));
         assert_eq!(*cache.state(1), 6);
-        assert_eq!(cache.len(), 4);
+        assert_eq!(cache.states.len(), 4);
         assert!(cache.allocated_bytes() >= 4 * (4 + 8));
     }
 }

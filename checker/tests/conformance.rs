@@ -150,9 +150,6 @@ fn explanations_are_valid_prefixes() {
         let records = formats::parse(&read(&path), Format::Edn).unwrap();
         let decoded = decode_kv(records, Format::Edn.reading()).unwrap();
         for no_partition in [false, true] {
-            if name == "c50-bad" && no_partition {
-                continue;
-            }
             let report = check(
                 &decoded.model,
                 &decoded.history,
@@ -183,10 +180,11 @@ fn independent_operations_keep_the_whole_search_small() {
 
 /// kv c50-ok searched whole (porcupine gives no verdict: over 3 GB after
 /// 30 s): decided linearizable, as partitioned, within a memory budget.
-/// About 0.55 M configurations and 0.5 GB.
+/// About 0.57 M configurations entered, 21 MB. (c50-bad searched whole is
+/// refuted in `explanations_are_valid_prefixes`.)
 #[test]
 fn c50_ok_searched_whole_is_decided() {
-    let options = CheckOptions { no_partition: true, memory_budget: Some(1536 << 20), ..CheckOptions::default() };
+    let options = CheckOptions { no_partition: true, memory_budget: Some(256 << 20), ..CheckOptions::default() };
     let report = check_kv("c50-ok", &options);
     assert_eq!(report.verdict, Verdict::Linearizable, "{:?}", report.unknown_reason);
     assert_eq!(report.partitions.len(), 1);

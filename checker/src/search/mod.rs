@@ -74,6 +74,13 @@
 //! progress: a configuration whose first-returning operation's class is
 //! in a known failing part fails at once.
 //!
+//! Memory: with several classes the cache does not look configurations
+//! up. Failing parts per class prune instead, and a configuration reached
+//! again costs at most one walk to where its culprit's class comes first.
+//! So the cache keeps only the configurations of the current path (and
+//! those of the deepest dead end, for the explanation), and the memory of
+//! a search over many keys stays that of its failing parts.
+//!
 //! Symmetry reduction: two pending operations with equal input and output
 //! are interchangeable, except that the one called earlier is available
 //! whenever the other is. So a pending operation is only tried once every
@@ -262,7 +269,14 @@ pub(crate) struct PartitionSearch<'a, M: Model> {
     /// "Backjumping"), `NONE` while it is on the current path.
     failed_by: Vec<u32>,
     /// The classes of independent operations, when there are several.
+    /// Then the cache keeps only the configurations of the current path
+    /// (and of the deepest dead end): see "Memory" above.
     classes: Option<Classes<M::State>>,
+    /// Configurations entered so far (the cache may hold fewer).
+    entered: usize,
+    /// With classes: the cache's entries below this id are kept (those of
+    /// the deepest dead end, which explanations replay).
+    keep_below: usize,
     /// The linearized operations of the current path, in order.
     stack: Vec<Frame<M::State>>,
     /// One level per configuration on the path: `levels.len() ==
@@ -308,6 +322,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             cache: ConfigCache::new(),
             failed_by: Vec::new(),
             classes,
+            entered: 0,
+            keep_below: 0,
             stack: Vec::new(),
             levels: Vec::new(),
             arena: Vec::new(),
@@ -340,7 +356,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
 
     /// Number of configurations entered.
     pub(crate) fn configurations(&self) -> usize {
-        self.cache.len()
+        self.entered
     }
 
     /// Runs at most `budget` steps. Returns `None` if the search is not
@@ -504,6 +520,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                 let input = &self.ops[culprit as usize].input;
                 classes.record_failure(culprit, self.model.class_state(self.cache.state(self.current), input));
             }
+            // The configuration left and all entered after it are off the
+            // path from here on.
+            self.forget_from(self.current);
             if self.stack.is_empty() {
                 return false;
             }
@@ -617,12 +636,28 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     #[inline]
     fn enter_state(&mut self, state: M::State) -> Result<ConfigId, ConfigId> {
         let heap = self.model.state_heap_bytes(&state);
-        let set_hash = self.linearized.hash();
-        let entered = self.cache.insert(self.linearized.key(), set_hash, state, heap);
-        if entered.is_ok() {
+        let entered = if self.classes.is_some() {
+            Ok(self.cache.push_unindexed(state, heap))
+        } else {
+            let set_hash = self.linearized.hash();
+            self.cache.insert(self.linearized.key(), set_hash, state, heap)
+        };
+        if let Ok(id) = entered {
+            self.entered += 1;
+            self.failed_by.truncate(id as usize);
             self.failed_by.push(NONE);
         }
         entered
+    }
+
+    /// With classes, forgets the configurations from `id` on (left by the
+    /// search), except those of the deepest dead end.
+    fn forget_from(&mut self, id: ConfigId) {
+        if self.classes.is_some() {
+            let keep = (id as usize).max(self.keep_below);
+            self.cache.truncate(keep);
+            self.failed_by.truncate(keep);
+        }
     }
 
     /// Starts the search again from the next initial state not yet entered.
@@ -695,6 +730,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         longest.initial = initial;
         longest.candidates = candidates;
         longest.stuck = stuck;
+        let deepest = longest.states.iter().copied().chain([longest.initial]).max().unwrap_or(0);
+        self.keep_below = self.keep_below.max(deepest as usize + 1);
         self.longest = Some(longest);
         self.longest_agrees = depth;
     }
