@@ -88,6 +88,17 @@ pub trait Model: Sync {
         state.clone()
     }
 
+    /// A decision procedure faster than the search, for the histories it
+    /// applies to: `Some(Ok(()))` if the operations `ops` (one partition,
+    /// in the search's order) are linearizable, `Some(Err(i))` if not,
+    /// with `ops[i]` an operation that cannot take effect where it must;
+    /// `None` where it does not apply. The search then only looks for an
+    /// explanation (a refutation) or a witness (if asked for). Default:
+    /// `None`.
+    fn decide(&self, _ops: &[&crate::Operation<Self::Input, Self::Output>]) -> Option<Result<(), usize>> {
+        None
+    }
+
     /// The independent part of the data type an input touches (for example
     /// its key), or `None` if the history must be checked as a whole.
     fn partition(&self, _input: &Self::Input) -> Option<String> {

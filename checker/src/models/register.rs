@@ -2,6 +2,7 @@
 //! (read/write/cas), over interned values.
 
 use super::values::{ValueId, ValueTable};
+use super::zones;
 use crate::model::Model;
 
 /// An operation on a register.
@@ -150,6 +151,13 @@ impl Model for RegisterModel {
             }
         }
         false
+    }
+
+    /// Read/write histories whose writes all have distinct values, none
+    /// of them the initial one: decided by zones (Gibbons and Korach,
+    /// "Testing shared memories", 1997), in O(n log n). See `zones`.
+    fn decide(&self, ops: &[&crate::Operation<RegisterInput, RegisterOutput>]) -> Option<Result<(), usize>> {
+        zones::decide(ops, self.initial)
     }
 
     fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
