@@ -225,9 +225,10 @@ pub fn check<M: Model>(
                 let decision = decisions[*g];
                 let end = match end {
                     Some(end) => end,
-                    // A refutation known from the model needs only the
-                    // search's deepest dead end so far as its explanation.
-                    None if matches!(decision, Some(Err(_))) && search.steps >= EXPLANATION_STEPS => SearchEnd::Stopped,
+                    // A verdict known from the model needs only a bounded
+                    // search: for a refutation, its deepest dead end so far
+                    // explains it; a witness is given if found in time.
+                    None if decision.is_some() && search.steps >= EXPLANATION_STEPS => SearchEnd::Stopped,
                     None => return None,
                 };
                 let ids = &groups[*g].1;
@@ -302,7 +303,8 @@ fn outcome_of<M: Model>(
     }
 }
 
-/// Search steps spent on explaining a refutation the model decided.
+/// Search steps spent on explaining a refutation the model decided, or on
+/// finding a witness for a history it decided linearizable.
 const EXPLANATION_STEPS: u64 = 1 << 21;
 
 /// The explanation of a refutation the model decided before the search
