@@ -12,7 +12,8 @@
 //! invoked after it, so if no candidate works the search backtracks. Two
 //! paths that reach the same configuration (set of linearized operations,
 //! model state) have the same future, so each configuration is entered at
-//! most once.
+//! most once (for histories of several classes of independent operations
+//! other means prune instead: see "Memory").
 //!
 //! Candidates are tried read-only operations first, then by earliest
 //! return (pending operations last): the order does not change the answer,
@@ -43,8 +44,9 @@
 //!
 //! Independence (a partial-order reduction that generalises
 //! P-compositionality to histories searched whole): only the candidates
-//! that depend on the operation of the first return (`Model::independent`,
-//! transitively) are tried. Any linearization from here places that
+//! that depend on the operation of the first return (`Model::independent`;
+//! dependence is an equivalence, so these are its class's candidates) are
+//! tried. Any linearization from here places that
 //! operation before everything called after its return, so the operations
 //! placed before it are candidates now; the independent ones among them
 //! commute with it and with its dependents, and they returned no earlier
@@ -65,9 +67,8 @@
 //! configuration before an operation independent of the culprit has the
 //! same part in the culprit's class, so it fails too: backtracking passes
 //! it without trying its other candidates, up to the last operation of the
-//! culprit's class. A known configuration reached again fails by the
-//! culprit recorded when it failed. (Operations are named as culprits by
-//! a member of the class: any operation stands for its class.) The failing
+//! culprit's class. (Operations are named as culprits by a member of the
+//! class: any operation stands for its class.) The failing
 //! parts themselves are remembered too (per class: its linearized
 //! operations and `Model::class_state`), so that a class's dead ends are
 //! not searched again after a backjump has undone the other classes'
