@@ -123,3 +123,61 @@ pub(crate) fn decide(ops: &[&Operation<RegisterInput, RegisterOutput>], initial:
     }
     Some(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(
+        input: RegisterInput,
+        output: Option<RegisterOutput>,
+        call: u64,
+        ret: Option<u64>,
+    ) -> Operation<RegisterInput, RegisterOutput> {
+        Operation { process: 0, input, output, call, ret, line: None }
+    }
+    fn write(v: ValueId, call: u64, ret: u64) -> Operation<RegisterInput, RegisterOutput> {
+        op(RegisterInput::Write(v), Some(RegisterOutput::Written), call, Some(ret))
+    }
+    fn read(v: ValueId, call: u64, ret: u64) -> Operation<RegisterInput, RegisterOutput> {
+        op(RegisterInput::Read, Some(RegisterOutput::Read(v)), call, Some(ret))
+    }
+    fn run(ops: &[Operation<RegisterInput, RegisterOutput>]) -> Option<Result<(), usize>> {
+        decide(&ops.iter().collect::<Vec<_>>(), 0)
+    }
+
+    #[test]
+    fn an_unread_write_inside_a_forward_zone_refutes() {
+        // write 1 [0,1], write 2 [2,3] (never read), read 1 [4,5]: the
+        // write of 2 must fall between the write of 1 and its read; it is
+        // the one blamed.
+        assert_eq!(run(&[write(1, 0, 1), write(2, 2, 3), read(1, 4, 5)]), Some(Err(1)));
+        // Overlapping the read instead, it may come after it.
+        assert_eq!(run(&[write(1, 0, 1), write(2, 2, 5), read(1, 4, 5)]), Some(Ok(())));
+    }
+
+    #[test]
+    fn zones_that_meet_at_an_instant_do_not_conflict() {
+        // Forward zones (1, 4) and (4, 6): calls come before returns at 4.
+        assert_eq!(run(&[write(1, 0, 1), read(1, 4, 5), write(2, 2, 4), read(2, 6, 7)]), Some(Ok(())));
+        // (1, 5) and (4, 6) overlap.
+        assert_eq!(
+            run(&[write(1, 0, 1), read(1, 5, 6), write(2, 2, 4), read(2, 6, 7)]).map(|r| r.is_ok()),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn what_it_does_not_decide_and_plain_refutations() {
+        assert_eq!(run(&[write(1, 0, 1), write(1, 2, 3)]), None, "a value written twice");
+        assert_eq!(run(&[write(0, 0, 1)]), None, "the initial value written");
+        let cas = op(RegisterInput::Cas { from: 0, to: 1 }, None, 0, None);
+        assert_eq!(run(&[cas]), None);
+        assert_eq!(run(&[read(3, 0, 1)]), Some(Err(0)), "a value nobody wrote");
+        assert_eq!(run(&[read(1, 0, 1), write(1, 2, 3)]), Some(Err(0)), "read before its write was called");
+        // A pending write that was read takes effect; one nobody read need not.
+        let pending = op(RegisterInput::Write(1), None, 0, None);
+        assert_eq!(run(&[pending.clone(), read(1, 2, 3)]), Some(Ok(())));
+        assert_eq!(run(&[pending, read(0, 2, 3)]), Some(Ok(())));
+    }
+}
