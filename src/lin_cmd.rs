@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The built-in models.
@@ -40,7 +40,8 @@ pub enum FormatName {
     Jsonl,
     /// Jepsen log lines (`INFO  jepsen.util - <process> :<type> :<f> <value>`).
     Jepsen,
-    /// EDN operation maps (Jepsen / Knossos), a vector or one per line.
+    /// EDN operation maps (Jepsen / Knossos): a vector, a list, or one map per
+    /// line, with `;` comments anywhere between operations.
     Edn,
 }
 
@@ -67,8 +68,8 @@ pub struct LinArgs {
     /// File format.
     #[arg(long, value_enum, default_value = "auto")]
     format: FormatName,
-    /// Wall-clock limit per file (e.g. `60`, `1.5s`, `500ms`, `2m`); past it the
-    /// verdict is `unknown` (exit 3).
+    /// Wall-clock limit per file (e.g. `60`, `1.5s`, `500ms`, `2m`), counted
+    /// from the start of reading it; past it the verdict is `unknown` (exit 3).
     #[arg(long)]
     timeout: Option<String>,
     /// Limit on the memory of the search caches (e.g. `512M`, `4G`), shared
@@ -81,7 +82,10 @@ pub struct LinArgs {
     /// cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Search each history as a whole instead of per partition (key).
+    /// Search each history as a whole instead of per partition (key). The
+    /// whole search still does not try the orders of independent operations
+    /// (different keys) and backjumps over them, so it stays close to the
+    /// partitioned one.
     #[arg(long)]
     no_partition: bool,
     /// Initial value of a register, as JSON (e.g. `0`, `"a"`); default null.
@@ -102,6 +106,8 @@ struct Config {
     model: Option<ModelName>,
     format: FormatName,
     check: CheckOptions,
+    /// `--timeout`, per file, from the start of its reading.
+    timeout: Option<Duration>,
     threads: usize,
     initial: Option<Datum>,
     html: Option<PathBuf>,
@@ -139,9 +145,11 @@ impl Config {
             files: args.files,
             model: args.model,
             format: args.format,
+            timeout,
             check: CheckOptions {
                 no_partition: args.no_partition,
-                timeout,
+                timeout: None,
+                deadline: None,
                 memory_budget: Some(memory_budget / concurrent_files),
                 witness: args.html.is_some(),
             },
@@ -182,6 +190,7 @@ pub fn run(args: LinArgs) -> u8 {
         }
     };
     let started = Instant::now();
+    let board = ProgressBoard::start();
     // Files are checked concurrently on the pool (each check also splits its
     // partitions over it); results are reported in the order given.
     let results: Vec<FileResult> = pool.install(|| {
@@ -189,7 +198,7 @@ pub fn run(args: LinArgs) -> u8 {
             .files
             .par_iter()
             .map(|path| {
-                check_file(&config, path).unwrap_or_else(|e| {
+                check_file(&config, &board, path).unwrap_or_else(|e| {
                     let message = format!("{}: {e:#}", path.display());
                     FileResult {
                         verdict: None,
@@ -288,12 +297,14 @@ fn model_for(config: &Config, path: &Path) -> Result<ModelName> {
     bail!("no --model given and the file name does not name one (*.kv.jsonl, *.register.jsonl, *.cas-register.jsonl)")
 }
 
-fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
+fn check_file(config: &Config, board: &ProgressBoard, path: &Path) -> Result<FileResult> {
     let model = model_for(config, path)?;
     if model == ModelName::Kv && config.initial.is_some() {
         bail!("--initial applies to the register models, not kv");
     }
     let parse_started = Instant::now();
+    // The time limit covers reading the file as well as the search.
+    let deadline = config.timeout.map(|t| parse_started + t);
     let text = std::fs::read_to_string(path).context("cannot read the file")?;
     let format = match config.format {
         FormatName::Jsonl => Format::Jsonl,
@@ -301,13 +312,15 @@ fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
         FormatName::Edn => Format::Edn,
         FormatName::Auto if text.trim().is_empty() => Format::Jsonl,
         FormatName::Auto => Format::detect(&text).context(
-            "cannot tell the format from the first line: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or an EDN map/vector (edn); use --format",
+            "cannot tell the format from the start of the file: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or EDN (a map with keyword keys, a vector or a list of them); use --format",
         )?,
     };
-    let records = formats::parse(&text, format)?;
+    let Some(records) = formats::parse_before(&text, format, deadline)? else {
+        return Ok(timed_out_reading(path, parse_started.elapsed()));
+    };
     let reading = format.reading();
     let skipped = records.skipped.len();
-    let context = FileContext { config, path, format, model, parse_started, skipped };
+    let context = FileContext { config, board, path, format, model, parse_started, deadline, skipped };
     match model {
         ModelName::Kv => context.finish(decode_kv(records, reading)?),
         ModelName::Register | ModelName::CasRegister => {
@@ -317,12 +330,27 @@ fn check_file(config: &Config, path: &Path) -> Result<FileResult> {
     }
 }
 
+/// The result for a file whose reading outlasted `--timeout`.
+fn timed_out_reading(path: &Path, spent: Duration) -> FileResult {
+    let file = path.display().to_string();
+    FileResult {
+        verdict: Some(Verdict::Unknown),
+        text: format!("{file}: unknown (timeout reached while reading the file, after {:.1} ms)\n", ms(spent)),
+        error: None,
+        json: json!({"file": file, "verdict": "unknown", "unknown_reason": "timeout", "parse_ms": ms(spent), "check_ms": 0.0, "elapsed_ms": ms(spent)}),
+        html: None,
+    }
+}
+
 struct FileContext<'a> {
     config: &'a Config,
+    board: &'a ProgressBoard,
     path: &'a Path,
     format: Format,
     model: ModelName,
     parse_started: Instant,
+    /// When `--timeout` runs out for this file.
+    deadline: Option<Instant>,
     skipped: usize,
 }
 
@@ -330,9 +358,10 @@ impl FileContext<'_> {
     fn finish<M: Model>(self, decoded: Decoded<M>) -> Result<FileResult> {
         let parse_time = self.parse_started.elapsed();
         let check_started = Instant::now();
-        let progress = Progress::default();
-        let report = with_progress(&self.path.display().to_string(), &progress, || {
-            check(&decoded.model, &decoded.history, &self.config.check, Some(&progress))
+        let progress = Arc::new(Progress::default());
+        let report = self.board.show(&self.path.display().to_string(), &progress, || {
+            let options = CheckOptions { deadline: self.deadline, ..self.config.check.clone() };
+            check(&decoded.model, &decoded.history, &options, Some(&progress))
         });
         let check_time = check_started.elapsed();
         let file = self.path.display().to_string();
@@ -438,28 +467,58 @@ fn explanation_json<M: Model>(
     })
 }
 
-/// Runs `work`, printing progress on stderr every second once it has run
-/// for more than a second.
-fn with_progress<T>(label: &str, progress: &Progress, work: impl FnOnce() -> T) -> T {
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let started = Instant::now();
-            while let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(Duration::from_secs(1)) {
-                eprintln!(
-                    "raftcheck lin: {label}: {}/{} partition(s) done, {:.1} M search steps, {} MiB of cache, {:.0} s",
-                    progress.partitions_done.load(Ordering::Relaxed),
-                    progress.partitions.load(Ordering::Relaxed),
-                    progress.steps.load(Ordering::Relaxed) as f64 / 1e6,
-                    progress.memory_bytes.load(Ordering::Relaxed) >> 20,
-                    started.elapsed().as_secs_f64(),
-                );
-            }
+/// The files being checked, for progress output. One background thread
+/// (started once per run, never joined: it dies with the process) prints
+/// every file still being checked once a second; a run that ends within a
+/// second prints nothing. A file costs one lock to enter and one to leave,
+/// so progress costs nothing measurable however many files there are.
+struct ProgressBoard {
+    active: Mutex<Vec<(String, Instant, Arc<Progress>)>>,
+}
+
+impl ProgressBoard {
+    /// A board with its printing thread running.
+    fn start() -> Arc<ProgressBoard> {
+        let board = Arc::new(ProgressBoard { active: Mutex::new(Vec::new()) });
+        let weak = Arc::downgrade(&board);
+        // If the thread cannot be started, the run goes on without progress.
+        let _ = std::thread::Builder::new().name("progress".into()).spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let Some(board) = weak.upgrade() else { return };
+            board.print();
         });
+        board
+    }
+
+    fn print(&self) {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        for (label, started, progress) in active.iter() {
+            let elapsed = started.elapsed();
+            if elapsed < Duration::from_secs(1) {
+                continue;
+            }
+            eprintln!(
+                "raftcheck lin: {label}: {}/{} partition(s) done, {:.1} M search steps, {} MiB of cache, {:.0} s",
+                progress.partitions_done.load(Ordering::Relaxed),
+                progress.partitions.load(Ordering::Relaxed),
+                progress.steps.load(Ordering::Relaxed) as f64 / 1e6,
+                progress.memory_bytes.load(Ordering::Relaxed) >> 20,
+                elapsed.as_secs_f64(),
+            );
+        }
+    }
+
+    /// Runs `work` with `progress` shown under `label` while it runs.
+    fn show<T>(&self, label: &str, progress: &Arc<Progress>, work: impl FnOnce() -> T) -> T {
+        let entry = (label.to_string(), Instant::now(), progress.clone());
+        self.active.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
         let result = work();
-        drop(done_tx);
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = active.iter().position(|(_, _, p)| Arc::ptr_eq(p, progress)) {
+            active.swap_remove(at);
+        }
         result
-    })
+    }
 }
 
 #[cfg(test)]

@@ -148,6 +148,55 @@ fn knossos_edn_reading() {
 }
 
 #[test]
+fn every_edn_history_form_is_read_by_auto_and_edn() {
+    let ops = [
+        "{:process 0, :type :invoke, :f :write, :value 1}",
+        "{:process 0, :type :ok, :f :write, :value 1}",
+        "{:process :nemesis, :type :info, :f :start, :value nil}",
+        "{:process 1, :type :invoke, :f :read, :value nil}",
+        "{:process 1, :type :ok, :f :read, :value 1}",
+    ];
+    let forms = [
+        ("vector", format!("[{}]\n", ops.join("\n "))),
+        ("list", format!("({})\n", ops.join("\n "))),
+        ("list-commented", format!("; Knossos history\n(\n{}\n)\n", ops.join("\n ; between operations\n "))),
+        ("lines", ops.join("\n")),
+        ("lines-commented", format!(";; jepsen history.edn\n{}\n; end\n", ops.join("\n;\n"))),
+    ];
+    for (name, text) in &forms {
+        for format in ["auto", "edn"] {
+            let path = file("edn-forms", &format!("{name}.edn"), text);
+            let out = lin(&["--model", "register", "--format", format, "--json", &path]);
+            assert_eq!(code(&out), 0, "{name} --format {format}: {}", stderr(&out));
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["files"][0]["format"], "edn", "{name}");
+            assert_eq!(json["files"][0]["ops"], 2, "{name}");
+            assert_eq!(json["files"][0]["skipped_entries"], 1, "{name}");
+            // The same history with a read of a value never written is refuted.
+            let bad = text.replace(":ok, :f :read, :value 1", ":ok, :f :read, :value 2");
+            assert_ne!(&bad, text);
+            let path = file("edn-forms", &format!("{name}-bad.edn"), &bad);
+            assert_eq!(code(&lin(&["--model", "register", "--format", format, &path])), 1, "{name}");
+        }
+    }
+    // The form the issue quoted: a list whose maps start with :type.
+    let knossos = "({:type :invoke, :f :write, :value 3, :process 0, :time 10}\n \
+                   {:type :ok, :f :write, :value 3, :process 0, :time 20}\n \
+                   {:type :invoke, :f :read, :value nil, :process 1, :time 30}\n \
+                   {:type :ok, :f :read, :value 3, :process 1, :time 40})\n";
+    let path = file("edn-forms", "type-first.edn", knossos);
+    let out = lin(&["--model", "register", "--json", &path]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let path =
+        file("edn-forms", "type-first-bad.edn", &knossos.replace(":value 3, :process 1", ":value 4, :process 1"));
+    assert_eq!(code(&lin(&["--model", "register", &path])), 1);
+    let path = file("edn-forms", "unclosed.edn", &format!("({}\n", ops.join("\n")));
+    let out = lin(&["--model", "register", &path]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("line 6") && stderr(&out).contains("expected ')'"), "{}", stderr(&out));
+}
+
+#[test]
 fn several_files_worst_verdict_wins_and_json_reports_each() {
     let (ok, bad) = (corpus("kv/c01-ok.txt"), corpus("kv/c01-bad.txt"));
     assert_eq!(code(&lin(&["--model", "kv", &ok, &ok])), 0);
@@ -165,7 +214,8 @@ fn several_files_worst_verdict_wins_and_json_reports_each() {
 
 #[test]
 fn limits_end_with_unknown() {
-    let c50 = corpus("kv/c50-ok.txt");
+    // c50-bad searched whole takes seconds and tens of MB.
+    let c50 = corpus("kv/c50-bad.txt");
     let started = Instant::now();
     let out = lin(&["--model", "kv", "--no-partition", "--timeout", "300ms", "--json", &c50]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
@@ -177,6 +227,30 @@ fn limits_end_with_unknown() {
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["files"][0]["unknown_reason"], "memory budget");
+}
+
+#[test]
+fn the_timeout_covers_reading_and_progress_shows_on_long_checks() {
+    // 50,000 operations take far more than a millisecond to read.
+    let mut text = String::new();
+    for i in 0..50_000u64 {
+        text.push_str(&ev(i % 8, "invoke", "write", &i.to_string(), None));
+        text.push_str(&ev(i % 8, "ok", "write", &i.to_string(), None));
+    }
+    let path = file("timeout", "long.register.jsonl", &text);
+    let out = lin(&["--timeout", "1ms", "--json", &path]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["files"][0]["unknown_reason"], "timeout");
+    let out = lin(&["--timeout", "1ms", &path]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("timeout reached while reading the file"));
+    // A check that runs for seconds reports its progress on stderr, once a
+    // second, from one thread for the whole run.
+    let c50 = corpus("kv/c50-bad.txt");
+    let out = lin(&["--model", "kv", "--no-partition", "--timeout", "2.5s", "--memory-budget", "1G", &c50, &c50]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    let progress = stderr(&out).lines().filter(|l| l.contains("partition(s) done")).count();
+    assert!(progress >= 2, "expected progress lines: {}", stderr(&out));
 }
 
 #[test]

@@ -21,6 +21,10 @@ pub struct CheckOptions {
     /// Wall-clock limit for the whole check; past it the verdict is
     /// `Unknown`.
     pub timeout: Option<Duration>,
+    /// An instant past which the verdict is `Unknown`, for a caller whose
+    /// time limit started before the check (for example when reading the
+    /// file). The earlier of this and `timeout` applies.
+    pub deadline: Option<Instant>,
     /// Limit on the bytes held by the search caches; past it the verdict
     /// is `Unknown`.
     pub memory_budget: Option<usize>,
@@ -179,17 +183,34 @@ pub fn check<M: Model>(
     options: &CheckOptions,
     progress: Option<&Progress>,
 ) -> CheckReport {
-    let limits = SharedLimits::new(options.timeout.map(|t| Instant::now() + t), options.memory_budget);
+    let deadline = match (options.timeout.map(|t| Instant::now() + t), options.deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let limits = SharedLimits::new(deadline, options.memory_budget);
+    limits.check_deadline();
     let groups = partition(model, history, options.no_partition);
     if let Some(p) = progress {
         p.partitions.store(groups.len(), Ordering::Relaxed);
     }
     let mut outcomes: Vec<Option<(PartitionOutcome, usize, u64)>> = vec![None; groups.len()];
-    let mut active: Vec<(usize, PartitionSearch<'_, M>)> = groups
-        .iter()
-        .enumerate()
-        .map(|(g, (_, ids))| (g, PartitionSearch::new(model, ids.iter().map(|&i| &history[i]).collect())))
-        .collect();
+    // The model's own decision, where it has one (`Model::decide`): the
+    // search then only looks for an explanation or a witness.
+    let mut decisions: Vec<Option<Result<(), usize>>> = Vec::with_capacity(groups.len());
+    let mut active: Vec<(usize, PartitionSearch<'_, M>)> = Vec::with_capacity(groups.len());
+    for (g, (_, ids)) in groups.iter().enumerate() {
+        let ops: Vec<&Operation<M::Input, M::Output>> = ids.iter().map(|&i| &history[i]).collect();
+        let decision = model.decide(&ops);
+        decisions.push(decision);
+        if decision == Some(Ok(())) && !options.witness {
+            outcomes[g] = Some((PartitionOutcome::Linearizable(None), 0, 0));
+            if let Some(p) = progress {
+                p.partitions_done.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
+        }
+        active.push((g, PartitionSearch::new(model, ops)));
+    }
     let mut slice = FIRST_SLICE;
     while !active.is_empty() {
         let finished: Vec<Option<(PartitionOutcome, usize, u64)>> = active
@@ -201,11 +222,29 @@ pub fn check<M: Model>(
                     p.steps.fetch_add(search.steps - before, Ordering::Relaxed);
                     p.memory_bytes.store(limits.memory_used(), Ordering::Relaxed);
                 }
-                let end = end?;
-                if matches!(end, SearchEnd::Refuted) {
+                let decision = decisions[*g];
+                let end = match end {
+                    Some(end) => end,
+                    // A verdict known from the model needs only a bounded
+                    // search: for a refutation, its deepest dead end so far
+                    // explains it; a witness is given if found in time.
+                    None if decision.is_some() && search.steps >= EXPLANATION_STEPS => SearchEnd::Stopped,
+                    None => return None,
+                };
+                let ids = &groups[*g].1;
+                let outcome = match (end, decision) {
+                    (SearchEnd::Stopped, Some(Ok(()))) => PartitionOutcome::Linearizable(None),
+                    (SearchEnd::Stopped, Some(Err(blamed))) => PartitionOutcome::NotLinearizable(
+                        search
+                            .longest_dead_end()
+                            .map(|d| explain_dead_end(search, model, ids, d))
+                            .unwrap_or_else(|| no_dead_end_yet(model, ids[blamed])),
+                    ),
+                    (end, _) => outcome_of(model, search, ids, end, &limits, options.witness),
+                };
+                if matches!(outcome, PartitionOutcome::NotLinearizable(_)) {
                     limits.cancel();
                 }
-                let outcome = outcome_of(model, search, &groups[*g].1, end, &limits, options.witness);
                 search.release(&limits);
                 if let Some(p) = progress {
                     p.partitions_done.fetch_add(1, Ordering::Relaxed);
@@ -261,6 +300,21 @@ fn outcome_of<M: Model>(
         SearchEnd::Refuted => PartitionOutcome::NotLinearizable(longest().unwrap_or_else(|| no_initial_state(ids))),
         SearchEnd::Stopped if limits.reason().is_some() => PartitionOutcome::Unknown(longest()),
         SearchEnd::Stopped => PartitionOutcome::Cancelled,
+    }
+}
+
+/// Search steps spent on explaining a refutation the model decided, or on
+/// finding a witness for a history it decided linearizable.
+const EXPLANATION_STEPS: u64 = 1 << 21;
+
+/// The explanation of a refutation the model decided before the search
+/// met any dead end: the operation the model blames, from the start.
+fn no_dead_end_yet<M: Model>(model: &M, blamed: usize) -> Explanation {
+    let initial = model.init().first().map_or_else(String::new, |s| model.describe_state(s));
+    Explanation {
+        prefix: Linearization { order: Vec::new(), initial_state: initial, states: Vec::new() },
+        candidates: Vec::new(),
+        stuck: blamed,
     }
 }
 

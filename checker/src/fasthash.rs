@@ -1,69 +1,23 @@
-//! Small, fast, deterministic hashing for the configuration cache.
+//! Hashing for the configuration cache and the decoding maps: the
+//! `rustc-hash` crate (FxHash), deterministic across runs and fast on short
+//! keys. It replaced a hand-written FxHash-style hasher that measured
+//! equal or slower (BENCHMARKS.md, "Hashing"). Not collision-resistant
+//! against adversaries; histories are trusted input for that purpose (a
+//! crafted collision only slows the search, the memory budget still holds).
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 
-/// A multiply-rotate hasher (the FxHash scheme): fast on short keys, not
-/// collision-resistant against adversaries, deterministic across runs.
-#[derive(Default, Clone, Copy)]
-pub struct FastHasher {
-    hash: u64,
-}
+/// Builds FxHash hashers, for `HashMap`s keyed by small values.
+pub type FastBuild = rustc_hash::FxBuildHasher;
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// Hashes one value with [`FastHasher`], then mixes the bits (MurmurHash3
-/// finalizer) so that low bits are usable as table indices.
+/// Hashes one value with FxHash.
 #[inline]
 pub fn hash_one<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut h = FastHasher::default();
-    value.hash(&mut h);
-    mix(h.finish())
+    rustc_hash::FxBuildHasher.hash_one(value)
 }
 
-/// MurmurHash3's 64-bit finalizer.
+/// MurmurHash3's 64-bit finalizer: spreads the bits of `x` (used to turn
+/// counters and polynomial string hashes into well-mixed hashes).
 #[inline]
 pub fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;

@@ -6,6 +6,7 @@
 //! operation, per process) becomes operations through [`pair_events`], which
 //! rejects malformed sequences instead of guessing.
 
+use crate::fasthash::FastBuild;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -120,7 +121,7 @@ pub fn pair_events<I, C>(events: Vec<Event<I, C>>) -> Result<Vec<PairedOp<I, C>>
     let timed = events.first().is_some_and(|e| e.time.is_some());
     let mut ops: Vec<PairedOp<I, C>> = Vec::new();
     // process -> index in `ops` of its operation in flight
-    let mut in_flight: HashMap<u64, usize> = HashMap::new();
+    let mut in_flight: HashMap<u64, usize, FastBuild> = HashMap::default();
     for (position, event) in events.into_iter().enumerate() {
         let line = event.line.unwrap_or(position + 1);
         let err = |message: String| HistoryError { line, message };

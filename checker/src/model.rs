@@ -65,6 +65,40 @@ pub trait Model: Sync {
         true
     }
 
+    /// True if operations with inputs `a` and `b` are independent: they
+    /// touch disjoint parts of the state, so that in every state taking
+    /// them in either order is legal for both orders or for neither, with
+    /// the same successors (for example kv operations on different keys).
+    /// The search then does not try the orders of independent operations
+    /// (see the search's module documentation); this works whether or not
+    /// the history is partitioned. Dependence (`!independent`) must be an
+    /// equivalence: operations fall into classes (such as keys) and two
+    /// are independent iff they are in different classes. Default: false
+    /// (always sound).
+    fn independent(&self, _a: &Self::Input, _b: &Self::Input) -> bool {
+        false
+    }
+
+    /// The part of `state` in the class of the operation with `input` (see
+    /// `independent`): equal for any two states that agree on that class.
+    /// The search remembers which such parts fail, so that a class's dead
+    /// ends are not searched again under other classes' states. Default:
+    /// the whole state (always sound, remembers less).
+    fn class_state(&self, state: &Self::State, _input: &Self::Input) -> Self::State {
+        state.clone()
+    }
+
+    /// A decision procedure faster than the search, for the histories it
+    /// applies to: `Some(Ok(()))` if the operations `ops` (one partition,
+    /// in the search's order) are linearizable, `Some(Err(i))` if not,
+    /// with `ops[i]` an operation that cannot take effect where it must;
+    /// `None` where it does not apply. The search then only looks for an
+    /// explanation (a refutation) or a witness (if asked for). Default:
+    /// `None`.
+    fn decide(&self, _ops: &[&crate::Operation<Self::Input, Self::Output>]) -> Option<Result<(), usize>> {
+        None
+    }
+
     /// The independent part of the data type an input touches (for example
     /// its key), or `None` if the history must be checked as a whole.
     fn partition(&self, _input: &Self::Input) -> Option<String> {

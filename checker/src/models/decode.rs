@@ -6,9 +6,11 @@ use super::kv::{KeyId, KvInput, KvModel, KvOutput, KvString};
 use super::register::{RegisterInput, RegisterModel, RegisterOutput};
 use super::values::ValueTable;
 use crate::datum::Datum;
+use crate::fasthash::FastBuild;
 use crate::formats::{Reading, Record, RecordKind, Records};
 use crate::history::{pair_events, Completion, Event, EventKind, HistoryError, Operation, PairedOp};
 use crate::model::Model;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A decoded history with the model to check it against.
@@ -25,7 +27,7 @@ pub struct Decoded<M: Model> {
 
 /// One invocation or completion's payload.
 struct Payload {
-    f: String,
+    f: Cow<'static, str>,
     key: Option<Datum>,
     value: Datum,
     line: usize,
@@ -98,12 +100,12 @@ pub fn decode_register(
     let mut collected = Collected::new();
     for op in pair(records.records)? {
         let line = op.input.line;
-        let input = match op.input.f.as_str() {
+        let input = match op.input.f.as_ref() {
             "read" => RegisterInput::Read,
-            "write" => RegisterInput::Write(values.intern(value_of(&op).clone())),
+            "write" => RegisterInput::Write(values.intern_ref(value_of(&op))),
             "cas" if cas => match value_of(&op) {
                 Datum::List(pair) if pair.len() == 2 => {
-                    RegisterInput::Cas { from: values.intern(pair[0].clone()), to: values.intern(pair[1].clone()) }
+                    RegisterInput::Cas { from: values.intern_ref(&pair[0]), to: values.intern_ref(&pair[1]) }
                 }
                 other => {
                     return Err(bad(line, format!("expected the cas value to be a pair [from, to], found {other}")))
@@ -119,7 +121,7 @@ pub fn decode_register(
             (Completion::Info(_) | Completion::Pending, _) => Fate::Kept(None, None),
             (Completion::Ok(done), RegisterInput::Read) => match (&done.value, reading) {
                 (Datum::Nil, Reading::Knossos) => Fate::Kept(None, op.ret),
-                (v, _) => Fate::Kept(Some(RegisterOutput::Read(values.intern(v.clone()))), op.ret),
+                (v, _) => Fate::Kept(Some(RegisterOutput::Read(values.intern_ref(v))), op.ret),
             },
             (Completion::Ok(_), RegisterInput::Write(_)) => Fate::Kept(Some(RegisterOutput::Written), op.ret),
             (Completion::Ok(_), RegisterInput::Cas { .. }) => {
@@ -133,7 +135,9 @@ pub fn decode_register(
         };
         collected.add(&op, input, fate);
     }
-    Ok(collected.finish(RegisterModel::new(values, initial)))
+    let mut model = RegisterModel::new(values, initial);
+    model.merge_unobserved(&collected.history);
+    Ok(collected.finish(model))
 }
 
 /// The operations kept so far and the counts reported with them.
@@ -173,10 +177,12 @@ impl<I, O> Collected<I, O> {
     }
 }
 
-fn key_name(key: &Datum) -> String {
+/// The name of a key: a string key is its text, any other key its
+/// written form (so `"1"` and `1` name the same key).
+fn key_name(key: &Datum) -> std::borrow::Cow<'_, str> {
     match key {
-        Datum::Str(s) => s.clone(),
-        other => other.to_string(),
+        Datum::Str(s) => s.into(),
+        other => other.to_string().into(),
     }
 }
 
@@ -190,7 +196,7 @@ fn string_value(d: &Datum, line: usize, what: &str) -> Result<KvString, HistoryE
 /// Decodes a key/value history (get / put / append, string values).
 pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>, HistoryError> {
     let mut keys: Vec<String> = Vec::new();
-    let mut key_ids: HashMap<String, KeyId> = HashMap::new();
+    let mut key_ids: HashMap<String, KeyId, FastBuild> = HashMap::default();
     let mut collected = Collected::new();
     for op in pair(records.records)? {
         let line = op.input.line;
@@ -198,11 +204,16 @@ pub fn decode_kv(records: Records, reading: Reading) -> Result<Decoded<KvModel>,
             return Err(bad(line, "expected a key (the kv model's operations name a key)".into()));
         };
         let name = key_name(key);
-        let key = *key_ids.entry(name.clone()).or_insert_with(|| {
-            keys.push(name);
-            (keys.len() - 1) as KeyId
-        });
-        let input = match op.input.f.as_str() {
+        let key = match key_ids.get(name.as_ref()) {
+            Some(&id) => id,
+            None => {
+                let id = keys.len() as KeyId;
+                keys.push(name.to_string());
+                key_ids.insert(name.into_owned(), id);
+                id
+            }
+        };
+        let input = match op.input.f.as_ref() {
             "get" => KvInput::Get(key),
             "put" => KvInput::Put(key, string_value(value_of(&op), line, "the put's value")?),
             "append" => KvInput::Append(key, string_value(value_of(&op), line, "the append's value")?),

@@ -304,6 +304,17 @@ impl Model for KvModel {
         false
     }
 
+    /// Operations on different keys commute.
+    fn independent(&self, a: &KvInput, b: &KvInput) -> bool {
+        a.key() != b.key()
+    }
+
+    /// The key's entry alone.
+    fn class_state(&self, state: &KvState, input: &KvInput) -> KvState {
+        let key = input.key();
+        KvState(state.get(key).map(|v| (key, v.clone())).into_iter().collect())
+    }
+
     fn partition(&self, input: &KvInput) -> Option<String> {
         Some(self.key_name(input.key()).to_string())
     }

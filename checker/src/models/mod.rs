@@ -5,6 +5,7 @@ pub mod decode;
 pub mod kv;
 pub mod register;
 pub mod values;
+mod zones;
 
 pub use decode::{decode_kv, decode_register, Decoded};
 pub use kv::{KvInput, KvModel, KvOutput, KvState, KvString};

@@ -2,6 +2,7 @@
 //! (read/write/cas), over interned values.
 
 use super::values::{ValueId, ValueTable};
+use super::zones;
 use crate::model::Model;
 
 /// An operation on a register.
@@ -41,16 +42,52 @@ pub enum RegisterOutput {
 /// succeeded is legal iff the value was `from` and sets `to`; a cas that
 /// observed failure is legal iff the value was not `from`; a cas with an
 /// unknown result is always legal and sets `to` iff the value was `from`.
+///
+/// Values no operation of the history observes (no read returns them, no
+/// cas compares with them) can be merged into one state with
+/// [`RegisterModel::merge_unobserved`]: whichever of them the register
+/// holds, every operation behaves the same, so the search need not tell
+/// them apart (orders of writes nobody read then lead to the same
+/// configuration).
 #[derive(Clone, Debug)]
 pub struct RegisterModel {
     values: ValueTable,
     initial: ValueId,
+    /// Per value id: `UNOBSERVED` if merged, else the id itself. Empty
+    /// when nothing is merged.
+    merged: Vec<ValueId>,
 }
+
+/// The state of a register holding a value no operation observes.
+pub const UNOBSERVED: ValueId = ValueId::MAX;
 
 impl RegisterModel {
     /// A register starting at `initial`, describing values with `values`.
     pub fn new(values: ValueTable, initial: ValueId) -> Self {
-        RegisterModel { values, initial }
+        RegisterModel { values, initial, merged: Vec::new() }
+    }
+
+    /// Merges the values that no operation of `history` observes into the
+    /// state [`UNOBSERVED`]. Observed: a read's known result, and the
+    /// `from` of every cas (its step compares with it whatever its
+    /// output). Check only `history` (or a part of it) with the result.
+    pub fn merge_unobserved(&mut self, history: &[crate::Operation<RegisterInput, RegisterOutput>]) {
+        let mut observed = vec![false; self.values.len()];
+        for op in history {
+            match (&op.input, &op.output) {
+                (RegisterInput::Read, Some(RegisterOutput::Read(v))) => observed[*v as usize] = true,
+                (RegisterInput::Cas { from, .. }, _) => observed[*from as usize] = true,
+                _ => {}
+            }
+        }
+        self.merged =
+            observed.iter().enumerate().map(|(v, &seen)| if seen { v as ValueId } else { UNOBSERVED }).collect();
+    }
+
+    /// The state of a register holding `v`.
+    #[inline]
+    fn holding(&self, v: ValueId) -> ValueId {
+        self.merged.get(v as usize).copied().unwrap_or(v)
     }
 }
 
@@ -60,7 +97,7 @@ impl Model for RegisterModel {
     type Output = RegisterOutput;
 
     fn init(&self) -> Vec<ValueId> {
-        vec![self.initial]
+        vec![self.holding(self.initial)]
     }
 
     #[inline]
@@ -69,10 +106,10 @@ impl Model for RegisterModel {
         match (input, output) {
             (RegisterInput::Read, None) => next.push(s),
             (RegisterInput::Read, Some(RegisterOutput::Read(v))) if *v == s => next.push(s),
-            (RegisterInput::Write(v), None | Some(RegisterOutput::Written)) => next.push(*v),
-            (RegisterInput::Cas { from, to }, None) => next.push(if s == *from { *to } else { s }),
+            (RegisterInput::Write(v), None | Some(RegisterOutput::Written)) => next.push(self.holding(*v)),
+            (RegisterInput::Cas { from, to }, None) => next.push(if s == *from { self.holding(*to) } else { s }),
             (RegisterInput::Cas { from, to }, Some(RegisterOutput::Cas { succeeded: true })) if s == *from => {
-                next.push(*to)
+                next.push(self.holding(*to))
             }
             (RegisterInput::Cas { from, .. }, Some(RegisterOutput::Cas { succeeded: false })) if s != *from => {
                 next.push(s)
@@ -116,6 +153,13 @@ impl Model for RegisterModel {
         false
     }
 
+    /// Read/write histories whose writes all have distinct values, none
+    /// of them the initial one: decided by zones (Gibbons and Korach,
+    /// "Testing shared memories", 1997), in O(n log n). See `zones`.
+    fn decide(&self, ops: &[&crate::Operation<RegisterInput, RegisterOutput>]) -> Option<Result<(), usize>> {
+        zones::decide(ops, self.initial)
+    }
+
     fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         let v = |id: &ValueId| self.values.get(*id).to_string();
         match (input, output) {
@@ -135,6 +179,9 @@ impl Model for RegisterModel {
     }
 
     fn describe_state(&self, state: &ValueId) -> String {
+        if *state == UNOBSERVED {
+            return "(a value no read or cas observes)".to_string();
+        }
         self.values.get(*state).to_string()
     }
 }

@@ -12,7 +12,8 @@
 //! invoked after it, so if no candidate works the search backtracks. Two
 //! paths that reach the same configuration (set of linearized operations,
 //! model state) have the same future, so each configuration is entered at
-//! most once.
+//! most once (for histories of several classes of independent operations
+//! other means prune instead: see "Memory").
 //!
 //! Candidates are tried read-only operations first, then by earliest
 //! return (pending operations last): the order does not change the answer,
@@ -40,6 +41,46 @@
 //! A pending operation whose step would keep the current state is not
 //! taken: the configuration with it linearized has the same state and
 //! fewer options than the current one, which is being explored anyway.
+//!
+//! Independence (a partial-order reduction that generalises
+//! P-compositionality to histories searched whole): only the candidates
+//! that depend on the operation of the first return (`Model::independent`;
+//! dependence is an equivalence, so these are its class's candidates) are
+//! tried. Any linearization from here places that
+//! operation before everything called after its return, so the operations
+//! placed before it are candidates now; the independent ones among them
+//! commute with it and with its dependents, and they returned no earlier
+//! than it did, so moving them just after it keeps the order legal for
+//! the model and for real time. Hence if some linearization exists, one
+//! exists whose next operation is a dependent candidate. For a kv history
+//! searched whole, this linearizes key by key as the returns demand,
+//! instead of trying every interleaving of the keys.
+//!
+//! Backjumping: when dependence is an equivalence (operations fall into
+//! classes, such as keys, and are independent iff in different classes),
+//! the rest of the history is linearizable from a configuration iff, for
+//! every class, the rest of that class's operations is from the part of
+//! the configuration in that class (locality, as for P-compositionality).
+//! So a configuration that fails is failed by one class, its *culprit*:
+//! the class of the first-returning operation when every candidate failed
+//! by that class, or the class that failed one of its candidates. The
+//! configuration before an operation independent of the culprit has the
+//! same part in the culprit's class, so it fails too: backtracking passes
+//! it without trying its other candidates, up to the last operation of the
+//! culprit's class. (Operations are named as culprits by a member of the
+//! class: any operation stands for its class.) The failing
+//! parts themselves are remembered too (per class: its linearized
+//! operations and `Model::class_state`), so that a class's dead ends are
+//! not searched again after a backjump has undone the other classes'
+//! progress: a configuration whose first-returning operation's class is
+//! in a known failing part fails at once.
+//!
+//! Memory: with several classes the cache does not look configurations
+//! up. Failing parts per class prune instead, and a configuration reached
+//! again costs at most one walk to where its culprit's class comes first.
+//! So the cache keeps only the configurations of the current path (and
+//! those of the deepest dead end, for the explanation), and the memory of
+//! a search over many keys stays that of its failing parts.
 //!
 //! Symmetry reduction: two pending operations with equal input and output
 //! are interchangeable, except that the one called earlier is available
@@ -108,6 +149,92 @@ struct Level {
     tried: u32,
     /// The operation whose return ends the candidates.
     stuck: u32,
+    /// Set when this configuration is known to fail by another operation's
+    /// class than `stuck`'s (see "Backjumping"); `NONE` otherwise.
+    culprit: u32,
+}
+
+/// The operations' classes of dependence (see "Backjumping") and the
+/// parts of states known to fail per class.
+///
+/// Invariant: `sets[c]` holds the class-local indices of the linearized
+/// operations of class `c`; `failed[c]` holds (set of class `c`, class
+/// state) pairs from which class `c`'s remaining operations cannot be
+/// linearized.
+struct Classes<S> {
+    /// Per operation: its class.
+    class: Vec<u32>,
+    /// Per operation: its index among the operations of its class.
+    index: Vec<u32>,
+    sets: Vec<LinearizedSet>,
+    failed: Vec<ConfigCache<S>>,
+}
+
+/// More classes than this and the parts are not remembered (finding an
+/// operation's class compares it with one operation of each class).
+const MAX_CLASSES: usize = 256;
+
+impl<S: Clone + Eq + std::hash::Hash> Classes<S> {
+    /// The classes of `ops`, or `None` if all are in one class (nothing to
+    /// gain) or there are more than `MAX_CLASSES`.
+    fn of<M: Model<State = S>>(model: &M, ops: &[&Operation<M::Input, M::Output>]) -> Option<Self> {
+        let mut representatives: Vec<u32> = Vec::new();
+        let mut sizes: Vec<u32> = Vec::new();
+        let (mut class, mut index) = (Vec::with_capacity(ops.len()), Vec::with_capacity(ops.len()));
+        for (i, op) in ops.iter().enumerate() {
+            let found = representatives.iter().position(|&r| !model.independent(&ops[r as usize].input, &op.input));
+            let c = found.unwrap_or_else(|| {
+                representatives.push(i as u32);
+                sizes.push(0);
+                representatives.len() - 1
+            });
+            if representatives.len() > MAX_CLASSES {
+                return None;
+            }
+            class.push(c as u32);
+            index.push(sizes[c]);
+            sizes[c] += 1;
+        }
+        if representatives.len() < 2 {
+            return None;
+        }
+        Some(Classes {
+            class,
+            index,
+            sets: sizes.iter().map(|&n| LinearizedSet::new(n as usize)).collect(),
+            failed: sizes.iter().map(|_| ConfigCache::new()).collect(),
+        })
+    }
+
+    fn insert(&mut self, op: u32) {
+        self.sets[self.class[op as usize] as usize].insert(self.index[op as usize]);
+    }
+
+    fn remove(&mut self, op: u32) {
+        self.sets[self.class[op as usize] as usize].remove(self.index[op as usize]);
+    }
+
+    /// Records that `op`'s class fails from its part of the configuration
+    /// (linearized operations as now, `part` of the state).
+    fn record_failure(&mut self, op: u32, part: S) {
+        let c = self.class[op as usize] as usize;
+        let set = &mut self.sets[c];
+        let hash = set.hash();
+        let _ = self.failed[c].insert(set.key(), hash, part, 0);
+    }
+
+    /// True if `op`'s class is known to fail from its part of the
+    /// configuration.
+    fn known_failure(&mut self, op: u32, part: S) -> bool {
+        let c = self.class[op as usize] as usize;
+        let set = &mut self.sets[c];
+        let hash = set.hash();
+        self.failed[c].contains(set.key(), hash, &part)
+    }
+
+    fn allocated_bytes(&self) -> usize {
+        self.failed.iter().map(ConfigCache::allocated_bytes).sum::<usize>() + self.class.capacity() * 8
+    }
 }
 
 /// What came of trying one candidate.
@@ -116,9 +243,11 @@ enum Attempt {
     Linearized,
     /// It cannot come next (or was tried before); try the next candidate.
     Skipped,
-    /// It was a read-only step whose configuration is known to fail, so
-    /// the current configuration fails too.
-    KnownDeadEnd,
+    /// The current configuration fails by the class of this operation: a
+    /// read-only step led to a configuration known to fail by it, or a
+    /// step led to one known to fail by a class independent of the
+    /// current candidates.
+    FailsBy(u32),
 }
 
 /// The search state of one partition.
@@ -137,6 +266,18 @@ pub(crate) struct PartitionSearch<'a, M: Model> {
     /// The operations linearized on the current path.
     linearized: LinearizedSet,
     cache: ConfigCache<M::State>,
+    /// Per configuration: an operation of the class it failed by (see
+    /// "Backjumping"), `NONE` while it is on the current path.
+    failed_by: Vec<u32>,
+    /// The classes of independent operations, when there are several.
+    /// Then the cache keeps only the configurations of the current path
+    /// (and of the deepest dead end): see "Memory" above.
+    classes: Option<Classes<M::State>>,
+    /// Configurations entered so far (the cache may hold fewer).
+    entered: usize,
+    /// With classes: the cache's entries below this id are kept (those of
+    /// the deepest dead end, which explanations replay).
+    keep_below: usize,
     /// The linearized operations of the current path, in order.
     stack: Vec<Frame<M::State>>,
     /// One level per configuration on the path: `levels.len() ==
@@ -168,6 +309,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let twin_before = twins_before(&ops);
         let read_only: Vec<bool> = ops.iter().map(|o| model.is_read_only(&o.input, o.output.as_ref())).collect();
         let priority = ops.iter().zip(&read_only).map(|(o, &ro)| (!ro, o.ret.map_or(1, |_| 0), o.call)).collect();
+        let classes = Classes::of(model, &ops);
         let mut initial_states = model.init();
         initial_states.reverse();
         PartitionSearch {
@@ -179,6 +321,10 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             priority,
             linearized: LinearizedSet::new(n),
             cache: ConfigCache::new(),
+            failed_by: Vec::new(),
+            classes,
+            entered: 0,
+            keep_below: 0,
             stack: Vec::new(),
             levels: Vec::new(),
             arena: Vec::new(),
@@ -211,7 +357,7 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
 
     /// Number of configurations entered.
     pub(crate) fn configurations(&self) -> usize {
-        self.cache.len()
+        self.entered
     }
 
     /// Runs at most `budget` steps. Returns `None` if the search is not
@@ -248,10 +394,15 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
                         false
                     }
                     Attempt::Skipped => false,
-                    Attempt::KnownDeadEnd => true,
+                    Attempt::FailsBy(culprit) => {
+                        self.levels.last_mut().expect("entered").culprit = culprit;
+                        true
+                    }
                 }
             } else {
-                self.record_dead_end();
+                if self.levels.last().expect("entered").culprit == NONE {
+                    self.record_dead_end();
+                }
                 true
             };
             if dead_end && !self.backtrack() && !self.enter_next_initial_state() {
@@ -272,7 +423,9 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         let now = self.cache.allocated_bytes()
             + self.stack.capacity() * std::mem::size_of::<Frame<M::State>>()
             + self.arena.capacity() * 4
-            + self.levels.capacity() * std::mem::size_of::<Level>();
+            + self.levels.capacity() * std::mem::size_of::<Level>()
+            + self.failed_by.capacity() * 4
+            + self.classes.as_ref().map_or(0, Classes::allocated_bytes);
         limits.account(self.accounted_bytes, now);
         self.accounted_bytes = now;
     }
@@ -294,30 +447,64 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             return Attempt::Skipped;
         }
         let forced = self.read_only[op as usize] && keeps_state;
+        let stuck = self.levels.last().expect("entered").stuck;
+        let mut fails_by = NONE;
         if !self.successors.is_empty() {
             self.linearized.insert(op);
+            if let Some(classes) = &mut self.classes {
+                classes.insert(op);
+            }
             self.successors.reverse();
             while let Some(state) = self.successors.pop() {
-                if let Some(id) = self.enter_state(state) {
-                    let alternatives =
-                        if self.successors.is_empty() { Vec::new() } else { std::mem::take(&mut self.successors) };
-                    self.stack.push(Frame { op, forced, before: self.current, alternatives });
-                    self.current = id;
-                    self.entries.lift(op);
-                    self.note_pushed(op, id);
-                    if self.entries.completed(op) {
-                        self.completed_left -= 1;
+                match self.enter_state(state) {
+                    Ok(id) => {
+                        let alternatives =
+                            if self.successors.is_empty() { Vec::new() } else { std::mem::take(&mut self.successors) };
+                        self.stack.push(Frame { op, forced, before: self.current, alternatives });
+                        self.current = id;
+                        self.entries.lift(op);
+                        self.note_pushed(op, id);
+                        if self.entries.completed(op) {
+                            self.completed_left -= 1;
+                        }
+                        return Attempt::Linearized;
                     }
-                    return Attempt::Linearized;
+                    Err(known) => {
+                        let culprit = self.failed_by[known as usize];
+                        if forced || self.independent(culprit, stuck) {
+                            fails_by = culprit;
+                        }
+                    }
                 }
             }
             self.linearized.remove(op);
-            if forced {
-                // The only way on from here was explored and failed.
-                return Attempt::KnownDeadEnd;
+            if let Some(classes) = &mut self.classes {
+                classes.remove(op);
             }
         }
+        if fails_by != NONE {
+            // A read-only step was the only way on from here and it fails,
+            // or the part of the state in the culprit's class is the same
+            // here and fails.
+            self.successors.clear();
+            return Attempt::FailsBy(fails_by);
+        }
         Attempt::Skipped
+    }
+
+    /// True if the part of the current configuration in `op`'s class is
+    /// known to fail.
+    fn class_known_to_fail(&mut self, op: u32) -> bool {
+        let Some(classes) = &mut self.classes else { return false };
+        let part = self.model.class_state(self.cache.state(self.current), &self.ops[op as usize].input);
+        classes.known_failure(op, part)
+    }
+
+    /// True if the model declares operations `a` and `b` independent
+    /// (false if either is `NONE`).
+    #[inline]
+    fn independent(&self, a: u32, b: u32) -> bool {
+        a != NONE && b != NONE && self.model.independent(&self.ops[a as usize].input, &self.ops[b as usize].input)
     }
 
     /// Leaves the current configuration, which failed: tries the next
@@ -328,11 +515,26 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         loop {
             let level = self.levels.pop().expect("a configuration is entered");
             self.arena.truncate(level.start as usize);
+            let culprit = if level.culprit != NONE { level.culprit } else { level.stuck };
+            self.failed_by[self.current as usize] = culprit;
+            if let (Some(classes), true) = (&mut self.classes, culprit != NONE) {
+                let input = &self.ops[culprit as usize].input;
+                classes.record_failure(culprit, self.model.class_state(self.cache.state(self.current), input));
+            }
+            // The configuration left and all entered after it are off the
+            // path from here on.
+            self.forget_from(self.current);
             if self.stack.is_empty() {
                 return false;
             }
+            // Backjumping: the configuration before an operation
+            // independent of the culprit fails by the culprit too.
+            let jump = self.independent(self.stack.last().expect("checked above").op, culprit);
             while let Some(state) = self.stack.last_mut().and_then(|f| f.alternatives.pop()) {
-                if let Some(id) = self.enter_state(state) {
+                if jump {
+                    continue;
+                }
+                if let Ok(id) = self.enter_state(state) {
                     self.current = id;
                     self.longest_agrees = self.longest_agrees.min(self.stack.len() - 1);
                     self.enter_configuration();
@@ -344,15 +546,20 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
             let op = frame.op;
             self.current = frame.before;
             self.linearized.remove(op);
+            if let Some(classes) = &mut self.classes {
+                classes.remove(op);
+            }
             self.entries.unlift(op);
             if self.entries.completed(op) {
                 self.completed_left += 1;
             }
-            if !frame.forced {
+            if !frame.forced && !jump {
                 return true;
             }
-            // A read-only step was the only choice worth trying here, so
-            // the configuration before it fails too.
+            // A read-only step was the only choice worth trying here, or
+            // the culprit's class is untouched by the step: the
+            // configuration before it fails too, by the same culprit.
+            self.levels.last_mut().expect("the level of the configuration before").culprit = culprit;
         }
     }
 
@@ -361,15 +568,42 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     fn enter_configuration(&mut self) {
         let start = self.arena.len();
         let stuck = self.entries.candidates(&mut self.arena);
+        if stuck != NONE {
+            self.keep_dependent_candidates(start, stuck);
+        }
         let priority = &self.priority;
         self.arena[start..].sort_unstable_by_key(|&op| priority[op as usize]);
         let len = (self.arena.len() - start) as u32;
         // If the model can tell that some operation that must still take
         // effect no longer can, this configuration is a dead end (its
         // candidates count as tried).
-        let doomed = stuck != NONE && self.arena[start..].iter().any(|&op| self.cannot_take_effect(op, stuck));
-        let tried = if doomed { len } else { 0 };
-        self.levels.push(Level { start: start as u32, len, tried, stuck });
+        let doomed = if stuck == NONE {
+            None
+        } else {
+            self.arena[start..].iter().copied().find(|&op| self.cannot_take_effect(op, stuck))
+        };
+        let known = stuck != NONE && doomed.is_none() && self.class_known_to_fail(stuck);
+        let tried = if doomed.is_some() || known { len } else { 0 };
+        // A doomed configuration fails by the class of the operation that
+        // can no longer take effect.
+        let culprit = doomed.filter(|&op| self.independent(op, stuck)).unwrap_or(NONE);
+        self.levels.push(Level { start: start as u32, len, tried, stuck, culprit });
+    }
+
+    /// Keeps, of the candidates in `arena[start..]`, those that depend on
+    /// `stuck` (the operation of the first return, itself a candidate; see
+    /// "Independence" above). Dependence is an equivalence, so these are
+    /// the candidates of `stuck`'s class. Order is kept.
+    fn keep_dependent_candidates(&mut self, start: usize, stuck: u32) {
+        let mut kept = start;
+        for i in start..self.arena.len() {
+            let op = self.arena[i];
+            if !self.independent(op, stuck) {
+                self.arena[kept] = op;
+                kept += 1;
+            }
+        }
+        self.arena.truncate(kept);
     }
 
     /// True if the model shows that completed operation `target` can no
@@ -398,19 +632,40 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
     }
 
     /// Adds the configuration (current linearized set, `state`) to the
-    /// cache; its id if it is new, `None` if it was entered before.
+    /// cache; its id if it is new, the known id as an error if it was
+    /// entered before (and so has failed).
     #[inline]
-    fn enter_state(&mut self, state: M::State) -> Option<ConfigId> {
+    fn enter_state(&mut self, state: M::State) -> Result<ConfigId, ConfigId> {
         let heap = self.model.state_heap_bytes(&state);
-        let set_hash = self.linearized.hash();
-        self.cache.insert(self.linearized.key(), set_hash, state, heap)
+        let entered = if self.classes.is_some() {
+            Ok(self.cache.push_unindexed(state, heap))
+        } else {
+            let set_hash = self.linearized.hash();
+            self.cache.insert(self.linearized.key(), set_hash, state, heap)
+        };
+        if let Ok(id) = entered {
+            self.entered += 1;
+            self.failed_by.truncate(id as usize);
+            self.failed_by.push(NONE);
+        }
+        entered
+    }
+
+    /// With classes, forgets the configurations from `id` on (left by the
+    /// search), except those of the deepest dead end.
+    fn forget_from(&mut self, id: ConfigId) {
+        if self.classes.is_some() {
+            let keep = (id as usize).max(self.keep_below);
+            self.cache.truncate(keep);
+            self.failed_by.truncate(keep);
+        }
     }
 
     /// Starts the search again from the next initial state not yet entered.
     fn enter_next_initial_state(&mut self) -> bool {
         debug_assert!(self.stack.is_empty());
         while let Some(state) = self.initial_states.pop() {
-            if let Some(id) = self.enter_state(state) {
+            if let Ok(id) = self.enter_state(state) {
                 self.current = id;
                 self.enter_configuration();
                 return true;
@@ -476,6 +731,8 @@ impl<'a, M: Model> PartitionSearch<'a, M> {
         longest.initial = initial;
         longest.candidates = candidates;
         longest.stuck = stuck;
+        let deepest = longest.states.iter().copied().chain([longest.initial]).max().unwrap_or(0);
+        self.keep_below = self.keep_below.max(deepest as usize + 1);
         self.longest = Some(longest);
         self.longest_agrees = depth;
     }
