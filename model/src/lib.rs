@@ -11,7 +11,7 @@ pub use crate::core::io::{
     RequestVoteReply,
 };
 pub use crate::core::log::Log;
-pub use crate::core::node::{Config, HeartbeatStyle, Node, PersistentState, Role};
+pub use crate::core::node::{Config, HeartbeatStyle, InvariantViolation, Node, PersistentState, Role};
 pub use crate::core::types::{majority, Command, Entry, Index, NodeId, Snapshot, SnapshotData, Term};
 pub use crate::mutant::Mutant;
 pub mod explore;

@@ -12,6 +12,10 @@ pub enum Mutant {
     /// M1: `voted_for` is not part of the persisted state, so a restarted
     /// node forgets its vote and may vote twice in one term.
     M1,
+    /// M2: a step's [`crate::Output::Persist`] comes after its sends
+    /// instead of before them, so a crash in between loses a vote or an
+    /// entry that was already announced.
+    M2,
     /// M3: the up-to-date check of a vote compares only last log indices.
     M3,
     /// M4: a candidate counts vote replies from older terms.
@@ -43,8 +47,9 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every mutant, in id order.
-    pub const ALL: [Mutant; 11] = [
+    pub const ALL: [Mutant; 12] = [
         Mutant::M1,
+        Mutant::M2,
         Mutant::M3,
         Mutant::M4,
         Mutant::M6,
@@ -78,6 +83,11 @@ impl Mutant {
                 "m1",
                 "vote-not-persisted",
                 "votedFor is not persisted; a restarted node votes twice in one term (election safety)",
+            ),
+            Mutant::M2 => (
+                "m2",
+                "persist-after-send",
+                "the new term, vote or log is persisted after the step's messages are sent; a crash in between loses it (election safety)",
             ),
             Mutant::M3 => (
                 "m3",

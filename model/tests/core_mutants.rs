@@ -30,6 +30,21 @@ fn m1_forgets_its_vote_across_a_restart() {
     assert!(m1_scenario(&with_mutant(3, Mutant::M1)));
 }
 
+/// M2 (Figure 2, "updated on stable storage before responding to RPCs"):
+/// a voter grants its vote. Correct: the Persist comes before the reply.
+/// M2: the reply is sent first, so a crash between them loses the vote.
+fn m2_scenario(cfg: &Config) -> bool {
+    let mut n = node(0, 0, None, &[]);
+    let out = recv(&mut n, cfg, 1, rv(1, 0, 0));
+    out.first() == Some(&Output::Persist)
+}
+
+#[test]
+fn m2_sends_before_persisting() {
+    assert!(m2_scenario(&correct(3)));
+    assert!(!m2_scenario(&with_mutant(3, Mutant::M2)));
+}
+
 /// M3 (§5.4.1): a voter with log `[1, 2]` asked by a candidate whose log is
 /// longer (5 entries) but ends in term 1. Correct: refused. M3: granted.
 fn m3_scenario(cfg: &Config) -> bool {
@@ -193,6 +208,7 @@ fn every_mutant_changes_only_its_own_scenario() {
     fn outcome(scenario: Mutant, cfg: &Config) -> String {
         match scenario {
             Mutant::M1 => format!("{:?}", m1_scenario(cfg)),
+            Mutant::M2 => format!("{:?}", m2_scenario(cfg)),
             Mutant::M3 => format!("{:?}", m3_scenario(cfg)),
             Mutant::M4 => format!("{:?}", m4_scenario(cfg)),
             Mutant::M6 => format!("{:?}", m6_scenario(cfg)),

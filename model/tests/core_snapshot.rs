@@ -104,7 +104,7 @@ fn install_snapshot_from_stale_term_is_refused() {
     let mut n = node(1, 4, None, &[1]);
     let before = n.clone();
     let out = recv(&mut n, &cfg, 0, snap_msg(3, 3, 2, vec![3]));
-    assert_eq!(out, vec![send(0, snap_reply(4, 3))]);
+    assert_eq!(out, vec![send(0, snap_refused(4, 3))]);
     assert_eq!(n, before);
 }
 
@@ -168,7 +168,7 @@ fn stale_install_snapshot_is_answered_and_ignored() {
     let mut n = applied_follower(&cfg);
     let before = n.clone();
     let out = recv(&mut n, &cfg, 0, snap_msg(1, 2, 1, vec![2]));
-    assert_eq!(out, vec![Output::ResetElectionTimer, send(0, snap_reply(1, 2))]);
+    assert_eq!(out, vec![Output::ResetElectionTimer, send(0, snap_refused(1, 2))]);
     assert_eq!(n, before);
 }
 

@@ -40,7 +40,7 @@ fn every_message_kind_round_trips() {
             last_included_term: 4,
             data: vec![0, 255, 7],
         }),
-        Message::InstallSnapshotReply(InstallSnapshotReply { term: 5, last_included_index: 9 }),
+        Message::InstallSnapshotReply(InstallSnapshotReply { term: 5, last_included_index: 9, accepted: true }),
     ];
     for m in &messages {
         round_trip(m);

@@ -79,6 +79,10 @@ pub struct InstallSnapshotReply {
     pub term: Term,
     /// The `last_included_index` of the request answered.
     pub last_included_index: Index,
+    /// Whether the follower installed the snapshot. A refused one was from
+    /// an older term, or stale (at or below the follower's commit index, so
+    /// the follower holds those entries already).
+    pub accepted: bool,
 }
 
 /// A Raft RPC request or reply (Figure 2, and §7 for InstallSnapshot).

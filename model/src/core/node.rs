@@ -122,6 +122,23 @@ impl<C: Clone, D> Default for PersistentState<C, D> {
     }
 }
 
+/// A broken per-node invariant, found by [`Node::check_invariants`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InvariantViolation {
+    /// The node whose invariant is broken.
+    pub node: NodeId,
+    /// Which invariant, with the values that break it.
+    pub what: String,
+}
+
+impl std::fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "node {}: {}", self.node, self.what)
+    }
+}
+
+impl std::error::Error for InvariantViolation {}
+
 /// One Raft server. Owns no threads, clocks, sockets or files: everything it
 /// wants done is returned by [`Node::step`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -204,7 +221,12 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
             Input::Snapshot { index, data } => self.handle_service_snapshot(index, data, &mut fx),
         }
         if fx.persist {
-            fx.outputs.insert(0, Output::Persist);
+            if cfg.has(Mutant::M2) {
+                // M2: the new state is written only after everything else.
+                fx.outputs.push(Output::Persist);
+            } else {
+                fx.outputs.insert(0, Output::Persist);
+            }
         }
         if cfg.mutant.is_none() {
             debug_assert_eq!(self.check_invariants(cfg), Ok(()), "node {} after a step", self.id);
@@ -246,8 +268,14 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
     }
 
     /// Checks the per-node invariants written on the fields. Returns the
-    /// first one broken, described.
-    pub fn check_invariants(&self, cfg: &Config) -> Result<(), String> {
+    /// first one broken. Cheap enough to run after every step in release
+    /// builds: the model checker does, and reports a broken invariant as a
+    /// counterexample.
+    pub fn check_invariants(&self, cfg: &Config) -> Result<(), InvariantViolation> {
+        self.first_broken_invariant(cfg).map_err(|what| InvariantViolation { node: self.id, what })
+    }
+
+    fn first_broken_invariant(&self, cfg: &Config) -> Result<(), String> {
         let snap = self.log.snapshot_index();
         if !(snap <= self.last_applied && self.last_applied <= self.commit_index) {
             return Err(format!(
@@ -275,6 +303,13 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
                 }
             }
             Role::Leader { next_index, match_index } => {
+                if match_index[self.id] != self.log.last_index() {
+                    return Err(format!(
+                        "leader's own match index {} is not its last index {}",
+                        match_index[self.id],
+                        self.log.last_index()
+                    ));
+                }
                 for p in cfg.peers(self.id) {
                     if next_index[p] <= match_index[p] || match_index[p] > self.log.last_index() {
                         return Err(format!("leader's next/match for {p} out of order"));

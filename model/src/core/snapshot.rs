@@ -42,12 +42,12 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         fx: &mut Effects<C, D>,
     ) {
         let (last_index, last_term) = (request.last_included_index, request.last_included_term);
-        let reply = |node: &Self, fx: &mut Effects<C, D>| {
-            let reply = InstallSnapshotReply { term: node.term, last_included_index: last_index };
+        let reply = |node: &Self, accepted: bool, fx: &mut Effects<C, D>| {
+            let reply = InstallSnapshotReply { term: node.term, last_included_index: last_index, accepted };
             fx.send(leader, Message::InstallSnapshotReply(reply));
         };
         if request.term < self.term || self.is_leader() {
-            reply(self, fx);
+            reply(self, false, fx);
             return;
         }
         if matches!(self.role, Role::Candidate { .. }) {
@@ -56,7 +56,7 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         fx.outputs.push(Output::ResetElectionTimer);
         let stale = last_index <= self.commit_index;
         if stale && !cfg.has(Mutant::M19) {
-            reply(self, fx);
+            reply(self, false, fx);
             return;
         }
         let keeps_suffix = last_index >= self.log.snapshot_index() && self.log.term_at(last_index) == Some(last_term);
@@ -70,11 +70,14 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         self.last_applied = last_index;
         fx.persist = true;
         fx.outputs.push(Output::ApplySnapshot { index: last_index, term: last_term, data: request.data.clone() });
-        reply(self, fx);
+        reply(self, true, fx);
     }
 
     /// InstallSnapshot reply: the follower now holds everything through
-    /// `last_index`; send it what follows, if anything.
+    /// `last_index` (whether it installed the snapshot or refused it as
+    /// stale, having committed that far already); send it what follows, if
+    /// anything. A refusal from a later term never gets here: its term made
+    /// us step down.
     pub(crate) fn handle_install_snapshot_reply(
         &mut self,
         cfg: &Config,

@@ -75,8 +75,9 @@ pub fn message(m: &Message<u8, Vec<u8>>) -> String {
                 "InstallSnapshot(term {term}, through {last_included_index}@t{last_included_term}, values {data:?})"
             )
         }
-        Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index }) => {
-            format!("InstallSnapshotReply(term {term}, through {last_included_index})")
+        Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index, accepted }) => {
+            let verdict = if *accepted { "installed" } else { "refused" };
+            format!("InstallSnapshotReply(term {term}, through {last_included_index}, {verdict})")
         }
     }
 }

@@ -141,7 +141,12 @@ pub fn snap_msg(term: Term, last_included_index: Index, last_included_term: Term
 }
 
 pub fn snap_reply(term: Term, last_included_index: Index) -> Msg {
-    Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index })
+    Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index, accepted: true })
+}
+
+/// The reply of a follower that refused a snapshot (older term, or stale).
+pub fn snap_refused(term: Term, last_included_index: Index) -> Msg {
+    Message::InstallSnapshotReply(InstallSnapshotReply { term, last_included_index, accepted: false })
 }
 
 /// Runs an election on `n` (which must be able to win it): election timeout,
