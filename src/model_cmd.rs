@@ -3,12 +3,13 @@
 //! Arguments are parsed into [`ModelArgs`], validated into bounds and run
 //! options before any work, then the report is printed as text or JSON.
 
-use crate::units::{parse_duration, peak_rss_bytes};
+use crate::units::{parse_duration, parse_size, peak_rss_bytes};
 use clap::Args;
-use raftcheck_model::explore::bounds::{Bounds, NetworkKind};
+use raftcheck_model::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use raftcheck_model::explore::configs;
 use raftcheck_model::explore::describe;
-use raftcheck_model::explore::run::{self, Progress, RunOptions, RunReport, Status, Strategy, Trace, Verdict};
+use raftcheck_model::explore::run::{self, Engine, Progress, RunOptions, RunReport, Status, Strategy, Trace, Verdict};
+use raftcheck_model::explore::search::visited::omission_probability;
 use raftcheck_model::{HeartbeatStyle, Mutant};
 use serde_json::json;
 use std::time::Duration;
@@ -17,13 +18,16 @@ use std::time::Duration;
 /// configuration's values.
 #[derive(Args, Debug)]
 #[command(after_help = "Exit codes: 0 every property holds and the run was complete; 1 a property is violated \
-(counterexample printed) or a reachability goal was never reached; 3 incomplete (timeout) with nothing found; \
+(counterexample printed, also when the core panics or breaks a node invariant) or a reachability goal was \
+never reached; 3 incomplete (timeout, memory budget, or a bug hunt that found nothing) with nothing found; \
 2 usage error.\n\nExamples:\n  raftcheck model --config ci\n  raftcheck model --config m8 --mutant m8\n  \
 raftcheck model --config deep --strategy sim --timeout 5m --seed 42")]
 pub struct ModelArgs {
-    /// Named configuration to start from (see --list-configs).
-    #[arg(long, default_value = "default")]
-    config: String,
+    /// Named configuration to start from (see --list-configs); `default`
+    /// if not given. Explicit bound options below override its values, and
+    /// the report says so.
+    #[arg(long)]
+    config: Option<String>,
     /// List the named configurations and exit.
     #[arg(long)]
     list_configs: bool,
@@ -51,6 +55,11 @@ pub struct ModelArgs {
     /// restart from its persisted state.
     #[arg(long)]
     crashes: Option<u8>,
+    /// Whether a crash may also fall inside a step, between its Persist,
+    /// its sends and its applies, in the order the core emits them
+    /// (true/false).
+    #[arg(long)]
+    crash_mid_step: Option<bool>,
     /// Number of service snapshots over the whole run (0-4).
     #[arg(long)]
     snapshots: Option<u8>,
@@ -59,17 +68,20 @@ pub struct ModelArgs {
     /// delivered twice). All reorder.
     #[arg(long)]
     network: Option<NetworkKind>,
-    /// Messages in flight per directed link (1-4); a message sent into a
-    /// full link is lost.
-    #[arg(long)]
+    /// Capacity of each directed link: messages in flight from one server
+    /// to another (1-4), delivered in any order; a message sent into a full
+    /// link is lost.
+    #[arg(long, visible_alias = "link-capacity")]
     max_in_flight: Option<u8>,
-    /// Messages in flight in the whole network (1-32); a message sent into
-    /// a full network is lost.
-    #[arg(long)]
+    /// Capacity of the whole network: messages in flight on all links
+    /// together (1-32); a step whose messages do not all fit loses all of
+    /// them.
+    #[arg(long, visible_alias = "network-capacity")]
     max_messages: Option<u8>,
-    /// Whether leaders' heartbeat timers fire (true/false).
+    /// When leaders' heartbeat timers fire: off, while-lagging (only while
+    /// some peer lags and nothing is in flight to it) or always.
     #[arg(long)]
-    heartbeats: Option<bool>,
+    heartbeats: Option<Heartbeats>,
     /// Total heartbeats over the whole run (0-16).
     #[arg(long)]
     max_heartbeats: Option<u8>,
@@ -85,10 +97,24 @@ pub struct ModelArgs {
     /// Re-introduce one classic bug: its id (m8) or name (figure-8-commit).
     #[arg(long)]
     mutant: Option<Mutant>,
-    /// dfs (exhaustive, symmetry-reduced), bfs (exhaustive, shortest
-    /// counterexamples) or sim (random walks until --timeout).
-    #[arg(long, default_value = "dfs")]
+    /// auto (a bug hunt of --hunt-time, then dfs), dfs (exhaustive,
+    /// symmetry-reduced), bfs (exhaustive, shortest counterexamples), sim
+    /// (random walks until --timeout) or hunt (bfs and random walks side by
+    /// side until --timeout or --hunt-time; never complete).
+    #[arg(long, default_value = "auto")]
     strategy: Strategy,
+    /// How long the bug hunt of --strategy auto (and hunt without
+    /// --timeout) runs: seconds, or a number with ms, s, m or h.
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    hunt_time: Duration,
+    /// Which search runs the strategy: own (default) or stateright (its own
+    /// checker, for comparison; dfs, bfs and sim only).
+    #[arg(long, default_value = "own")]
+    engine: Engine,
+    /// End the run as incomplete (exit 3) once resident memory exceeds
+    /// this size, e.g. 512M or 4G.
+    #[arg(long, value_parser = parse_size)]
+    memory_budget: Option<usize>,
     /// Checker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -127,15 +153,49 @@ fn parse_heartbeat_style(s: &str) -> Result<HeartbeatStyle, String> {
 /// The validated work: bounds and options.
 struct Plan {
     config_name: String,
+    /// The bound options given explicitly, which override the
+    /// configuration's values (`--servers 5`, ...).
+    overrides: Vec<String>,
     bounds: Bounds,
     options: RunOptions,
 }
 
 impl ModelArgs {
+    /// The bound options given on the command line, as typed.
+    fn explicit_bounds(&self) -> Vec<String> {
+        let mut given = Vec::new();
+        let mut note = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                given.push(format!("--{name} {v}"));
+            }
+        };
+        note("servers", self.servers.map(|v| v.to_string()));
+        note("max-term", self.max_term.map(|v| v.to_string()));
+        note("max-elections", self.max_elections.map(|v| v.to_string()));
+        note(
+            "election-order",
+            self.election_order.as_ref().map(|o| o.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")),
+        );
+        note("values", self.values.map(|v| v.to_string()));
+        note("crashes", self.crashes.map(|v| v.to_string()));
+        note("crash-mid-step", self.crash_mid_step.map(|v| v.to_string()));
+        note("snapshots", self.snapshots.map(|v| v.to_string()));
+        note("network", self.network.map(|v| v.to_string()));
+        note("max-in-flight", self.max_in_flight.map(|v| v.to_string()));
+        note("max-messages", self.max_messages.map(|v| v.to_string()));
+        note("heartbeats", self.heartbeats.map(|v| v.name().to_string()));
+        note("max-heartbeats", self.max_heartbeats.map(|v| v.to_string()));
+        note("one-value-per-term", self.one_value_per_term.map(|v| v.to_string()));
+        note("heartbeat-style", self.heartbeat_style.map(|v| style_name(v).to_string()));
+        note("max-entries", self.max_entries.map(|v| v.to_string()));
+        given
+    }
+
     fn plan(&self) -> Result<Plan, String> {
-        let named = configs::named(&self.config).ok_or_else(|| {
+        let wanted = self.config.as_deref().unwrap_or("default");
+        let named = configs::named(wanted).ok_or_else(|| {
             let names: Vec<&str> = configs::all().iter().map(|c| c.name).collect();
-            format!("unknown configuration '{}' (known: {})", self.config, names.join(", "))
+            format!("unknown configuration '{wanted}' (known: {})", names.join(", "))
         })?;
         let mut b = named.bounds;
         b.servers = self.servers.unwrap_or(b.servers);
@@ -146,10 +206,11 @@ impl ModelArgs {
         }
         b.values = self.values.unwrap_or(b.values);
         b.crashes = self.crashes.unwrap_or(b.crashes);
+        b.crash_mid_step = self.crash_mid_step.unwrap_or(b.crash_mid_step);
         b.snapshots = self.snapshots.unwrap_or(b.snapshots);
         b.network = self.network.unwrap_or(b.network);
-        b.max_in_flight = self.max_in_flight.unwrap_or(b.max_in_flight);
-        b.max_messages = self.max_messages.or(b.max_messages);
+        b.link_capacity = self.max_in_flight.unwrap_or(b.link_capacity);
+        b.network_capacity = self.max_messages.or(b.network_capacity);
         b.heartbeats = self.heartbeats.unwrap_or(b.heartbeats);
         b.max_heartbeats = self.max_heartbeats.or(b.max_heartbeats);
         b.one_value_per_term = self.one_value_per_term.unwrap_or(b.one_value_per_term);
@@ -167,16 +228,38 @@ impl ModelArgs {
             (None, Strategy::Sim) => Some(Duration::from_secs(60)),
             (t, _) => t,
         };
+        if self.engine == Engine::Stateright && matches!(self.strategy, Strategy::Auto | Strategy::Hunt) {
+            return Err("--engine stateright runs --strategy dfs, bfs or sim only".to_string());
+        }
         let progress: Option<fn(&Progress)> = if self.quiet { None } else { Some(print_progress) };
         let options = RunOptions {
             strategy: self.strategy,
+            engine: self.engine,
             threads,
             timeout,
+            hunt_time: self.hunt_time,
+            memory_budget: self.memory_budget.map(|m| m as u64),
             seed: self.seed,
             symmetry: !self.no_symmetry,
             progress,
         };
-        Ok(Plan { config_name: named.name.to_string(), bounds: b, options })
+        Ok(Plan { config_name: named.name.to_string(), overrides: self.explicit_bounds(), bounds: b, options })
+    }
+}
+
+fn style_name(style: HeartbeatStyle) -> &'static str {
+    match style {
+        HeartbeatStyle::WithEntries => "with-entries",
+        HeartbeatStyle::Empty => "empty",
+    }
+}
+
+/// How the scope came about: the configuration, and the options merged in.
+fn scope_origin(plan: &Plan) -> String {
+    if plan.overrides.is_empty() {
+        format!("config {}", plan.config_name)
+    } else {
+        format!("config {} with explicit options merged in: {}", plan.config_name, plan.overrides.join(" "))
     }
 }
 
@@ -227,8 +310,8 @@ pub fn run(args: ModelArgs) -> u8 {
     }
     if !args.quiet {
         eprintln!(
-            "raftcheck model: config {} ({}), strategy {}, {} thread(s)",
-            plan.config_name,
+            "raftcheck model: {} ({}), strategy {}, {} thread(s)",
+            scope_origin(&plan),
             plan.bounds.summary(),
             plan.options.strategy,
             plan.options.threads
@@ -277,7 +360,7 @@ fn trace_lines(trace: &Trace) -> Vec<String> {
 fn text_report(plan: &Plan, report: &RunReport) -> String {
     let mut out = String::new();
     let secs = report.elapsed.as_secs_f64();
-    out.push_str(&format!("config {}: {}\n\nProperties:\n", plan.config_name, plan.bounds.summary()));
+    out.push_str(&format!("{}\nEffective scope: {}\n\nProperties:\n", scope_origin(plan), plan.bounds.summary()));
     for p in &report.properties {
         out.push_str(&format!("  {:<14} {:<9} {}\n", p.status.name(), p.expectation, p.name));
     }
@@ -288,8 +371,22 @@ fn text_report(plan: &Plan, report: &RunReport) -> String {
         report.max_depth,
         secs,
         report.states as f64 / secs.max(1e-9),
-        if report.complete { "complete" } else { "INCOMPLETE" }
+        match (report.complete, report.stopped) {
+            (true, _) => "complete".to_string(),
+            (false, Some(why)) => format!("INCOMPLETE ({why})"),
+            (false, None) => "INCOMPLETE".to_string(),
+        }
     ));
+    if report.visited_bytes > 0 && report.unique_states > 0 {
+        out.push_str(&format!(
+            "Visited set: {:.1} bytes per state (64-bit fingerprints; chance that two states were merged < {:.1e})\n",
+            report.visited_bytes as f64 / report.unique_states as f64,
+            omission_probability(report.unique_states)
+        ));
+    }
+    if report.found_by_hunt {
+        out.push_str("Found by the bug hunt (breadth-first search and random walks) before the exhaustive search.\n");
+    }
     if let Some(bytes) = peak_rss_bytes() {
         out.push_str(&format!("Peak memory: {:.0} MB\n", bytes as f64 / 1e6));
     }
@@ -304,7 +401,9 @@ fn text_report(plan: &Plan, report: &RunReport) -> String {
         for line in describe::cluster(last) {
             out.push_str(&format!("  {line}\n"));
         }
-        out.push_str(&format!("  {}\n", describe::committed(last)));
+        for line in describe::committed(last) {
+            out.push_str(&format!("  {line}\n"));
+        }
     }
     for p in report.properties.iter().filter(|p| p.status == Status::NoExample) {
         out.push_str(&format!("\nNo state reached \"{}\": the scope cannot exercise it (vacuous run).\n", p.name));
@@ -326,18 +425,24 @@ fn json_report(plan: &Plan, report: &RunReport) -> String {
             "property": cx.name,
             "steps": trace_lines(trace),
             "final_state": describe::cluster(last),
+            "detail": last.history.detail.as_deref(),
         })
     });
     let b = &plan.bounds;
     let value = json!({
         "verdict": report.verdict.name(),
         "config": plan.config_name,
+        "explicit_options": plan.overrides,
+        "scope": b.summary(),
         "bounds": {
             "servers": b.servers, "max_term": b.max_term, "max_elections": b.max_elections, "election_order": b.election_order, "values": b.values, "crashes": b.crashes,
-            "snapshots": b.snapshots, "network": b.network.name(), "max_in_flight": b.max_in_flight, "max_messages": b.max_messages,
-            "heartbeats": b.heartbeats, "max_heartbeats": b.max_heartbeats, "one_value_per_term": b.one_value_per_term,
-            "max_entries": b.max_entries_per_append, "mutant": b.mutant.map(|m| m.id()),
+            "crash_mid_step": b.crash_mid_step, "snapshots": b.snapshots, "network": b.network.name(), "max_in_flight": b.link_capacity, "max_messages": b.network_capacity,
+            "heartbeats": b.heartbeats.name(), "max_heartbeats": b.max_heartbeats, "one_value_per_term": b.one_value_per_term,
+            "heartbeat_style": style_name(b.heartbeat_style), "max_entries": b.max_entries_per_append, "mutant": b.mutant.map(|m| m.id()),
         },
+        "stopped": report.stopped,
+        "found_by_hunt": report.found_by_hunt,
+        "visited_bytes": report.visited_bytes,
         "strategy": plan.options.strategy.to_string(),
         "threads": plan.options.threads,
         "complete": report.complete,

@@ -1,142 +1,555 @@
-//! The cluster-wide safety properties (Raft §5.2-§5.4 and Figure 3), their
-//! ghost bookkeeping, and the vacuity checks that prove a scope does
-//! something. Shared by the model checker and (later) the trace validator.
+//! The cluster-wide safety properties of Raft (§5.2-§5.4, Figure 3, §7),
+//! the ghost history they need, and the reachability goals that show that a
+//! scope does something. Pure functions: no checker, no model types.
+//!
+//! # How to call this (model checker and trace validator alike)
+//!
+//! A *cluster* is anything that implements [`ClusterView`]: a list of
+//! servers, each running a [`Node`] or down. A plain `[Option<Node<C, D>>]`
+//! (or a `Vec` of them) is one. The properties that depend on the past
+//! (two leaders of one term, a commit index that went down, a committed
+//! entry later lost) are recorded in a [`History`] as the cluster changes:
+//!
+//! ```
+//! use raftcheck_model::properties::{History, Opaque, ServiceState};
+//! use raftcheck_model::{Config, Input, Node};
+//!
+//! let cfg = Config::new(3);
+//! let mut nodes: Vec<Option<Node<Vec<u8>, Vec<u8>>>> = (0..3).map(|n| Some(Node::new(n))).collect();
+//! let mut services = vec![ServiceState::default(); 3];
+//! let mut history = History::default();
+//! // For every step of node 0 (here: its election timer fires):
+//! let before = nodes[0].clone().expect("running");
+//! let outputs = nodes[0].as_mut().expect("running").step(&cfg, Input::ElectionTimeout);
+//! history.observe_step(&cfg, &nodes[..], 0, &before, &outputs, &mut services[0], &Opaque);
+//! assert_eq!(history.first_broken(), None);
+//! ```
+//!
+//! Call [`History::observe_step`] after every step of a running node with
+//! the outputs it returned (in order; the ones carried out, if it crashed
+//! part-way), [`History::observe_crash`] when a node goes down and
+//! [`History::observe_restart`] when it comes back. Then
+//! [`History::first_broken`] names the first property broken so far (in
+//! [`Safety::ALL`] order), and [`History::reached`] tells whether a
+//! reachability goal was reached. Snapshot data is never interpreted unless
+//! the caller says how, through [`SnapshotContents`]; with [`Opaque`], the
+//! checks that need a compacted entry's command skip it.
 
-use crate::core::types::{Index, NodeId};
-use crate::explore::bounds::Bounds;
-use crate::explore::model::RaftModel;
-use crate::explore::state::{log_values, ClusterState, Ghost, ModelNode, Value};
-use stateright::Property;
-use std::sync::atomic::Ordering;
+use crate::core::io::Output;
+use crate::core::node::{Config, Node};
+use crate::core::types::{Command, Index, NodeId, SnapshotData, Term};
+use std::sync::Arc;
 
-/// Records that values `values` were applied at indices `first..`: each
-/// must agree with what any node applied there before.
-pub fn record_applied(ghost: &mut Ghost, first: Index, values: &[Value]) {
-    for (k, &value) in values.iter().enumerate() {
-        let index = first as usize + k;
-        match ghost.applied.get(index - 1) {
-            Some(&seen) if seen != value => ghost.apply_conflict = true,
-            Some(_) => {}
-            None if index == ghost.applied.len() + 1 => ghost.applied.push(value),
-            None => {}
+/// How the properties see a cluster: `size()` servers, each running a node
+/// or down.
+pub trait ClusterView<C, D> {
+    /// The number of servers (ids `0..size()`).
+    fn size(&self) -> usize;
+    /// Server `n`'s node, or `None` while it is down.
+    fn node(&self, n: NodeId) -> Option<&Node<C, D>>;
+}
+
+impl<C, D> ClusterView<C, D> for [Option<Node<C, D>>] {
+    fn size(&self) -> usize {
+        self.len()
+    }
+    fn node(&self, n: NodeId) -> Option<&Node<C, D>> {
+        self[n].as_ref()
+    }
+}
+
+/// What the properties may know of a snapshot's content: the commands at
+/// indices `1..=k` of a snapshot through `k`, if the caller can tell.
+pub trait SnapshotContents<C, D> {
+    /// The commands `data` holds, in index order from index 1, if known.
+    fn commands<'a>(&self, data: &'a D) -> Option<&'a [C]>;
+}
+
+/// Snapshot data is opaque (the runtime's bytes): checks that need a
+/// compacted entry's command skip it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Opaque;
+
+impl<C, D> SnapshotContents<C, D> for Opaque {
+    fn commands<'a>(&self, _data: &'a D) -> Option<&'a [C]> {
+        None
+    }
+}
+
+/// The safety properties, in the order in which a state breaking several is
+/// reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Safety {
+    /// §5.2: at most one leader per term, over the whole history.
+    ElectionSafety,
+    /// §5.3: two logs with an entry of the same index and term are equal
+    /// up to it.
+    LogMatching,
+    /// §5.4: a leader holds every entry committed in an earlier term.
+    LeaderCompleteness,
+    /// §5.4.3: no two nodes commit different commands at one index.
+    StateMachineSafety,
+    /// No two nodes apply different commands at one index.
+    AppliedAgreement,
+    /// A running node's commit and applied indices never go down.
+    Monotonic,
+    /// A node applies exactly the index after its last applied one (a
+    /// snapshot only ever moves it forward).
+    ApplyOrder,
+    /// §7: a node's snapshot holds exactly what its service had applied
+    /// through the snapshot's index.
+    SnapshotMatchesApplied,
+    /// The per-node invariants of [`Node::check_invariants`].
+    NodeInvariants,
+    /// The core returned from every step (a panic is a bug too).
+    NoPanic,
+}
+
+impl Safety {
+    /// Every property, in report order.
+    pub const ALL: [Safety; 10] = [
+        Safety::ElectionSafety,
+        Safety::LogMatching,
+        Safety::LeaderCompleteness,
+        Safety::StateMachineSafety,
+        Safety::AppliedAgreement,
+        Safety::Monotonic,
+        Safety::ApplyOrder,
+        Safety::SnapshotMatchesApplied,
+        Safety::NodeInvariants,
+        Safety::NoPanic,
+    ];
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Safety::ElectionSafety => "election safety",
+            Safety::LogMatching => "log matching",
+            Safety::LeaderCompleteness => "leader completeness",
+            Safety::StateMachineSafety => "state machine safety",
+            Safety::AppliedAgreement => "applied-log agreement",
+            Safety::Monotonic => "monotonic commit and applied",
+            Safety::ApplyOrder => "applies in index order",
+            Safety::SnapshotMatchesApplied => "snapshot holds what was applied",
+            Safety::NodeInvariants => "node invariants",
+            Safety::NoPanic => "core never panics",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// Reachability goals: states a scope must be able to reach, so that a
+/// scope (or a core) that does nothing cannot pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Goal {
+    /// Some node became leader.
+    LeaderElected,
+    /// Every server is running and has committed an entry.
+    CommittedOnAll,
+    /// A leader whose term is later than an earlier leader's committed an
+    /// entry of its own term.
+    LaterTermLeaderCommitted,
+    /// A follower truncated a conflicting suffix of its log.
+    SuffixTruncated,
+    /// Every value the scope proposes was committed.
+    EveryValueCommitted,
+    /// A node installed a snapshot sent by a leader.
+    SnapshotInstalled,
+    /// A restarted node applied everything committed so far.
+    RestartedCaughtUp,
+    /// A node became leader after some node had crashed.
+    LeaderAfterCrash,
+}
+
+impl Goal {
+    /// Every goal, in report order.
+    pub const ALL: [Goal; 8] = [
+        Goal::LeaderElected,
+        Goal::CommittedOnAll,
+        Goal::LaterTermLeaderCommitted,
+        Goal::SuffixTruncated,
+        Goal::EveryValueCommitted,
+        Goal::SnapshotInstalled,
+        Goal::RestartedCaughtUp,
+        Goal::LeaderAfterCrash,
+    ];
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Goal::LeaderElected => "leader elected",
+            Goal::CommittedOnAll => "entry committed on all nodes",
+            Goal::LaterTermLeaderCommitted => "later-term leader commits",
+            Goal::SuffixTruncated => "conflicting suffix truncated",
+            Goal::EveryValueCommitted => "every value committed",
+            Goal::SnapshotInstalled => "snapshot installed by InstallSnapshot",
+            Goal::RestartedCaughtUp => "restarted node caught up",
+            Goal::LeaderAfterCrash => "leader elected after a crash",
         }
     }
 }
 
-/// Updates the ghost after node `n` stepped: who leads which term, what is
-/// committed, and whether every leader holds every committed entry.
-pub fn record_step(state: &mut ClusterState, n: NodeId) {
-    let Some(node) = state.servers[n].node.as_ref() else { return };
-    let ghost = &mut state.ghost;
-    // Election Safety (§5.2): at most one leader per term, over all time.
-    if node.is_leader() {
-        if let Some(slot) = ghost.leaders.get_mut(node.term() as usize) {
-            match *slot {
-                Some(other) if other != n => ghost.two_leaders = Some(node.term()),
-                _ => *slot = Some(n),
+/// Events recorded in [`History::events`].
+const SNAPSHOT_INSTALLED: u8 = 1;
+const SUFFIX_TRUNCATED: u8 = 2;
+const LEADER_AFTER_CRASH: u8 = 4;
+const CRASHED: u8 = 8;
+
+/// What a node's service has applied, rebuilt from the node's
+/// [`Output::ApplyCommand`] and [`Output::ApplySnapshot`] outputs (not from
+/// its log). Volatile: a restarted service starts from the node's snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceState<C> {
+    /// The index the known commands start after (0 unless an opaque
+    /// snapshot was installed).
+    pub base: Index,
+    /// The commands applied at `base + 1 ..= applied()`.
+    pub commands: Vec<C>,
+}
+
+impl<C> Default for ServiceState<C> {
+    fn default() -> Self {
+        ServiceState { base: 0, commands: Vec::new() }
+    }
+}
+
+impl<C: Command> ServiceState<C> {
+    /// A service restored from a snapshot through `index` (`data`, read
+    /// through `contents`), or empty without one.
+    pub fn restored<D>(index: Index, data: Option<&D>, contents: &impl SnapshotContents<C, D>) -> Self {
+        match data.and_then(|d| contents.commands(d)) {
+            Some(commands) => ServiceState { base: 0, commands: commands.to_vec() },
+            None => ServiceState { base: index, commands: Vec::new() },
+        }
+    }
+
+    /// The index of the last command applied.
+    pub fn applied(&self) -> Index {
+        self.base + self.commands.len() as Index
+    }
+
+    /// The commands applied through `index`, if all of them are known.
+    pub fn prefix(&self, index: Index) -> Option<&[C]> {
+        (self.base == 0 && index <= self.applied()).then(|| &self.commands[..index as usize])
+    }
+}
+
+/// The history-dependent facts that no single state shows. Each is set by
+/// the step that broke (or witnessed) it and never cleared.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct History<C> {
+    /// `leaders[t]`: the node seen as leader in term `t`, if any.
+    pub leaders: Vec<Option<NodeId>>,
+    /// The longest committed prefix any node has had, by index: each
+    /// command with the term of the node that first reported it committed
+    /// (at or after the term in which it was really committed).
+    pub committed: Vec<(C, Term)>,
+    /// The longest applied sequence any node has had (commands by index).
+    pub applied: Vec<C>,
+    /// Bit `p as u16`: safety property `p` was broken.
+    pub broken: u16,
+    /// What broke the first broken property, in words, where more can be
+    /// said than its name (a broken invariant, a panic's message).
+    pub detail: Option<Arc<str>>,
+    /// Bit `n`: node `n` has restarted at least once.
+    pub restarted: u64,
+    /// Events witnessed (snapshot installed, suffix truncated, ...).
+    pub events: u8,
+}
+
+impl<C> Default for History<C> {
+    fn default() -> Self {
+        History {
+            leaders: Vec::new(),
+            committed: Vec::new(),
+            applied: Vec::new(),
+            broken: 0,
+            detail: None,
+            restarted: 0,
+            events: 0,
+        }
+    }
+}
+
+impl<C: Command> History<C> {
+    /// The first safety property broken so far, in [`Safety::ALL`] order.
+    pub fn first_broken(&self) -> Option<Safety> {
+        Safety::ALL.into_iter().find(|p| !self.holds(*p))
+    }
+
+    /// Whether `property` has held so far.
+    pub fn holds(&self, property: Safety) -> bool {
+        self.broken & property.bit() == 0
+    }
+
+    /// Records that `property` is broken; `detail` says how, if known.
+    pub fn record_broken(&mut self, property: Safety, detail: Option<String>) {
+        if self.broken == 0 {
+            self.detail = detail.map(Arc::from);
+        }
+        self.broken |= property.bit();
+    }
+
+    /// Records one step of running node `n`: `before` is the node as it was,
+    /// `cluster` holds it as it is now, `outputs` are the outputs carried
+    /// out, in order, and `service` is `n`'s service state (brought up to
+    /// date here from the Apply outputs).
+    pub fn observe_step<D: SnapshotData>(
+        &mut self,
+        cfg: &Config,
+        cluster: &(impl ClusterView<C, D> + ?Sized),
+        n: NodeId,
+        before: &Node<C, D>,
+        outputs: &[Output<C, D>],
+        service: &mut ServiceState<C>,
+        contents: &impl SnapshotContents<C, D>,
+    ) {
+        let Some(node) = cluster.node(n) else { return };
+        for output in outputs {
+            self.observe_output(output, service, contents);
+        }
+        if node.commit_index() < before.commit_index() || node.last_applied() < before.last_applied() {
+            self.record_broken(Safety::Monotonic, None);
+        }
+        if truncated(before, node) {
+            self.events |= SUFFIX_TRUNCATED;
+        }
+        if node.is_leader() && !before.is_leader() && self.events & CRASHED != 0 {
+            self.events |= LEADER_AFTER_CRASH;
+        }
+        if let Some(snapshot) = node.snapshot().and_then(|d| contents.commands(d)) {
+            let index = node.log().snapshot_index();
+            if service.prefix(index).is_some_and(|applied| applied != snapshot) || snapshot.len() as Index != index {
+                self.record_broken(Safety::SnapshotMatchesApplied, None);
+            }
+        }
+        if let Err(broken) = node.check_invariants(cfg) {
+            self.record_broken(Safety::NodeInvariants, Some(broken.to_string()));
+        }
+        self.observe_node(cluster, n, contents);
+    }
+
+    /// Records that a node crashed (its service state is lost with it).
+    pub fn observe_crash(&mut self, _n: NodeId) {
+        self.events |= CRASHED;
+    }
+
+    /// Records that node `n` (now running in `cluster`) restarted from what
+    /// it had persisted: its log meets the others again.
+    pub fn observe_restart<D: SnapshotData>(
+        &mut self,
+        cluster: &(impl ClusterView<C, D> + ?Sized),
+        n: NodeId,
+        contents: &impl SnapshotContents<C, D>,
+    ) {
+        self.restarted |= 1 << n;
+        self.observe_node(cluster, n, contents);
+    }
+
+    /// Records that the core panicked while stepping a node.
+    pub fn observe_panic(&mut self, n: NodeId, message: &str) {
+        self.record_broken(Safety::NoPanic, Some(format!("node {n} panicked: {message}")));
+    }
+
+    /// One output's effect on the service and on the applied history.
+    fn observe_output<D>(
+        &mut self,
+        output: &Output<C, D>,
+        service: &mut ServiceState<C>,
+        contents: &impl SnapshotContents<C, D>,
+    ) {
+        match output {
+            Output::ApplyCommand { index, command, .. } => {
+                if *index != service.applied() + 1 {
+                    let what = format!("applied index {index} after {}", service.applied());
+                    self.record_broken(Safety::ApplyOrder, Some(what));
+                }
+                self.record_applied(*index, std::slice::from_ref(command));
+                if *index == service.applied() + 1 {
+                    service.commands.push(command.clone());
+                }
+            }
+            Output::ApplySnapshot { index, data, .. } => {
+                if *index <= service.applied() {
+                    let what = format!("snapshot through {index} applied after {}", service.applied());
+                    self.record_broken(Safety::ApplyOrder, Some(what));
+                }
+                self.events |= SNAPSHOT_INSTALLED;
+                *service = ServiceState::restored(*index, Some(data), contents);
+                if let Some(commands) = contents.commands(data) {
+                    self.record_applied(1, commands);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Commands `commands` were applied at indices `first..`: each must
+    /// agree with what any node applied there before.
+    fn record_applied(&mut self, first: Index, commands: &[C]) {
+        for (k, command) in commands.iter().enumerate() {
+            let index = first as usize + k;
+            match self.applied.get(index - 1) {
+                Some(seen) if seen != command => self.record_broken(Safety::AppliedAgreement, None),
+                Some(_) => {}
+                None if index == self.applied.len() + 1 => self.applied.push(command.clone()),
+                None => {}
             }
         }
     }
-    // Log Matching (§5.3): only the stepped node's log changed.
-    if state
-        .servers
-        .iter()
-        .enumerate()
-        .any(|(m, other)| m != n && other.node.as_ref().is_some_and(|o| !logs_match(node, o)))
-    {
-        ghost.log_mismatch = true;
-    }
-    // State Machine Safety (§5.4.3): committed prefixes never disagree.
-    for (k, value) in log_values(node).take(node.commit_index() as usize).enumerate() {
-        match ghost.committed.get(k) {
-            Some(&(seen, _)) if seen != value => ghost.commit_conflict = true,
-            Some(_) => {}
-            None => ghost.committed.push((value, node.term())),
+
+    /// The properties that compare node `n` (which just changed) with the
+    /// history and with the other nodes.
+    fn observe_node<D: SnapshotData>(
+        &mut self,
+        cluster: &(impl ClusterView<C, D> + ?Sized),
+        n: NodeId,
+        contents: &impl SnapshotContents<C, D>,
+    ) {
+        let Some(node) = cluster.node(n) else { return };
+        // Election Safety (§5.2): at most one leader per term, over all time.
+        if node.is_leader() {
+            let term = node.term() as usize;
+            if self.leaders.len() <= term {
+                self.leaders.resize(term + 1, None);
+            }
+            match self.leaders[term] {
+                Some(other) if other != n => self.record_broken(Safety::ElectionSafety, None),
+                _ => self.leaders[term] = Some(n),
+            }
+        }
+        // Log Matching (§5.3): only the stepped node's log changed.
+        let mismatch = (0..cluster.size())
+            .filter(|&m| m != n)
+            .filter_map(|m| cluster.node(m))
+            .any(|other| !logs_match(node, other, contents));
+        if mismatch {
+            self.record_broken(Safety::LogMatching, None);
+        }
+        // State Machine Safety (§5.4.3): committed prefixes never disagree.
+        for index in 1..=node.commit_index() {
+            let Some(command) = command_at(node, contents, index) else { continue };
+            match self.committed.get(index as usize - 1) {
+                Some((seen, _)) if seen != command => self.record_broken(Safety::StateMachineSafety, None),
+                Some(_) => {}
+                None if index as usize == self.committed.len() + 1 => {
+                    self.committed.push((command.clone(), node.term()))
+                }
+                None => {}
+            }
+        }
+        // Leader Completeness (§5.4): every leader holds every entry
+        // committed before its term.
+        let incomplete = (0..cluster.size())
+            .filter_map(|m| cluster.node(m))
+            .filter(|l| l.is_leader())
+            .any(|l| !holds_committed(l, &self.committed, contents));
+        if incomplete {
+            self.record_broken(Safety::LeaderCompleteness, None);
         }
     }
-    // Leader Completeness (§5.4): a leader holds every entry committed in
-    // an earlier term.
-    let committed = &ghost.committed;
-    let incomplete = state
-        .servers
-        .iter()
-        .filter_map(|s| s.node.as_ref())
-        .filter(|l| l.is_leader())
-        .any(|l| !holds_committed(l, committed));
-    if incomplete {
-        state.ghost.leader_incomplete = true;
+
+    /// Whether `goal` has been reached in `cluster` with this history.
+    /// `values` is how many values the scope proposes in all.
+    pub fn reached<D: SnapshotData>(
+        &self,
+        goal: Goal,
+        cluster: &(impl ClusterView<C, D> + ?Sized),
+        values: usize,
+    ) -> bool {
+        let running = || (0..cluster.size()).filter_map(|n| cluster.node(n).map(|node| (n, node)));
+        match goal {
+            Goal::LeaderElected => self.leaders.iter().any(Option::is_some),
+            Goal::CommittedOnAll => (0..cluster.size()).all(|n| cluster.node(n).is_some_and(|x| x.commit_index() >= 1)),
+            Goal::LaterTermLeaderCommitted => running().any(|(_, l)| {
+                let term = l.term();
+                l.is_leader()
+                    && l.commit_index() >= 1
+                    && l.log().term_at(l.commit_index()) == Some(term)
+                    && self.leaders.iter().take(term as usize).any(Option::is_some)
+            }),
+            Goal::SuffixTruncated => self.events & SUFFIX_TRUNCATED != 0,
+            Goal::EveryValueCommitted => values > 0 && self.committed.len() >= values,
+            Goal::SnapshotInstalled => self.events & SNAPSHOT_INSTALLED != 0,
+            Goal::RestartedCaughtUp => {
+                let goal = self.committed.len() as Index;
+                goal >= 1 && running().any(|(n, node)| self.restarted & (1 << n) != 0 && node.last_applied() == goal)
+            }
+            Goal::LeaderAfterCrash => self.events & LEADER_AFTER_CRASH != 0,
+        }
+    }
+
+    /// The same history with every server id `p` renamed to `rename[p]`.
+    pub fn relabeled(&self, rename: &[NodeId]) -> Self {
+        let restarted =
+            (0..rename.len()).filter(|&p| self.restarted & (1 << p) != 0).fold(0, |a, p| a | 1 << rename[p]);
+        History { leaders: self.leaders.iter().map(|l| l.map(|p| rename[p])).collect(), restarted, ..self.clone() }
     }
 }
 
-/// Whether leader `node` holds every entry committed before its term.
-fn holds_committed(node: &ModelNode, committed: &[(Value, crate::core::types::Term)]) -> bool {
-    let mut values = log_values(node);
-    committed.iter().all(|&(v, term)| {
-        let mine = values.next();
-        term >= node.term() || mine == Some(v)
-    })
+/// The command at `index` (from 1) of `node`'s whole log: a retained entry,
+/// or from its snapshot if `contents` can tell; `None` if unknown.
+pub fn command_at<'a, C: Command, D: SnapshotData>(
+    node: &'a Node<C, D>,
+    contents: &impl SnapshotContents<C, D>,
+    index: Index,
+) -> Option<&'a C> {
+    let log = node.log();
+    if index > log.snapshot_index() {
+        return log.entry(index).map(|e| &e.command);
+    }
+    node.snapshot().and_then(|d| contents.commands(d)).and_then(|cs| cs.get(index as usize - 1))
 }
 
 /// Log Matching (§5.3) for two logs: if they have an entry with the same
-/// index and term, they are identical in all entries up through that index.
-/// (It suffices to compare the prefixes up to the highest such index.)
-pub fn logs_match(a: &ModelNode, b: &ModelNode) -> bool {
+/// index and term, they hold the same commands up through that index (as
+/// far as those are known). It suffices to compare up to the highest such
+/// index.
+pub fn logs_match<C: Command, D: SnapshotData>(
+    a: &Node<C, D>,
+    b: &Node<C, D>,
+    contents: &impl SnapshotContents<C, D>,
+) -> bool {
     let top = a.log().last_index().min(b.log().last_index());
     let same_term = |k: Index| matches!((a.log().term_at(k), b.log().term_at(k)), (Some(x), Some(y)) if x == y);
     match (1..=top).rev().find(|&k| same_term(k)) {
-        Some(k) => log_values(a).take(k as usize).eq(log_values(b).take(k as usize)),
+        Some(k) => (1..=k).all(|i| match (command_at(a, contents, i), command_at(b, contents, i)) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }),
         None => true,
     }
 }
 
-/// Reports a safety property to the checker so that only the first state
-/// found to break it becomes its counterexample: stateright records every
-/// violating state it evaluates, the last one winning, which would replace
-/// a shortest (BFS) or early (DFS) counterexample by a later, longer one.
-fn first_violation(model: &RaftModel, property: u32, holds: bool) -> bool {
-    if holds {
-        return true;
-    }
-    let bit = 1 << property;
-    model.reported.fetch_or(bit, Ordering::Relaxed) & bit != 0
+/// Whether leader `node` holds every entry committed before its term.
+fn holds_committed<C: Command, D: SnapshotData>(
+    node: &Node<C, D>,
+    committed: &[(C, Term)],
+    contents: &impl SnapshotContents<C, D>,
+) -> bool {
+    committed.iter().enumerate().all(|(k, (command, term))| {
+        let index = k as Index + 1;
+        if *term >= node.term() {
+            return true;
+        }
+        if index > node.log().last_index() {
+            return false;
+        }
+        command_at(node, contents, index).is_none_or(|mine| mine == command)
+    })
 }
 
-/// The properties checked for `bounds`: every safety property, plus the
-/// reachability goals ("sometimes") that the scope makes possible, so that a
-/// model that does nothing cannot pass.
-pub fn stateright_properties(bounds: &Bounds) -> Vec<Property<RaftModel>> {
-    let mut props = vec![
-        Property::always("election safety", |m, s: &ClusterState| first_violation(m, 0, s.ghost.two_leaders.is_none())),
-        Property::always("log matching", |m, s: &ClusterState| first_violation(m, 1, !s.ghost.log_mismatch)),
-        Property::always("leader completeness", |m, s: &ClusterState| {
-            first_violation(m, 2, !s.ghost.leader_incomplete)
-        }),
-        Property::always("state machine safety", |m, s: &ClusterState| first_violation(m, 3, !s.ghost.commit_conflict)),
-        Property::always("applied-log agreement", |m, s: &ClusterState| first_violation(m, 4, !s.ghost.apply_conflict)),
-        Property::always("monotonic commit and applied", |m, s: &ClusterState| {
-            first_violation(m, 5, !s.ghost.went_backwards)
-        }),
-        Property::sometimes("leader elected", |_, s: &ClusterState| s.ghost.leaders.iter().any(Option::is_some)),
-    ];
-    if bounds.values > 0 {
-        props.push(Property::sometimes("entry committed on all nodes", |_, s: &ClusterState| {
-            s.servers.iter().all(|srv| srv.node.as_ref().is_some_and(|n| n.commit_index() >= 1))
-        }));
-    }
-    if bounds.values > 0 && bounds.snapshots > 0 && bounds.servers > 1 {
-        props.push(Property::sometimes("snapshot installed by InstallSnapshot", |_, s: &ClusterState| {
-            s.ghost.snapshot_installed
-        }));
-    }
-    if bounds.values > 0 && bounds.crashes > 0 {
-        props.push(Property::sometimes("restarted node caught up", |_, s: &ClusterState| {
-            let goal = s.ghost.committed.len() as Index;
-            goal >= 1
-                && s.servers.iter().enumerate().any(|(n, srv)| {
-                    s.ghost.restarted & (1 << n) != 0
-                        && srv.node.as_ref().is_some_and(|node| node.last_applied() == goal)
-                })
-        }));
-    }
-    props
+/// Whether a step from `before` to `after` removed or replaced a log entry
+/// that was not compacted (a conflicting suffix truncated).
+fn truncated<C: Command, D: SnapshotData>(before: &Node<C, D>, after: &Node<C, D>) -> bool {
+    let (b, a) = (before.log(), after.log());
+    let from = a.snapshot_index().max(b.snapshot_index()) + 1;
+    (from..=b.last_index()).any(|i| match (b.term_at(i), a.term_at(i)) {
+        (Some(x), Some(y)) => x != y,
+        (Some(_), None) => a.snapshot_index() < i,
+        _ => false,
+    })
 }

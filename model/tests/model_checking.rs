@@ -15,7 +15,7 @@ use std::time::Duration;
 fn options(strategy: Strategy) -> RunOptions {
     // One thread: the tests run side by side on a 2-core machine, and a
     // single-threaded DFS visits states in a reproducible order.
-    RunOptions { strategy, threads: 1, timeout: None, seed: 0, symmetry: true, progress: None }
+    RunOptions::new(strategy)
 }
 
 fn config(name: &str) -> Bounds {
@@ -60,6 +60,11 @@ fn m1_vote_not_persisted() {
 }
 
 #[test]
+fn m2_persist_after_send() {
+    proves_mutant(Mutant::M2, "election safety");
+}
+
+#[test]
 fn m3_up_to_date_by_index_only() {
     proves_mutant(Mutant::M3, "leader completeness");
 }
@@ -88,7 +93,9 @@ fn m8_figure_8() {
 fn m10_conflicting_suffix_kept() {
     // The largest scope (5 servers, 18.5 M states): it usually runs last,
     // alone, so it gets both cores.
-    proves_mutant_with(Mutant::M10, "log matching", RunOptions { threads: 2, ..options(Strategy::Dfs) });
+    // A follower that keeps the suffix after an overwritten entry has log
+    // terms that go down: the node invariant catches it first.
+    proves_mutant_with(Mutant::M10, "node invariants", RunOptions { threads: 2, ..options(Strategy::Dfs) });
 }
 
 #[test]
@@ -103,7 +110,8 @@ fn m12_commit_goes_down() {
 
 #[test]
 fn m19_stale_snapshot_installed() {
-    proves_mutant(Mutant::M19, "monotonic commit and applied");
+    // The stale snapshot is applied over later commands.
+    proves_mutant(Mutant::M19, "applies in index order");
 }
 
 #[test]
@@ -119,7 +127,10 @@ fn every_mutant_has_a_configuration() {
 }
 
 /// Pinned counts: a change in the core's or the model's semantics shows up
-/// as a changed number (update it deliberately, saying why).
+/// as a changed number (update it deliberately, saying why). With symmetry
+/// reduction the count also depends on the order of the search (servers
+/// that tie in the canonical order keep their ids), so it is pinned for
+/// one thread of our depth-first search.
 #[test]
 fn ci_configuration_state_count_is_pinned() {
     let report = run(&config("ci"), &options(Strategy::Dfs));
@@ -128,7 +139,7 @@ fn ci_configuration_state_count_is_pinned() {
     let goals: Vec<_> = report.properties.iter().filter(|p| p.expectation == "sometimes").map(|p| p.status).collect();
     assert!(goals.iter().all(|s| *s == Status::ExampleFound), "every reachability goal is reached: {goals:?}");
 }
-const CI_UNIQUE_STATES: usize = 550_015;
+const CI_UNIQUE_STATES: usize = 537_183;
 
 #[test]
 fn symmetry_reduction_shrinks_the_space_without_changing_the_verdict() {
@@ -238,7 +249,7 @@ fn symmetry_reduction_reaches_every_symmetry_class() {
     let scopes = [
         // Crashes and a network cap: where a send order that depends on ids
         // once made renamed states differ.
-        Bounds { mutant: None, max_messages: Some(2), ..config("m1") },
+        Bounds { mutant: None, network_capacity: Some(2), ..config("m1") },
         Bounds { crashes: 1, snapshots: 1, values: 1, ..config("m6") },
     ];
     for bounds in scopes {

@@ -1,5 +1,7 @@
 //! The finite scope of one exploration: how many servers, terms, values,
-//! crashes and snapshots, and what the network may do.
+//! crashes and snapshots, what the network may do, and the two settings of
+//! the core that the scope picks (what a heartbeat carries, how many entries
+//! an AppendEntries holds).
 
 use crate::core::node::{Config, HeartbeatStyle};
 use crate::core::types::{NodeId, Term};
@@ -12,7 +14,7 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkKind {
     /// Messages are delivered in any order; a message is lost only when it
-    /// is sent into a link that is already full (see `max_in_flight`).
+    /// is sent into a link that is already full (see `link_capacity`).
     Reordering,
     /// As `Reordering`, and any in-flight message may also be dropped.
     Lossy,
@@ -50,9 +52,47 @@ impl FromStr for NetworkKind {
     }
 }
 
+/// When leaders' heartbeat timers fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Heartbeats {
+    /// Never.
+    Off,
+    /// Only while some running peer lags the leader (its log, its commit
+    /// index, its term, or it is not a follower) and nothing is in flight to
+    /// it: a reduction, checked against `Always` by a test that compares
+    /// the reachable node states.
+    WhileLagging,
+    /// At any time on a leader.
+    Always,
+}
+
+impl Heartbeats {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Heartbeats::Off => "off",
+            Heartbeats::WhileLagging => "while-lagging",
+            Heartbeats::Always => "always",
+        }
+    }
+}
+
+impl FromStr for Heartbeats {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" | "false" => Ok(Heartbeats::Off),
+            "while-lagging" | "lagging" | "true" => Ok(Heartbeats::WhileLagging),
+            "always" => Ok(Heartbeats::Always),
+            _ => Err(format!("unknown heartbeat setting '{s}' (expected off, while-lagging or always)")),
+        }
+    }
+}
+
 /// The bounds that make the model finite, plus the shaping choices that keep
-/// deep scopes tractable. Every field is a limit on the environment, never a
-/// change to the Raft core (except `mutant`, which seeds one bug).
+/// deep scopes tractable. Most fields limit the environment; two pick a
+/// setting of the core (`heartbeat_style`, `max_entries_per_append`, both
+/// behaviours the 6.824 Raft allows), and `mutant` seeds one bug.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Bounds {
     /// Number of servers (1 to 5).
@@ -73,24 +113,26 @@ pub struct Bounds {
     /// Total number of crashes over the whole run (each may be followed by a
     /// restart from persisted state).
     pub crashes: u8,
+    /// Whether a crash may also fall inside a step, between two groups of
+    /// its outputs (the Persist, the sends, the applies) in the order the
+    /// core emits them, so that a core that sends before it persists is
+    /// caught.
+    pub crash_mid_step: bool,
     /// Total number of service snapshots over the whole run.
     pub snapshots: u8,
     /// What the network may do.
     pub network: NetworkKind,
-    /// At most this many messages in flight on each directed link (1 to 4);
-    /// a message sent into a full link is lost.
-    pub max_in_flight: u8,
-    /// At most this many messages in flight in the whole network (`None`:
-    /// only `max_in_flight` per link limits them). A step whose messages do
-    /// not all fit loses all of them (so that which survive never depends
-    /// on server ids).
-    pub max_messages: Option<u8>,
-    /// Whether leaders' heartbeat timers fire. When they do, a heartbeat is
-    /// taken only while some peer lags the leader (its log, its commit
-    /// index, its term, or it is not a follower) and nothing is in flight
-    /// to it: a heartbeat that cannot change
-    /// anything is not explored.
-    pub heartbeats: bool,
+    /// The capacity of each directed link (1 to 4, `--max-in-flight`): at
+    /// most this many messages in flight from one server to another; a
+    /// message sent into a full link is lost. Within a link, messages may
+    /// be delivered in any order.
+    pub link_capacity: u8,
+    /// The capacity of the whole network (`--max-messages`; `None`: only the
+    /// links limit it). A step whose messages do not all fit loses all of
+    /// them (so that which survive never depends on server ids).
+    pub network_capacity: Option<u8>,
+    /// When leaders' heartbeat timers fire.
+    pub heartbeats: Heartbeats,
     /// Total number of heartbeats over the whole run (`None`: unlimited).
     pub max_heartbeats: Option<u8>,
     /// At most one client value per term: a leader accepts a proposal only
@@ -125,12 +167,20 @@ impl Bounds {
             check(!order.is_empty() && order.len() <= 8, "--election-order must name 1 to 8 candidates")?;
             check(order.iter().all(|&n| n < self.servers), "--election-order names a server beyond --servers")?;
         }
-        check(self.max_messages.is_none_or(|m| (1..=32).contains(&m)), "--max-messages must be 1 to 32")?;
+        check(self.network_capacity.is_none_or(|m| (1..=32).contains(&m)), "--max-messages must be 1 to 32")?;
+        if let Some(cap) = self.network_capacity {
+            // A broadcast that cannot fit is always lost whole: no election
+            // or replication to all peers could ever happen.
+            check(
+                cap as usize + 1 >= self.servers,
+                "--max-messages must be at least --servers minus 1 (a broadcast to every peer must fit)",
+            )?;
+        }
         check(self.max_heartbeats.is_none_or(|h| h <= 16), "--max-heartbeats must be 0 to 16")?;
         check(self.values <= 6, "--values must be 0 to 6")?;
         check(self.crashes <= 4, "--crashes must be 0 to 4")?;
         check(self.snapshots <= 4, "--snapshots must be 0 to 4")?;
-        check((1..=4).contains(&self.max_in_flight), "--max-in-flight must be 1 to 4")?;
+        check((1..=4).contains(&self.link_capacity), "--max-in-flight must be 1 to 4")?;
         check((1..=8).contains(&self.max_entries_per_append), "--max-entries must be 1 to 8")?;
         Ok(())
     }
@@ -138,7 +188,7 @@ impl Bounds {
     /// One line describing the scope, for reports.
     pub fn summary(&self) -> String {
         format!(
-            "servers={} max-term={} max-elections={} election-order={} values={} crashes={} snapshots={} network={} max-in-flight={} max-messages={} heartbeats={} max-heartbeats={} one-value-per-term={} heartbeat-style={} max-entries={} mutant={}",
+            "servers={} max-term={} max-elections={} election-order={} values={} crashes={} crash-mid-step={} snapshots={} network={} max-in-flight={} max-messages={} heartbeats={} max-heartbeats={} one-value-per-term={} heartbeat-style={} max-entries={} mutant={}",
             self.servers,
             self.max_term,
             self.max_elections.map_or("any".to_string(), |e| e.to_string()),
@@ -147,11 +197,12 @@ impl Bounds {
             }),
             self.values,
             self.crashes,
+            self.crash_mid_step,
             self.snapshots,
             self.network,
-            self.max_in_flight,
-            self.max_messages.map_or("any".to_string(), |m| m.to_string()),
-            self.heartbeats,
+            self.link_capacity,
+            self.network_capacity.map_or("any".to_string(), |m| m.to_string()),
+            self.heartbeats.name(),
             self.max_heartbeats.map_or("any".to_string(), |h| h.to_string()),
             self.one_value_per_term,
             match self.heartbeat_style {

@@ -4,7 +4,7 @@
 //! bug shows (and which is clean without it).
 
 use crate::core::node::HeartbeatStyle;
-use crate::explore::bounds::{Bounds, NetworkKind};
+use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 
 /// A named, documented set of bounds.
 #[derive(Clone, Debug)]
@@ -25,11 +25,12 @@ pub fn base() -> Bounds {
         election_order: None,
         values: 1,
         crashes: 0,
+        crash_mid_step: true,
         snapshots: 0,
         network: NetworkKind::Lossy,
-        max_in_flight: 1,
-        max_messages: None,
-        heartbeats: true,
+        link_capacity: 1,
+        network_capacity: None,
+        heartbeats: Heartbeats::WhileLagging,
         max_heartbeats: None,
         one_value_per_term: true,
         heartbeat_style: HeartbeatStyle::WithEntries,
@@ -43,7 +44,7 @@ pub fn all() -> Vec<NamedConfig> {
     let b = base();
     // The mutant scopes: a reordering network that loses nothing (unless a
     // link is full) and no heartbeats, unless the bug needs them.
-    let quiet = Bounds { network: NetworkKind::Reordering, heartbeats: false, ..b.clone() };
+    let quiet = Bounds { network: NetworkKind::Reordering, heartbeats: Heartbeats::Off, ..b.clone() };
     let cfg = |name, description, bounds| NamedConfig { name, description, bounds };
     vec![
         cfg("ci", "seconds: 3 servers, 2 terms, 1 value, lossy network", Bounds { ..b.clone() }),
@@ -55,7 +56,7 @@ pub fn all() -> Vec<NamedConfig> {
                 crashes: 1,
                 snapshots: 1,
                 max_heartbeats: Some(1),
-                max_messages: Some(3),
+                network_capacity: Some(3),
                 ..b.clone()
             },
         ),
@@ -69,13 +70,18 @@ pub fn all() -> Vec<NamedConfig> {
                 crashes: 1,
                 snapshots: 1,
                 max_heartbeats: Some(1),
-                max_messages: Some(2),
+                network_capacity: Some(2),
                 ..b.clone()
             },
         ),
         cfg(
             "m1",
             "vote lost on restart: 1 term, 1 crash (a voter restarts and votes again)",
+            Bounds { max_term: 1, values: 0, crashes: 1, ..b.clone() },
+        ),
+        cfg(
+            "m2",
+            "vote sent before it is persisted: 1 term, 1 crash inside a step (a voter crashes between its reply and its write, restarts and votes again)",
             Bounds { max_term: 1, values: 0, crashes: 1, ..b.clone() },
         ),
         cfg(
@@ -89,7 +95,7 @@ pub fn all() -> Vec<NamedConfig> {
         cfg(
             "m8",
             "Figure 8: leaders in 4 terms (4 elections), 2 values, no heartbeats, 3 messages in flight",
-            Bounds { max_term: 4, max_elections: Some(4), values: 2, max_messages: Some(3), ..quiet.clone() },
+            Bounds { max_term: 4, max_elections: Some(4), values: 2, network_capacity: Some(3), ..quiet.clone() },
         ),
         cfg(
             "m10",
@@ -99,7 +105,7 @@ pub fn all() -> Vec<NamedConfig> {
                 election_order: Some(vec![0, 1]),
                 values: 3,
                 one_value_per_term: false,
-                max_messages: Some(4),
+                network_capacity: Some(4),
                 ..quiet.clone()
             },
         ),
@@ -110,7 +116,7 @@ pub fn all() -> Vec<NamedConfig> {
                 max_elections: Some(3),
                 max_heartbeats: Some(1),
                 values: 2,
-                heartbeats: true,
+                heartbeats: Heartbeats::WhileLagging,
                 heartbeat_style: HeartbeatStyle::Empty,
                 ..quiet.clone()
             },
@@ -123,8 +129,8 @@ pub fn all() -> Vec<NamedConfig> {
                 max_elections: Some(1),
                 values: 2,
                 one_value_per_term: false,
-                max_in_flight: 2,
-                heartbeats: true,
+                link_capacity: 2,
+                heartbeats: Heartbeats::WhileLagging,
                 ..quiet.clone()
             },
         ),
@@ -138,8 +144,8 @@ pub fn all() -> Vec<NamedConfig> {
                 values: 2,
                 snapshots: 1,
                 one_value_per_term: false,
-                max_in_flight: 2,
-                heartbeats: true,
+                link_capacity: 2,
+                heartbeats: Heartbeats::WhileLagging,
                 ..quiet.clone()
             },
         ),
@@ -149,12 +155,12 @@ pub fn all() -> Vec<NamedConfig> {
             Bounds {
                 election_order: Some(vec![0, 1]),
                 max_heartbeats: Some(1),
-                max_messages: Some(4),
+                network_capacity: Some(4),
                 values: 2,
                 snapshots: 1,
                 one_value_per_term: false,
-                max_in_flight: 2,
-                heartbeats: true,
+                link_capacity: 2,
+                heartbeats: Heartbeats::WhileLagging,
                 ..quiet.clone()
             },
         ),

@@ -4,39 +4,60 @@ use crate::core::io::{
     AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, Message, RequestVote, RequestVoteReply,
 };
 use crate::core::node::Role;
-use crate::explore::model::Action;
+use crate::explore::action::{Action, Step};
 use crate::explore::state::{ClusterState, ModelNode, Server};
 
-/// What `action` does in `state`, in words (`n0 -> n1 deliver RequestVote{..}`).
-pub fn action(state: &ClusterState, action: &Action) -> String {
+/// What `step` does in `state`, in words.
+fn step(state: &ClusterState, step: Step) -> String {
     let envelope = |k: usize| {
         let (e, _) = &state.network[k];
         format!("n{} -> n{} {}", e.from, e.to, message(&e.message))
     };
+    match step {
+        Step::Deliver(k) => format!("deliver {}", envelope(k)),
+        Step::Duplicate(k) => format!("deliver a duplicate of {}", envelope(k)),
+        Step::ElectionTimeout(n) => format!("n{n} election timeout"),
+        Step::HeartbeatTimeout(n) => format!("n{n} heartbeat timeout"),
+        Step::Propose(n) => format!("client proposes value {} to n{n}", state.proposed + 1),
+        Step::Snapshot(n) => format!("n{n}'s service takes a snapshot"),
+    }
+}
+
+/// What `action` does in `state`, in words (`deliver n0 -> n1 RequestVote(..)`).
+pub fn action(state: &ClusterState, action: &Action) -> String {
     match *action {
-        Action::Deliver(k) => format!("deliver {}", envelope(k)),
-        Action::Duplicate(k) => format!("deliver a duplicate of {}", envelope(k)),
-        Action::Drop(k) => format!("lose {}", envelope(k)),
-        Action::ElectionTimeout(n) => format!("n{n} election timeout"),
-        Action::HeartbeatTimeout(n) => format!("n{n} heartbeat timeout"),
-        Action::Propose(n) => format!("client proposes value {} to n{n}", state.proposed + 1),
-        Action::Snapshot(n) => format!("n{n}'s service takes a snapshot"),
+        Action::Step(s) => step(state, s),
+        Action::CrashDuring(s, groups) => {
+            let (n, _) = stepped(state, s);
+            let done = match groups {
+                1 => "its first group of outputs".to_string(),
+                g => format!("its first {g} groups of outputs"),
+            };
+            format!("{}, but n{n} crashes after {done}", step(state, s))
+        }
+        Action::Drop(k) => {
+            let (e, _) = &state.network[k];
+            format!("lose n{} -> n{} {}", e.from, e.to, message(&e.message))
+        }
         Action::Crash(n) => format!("n{n} crashes"),
         Action::Restart(n) => format!("n{n} restarts from its persisted state"),
+    }
+}
+
+/// The node `s` steps (and whether it is a delivery).
+fn stepped(state: &ClusterState, s: Step) -> (usize, bool) {
+    match s {
+        Step::Deliver(k) | Step::Duplicate(k) => (state.network[k].0.to, true),
+        Step::ElectionTimeout(n) | Step::HeartbeatTimeout(n) | Step::Propose(n) | Step::Snapshot(n) => (n, false),
     }
 }
 
 /// The node an action steps, if it steps exactly one.
 pub fn actor(state: &ClusterState, action: &Action) -> Option<usize> {
     match *action {
-        Action::Deliver(k) | Action::Duplicate(k) => Some(state.network[k].0.to),
+        Action::Step(s) | Action::CrashDuring(s, _) => Some(stepped(state, s).0),
         Action::Drop(_) => None,
-        Action::ElectionTimeout(n)
-        | Action::HeartbeatTimeout(n)
-        | Action::Propose(n)
-        | Action::Snapshot(n)
-        | Action::Crash(n)
-        | Action::Restart(n) => Some(n),
+        Action::Crash(n) | Action::Restart(n) => Some(n),
     }
 }
 
@@ -124,8 +145,13 @@ pub fn cluster(state: &ClusterState) -> Vec<String> {
     lines
 }
 
-/// The committed values recorded so far (for explaining a violation).
-pub fn committed(state: &ClusterState) -> String {
-    let values: Vec<u8> = state.ghost.committed.iter().map(|(v, _)| *v).collect();
-    format!("committed values so far: {values:?}")
+/// The committed values recorded so far, and what broke (for explaining a
+/// violation).
+pub fn committed(state: &ClusterState) -> Vec<String> {
+    let values: Vec<u8> = state.history.committed.iter().map(|(v, _)| *v).collect();
+    let mut lines = vec![format!("committed values so far: {values:?}")];
+    if let Some(detail) = &state.history.detail {
+        lines.push(format!("what broke: {detail}"));
+    }
+    lines
 }

@@ -1,38 +1,21 @@
-//! The stateright model: a bounded cluster of [`crate::Node`]s driven by a
-//! nondeterministic environment (timers, clients, network, crashes).
+//! The model: a bounded cluster of [`crate::Node`]s driven by a
+//! nondeterministic environment (timers, clients, services, network,
+//! crashes). Which actions are enabled, and what each does.
 
 use crate::core::io::{Input, Output};
 use crate::core::node::{Config, Node, Role};
 use crate::core::types::NodeId;
-use crate::explore::bounds::{Bounds, NetworkKind};
-use crate::explore::describe;
-use crate::explore::state::{applied_values, ClusterState, Envelope, Ghost, ModelNode, Server};
-use crate::properties;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use crate::explore::action::{Action, Step};
+use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
+use crate::explore::guard::guarded;
+use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
+use crate::properties::{History, ServiceState};
 use std::sync::Arc;
 
-/// One thing the environment can do next.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Deliver in-flight message `k` (an index into the sorted network).
-    Deliver(usize),
-    /// Deliver in-flight message `k` and keep a copy in flight (duplication).
-    Duplicate(usize),
-    /// Lose in-flight message `k`.
-    Drop(usize),
-    /// Node `n`'s election timer fires.
-    ElectionTimeout(NodeId),
-    /// Leader `n`'s heartbeat timer fires.
-    HeartbeatTimeout(NodeId),
-    /// A client proposes the next value to leader `n`.
-    Propose(NodeId),
-    /// Node `n`'s service snapshots everything it has applied.
-    Snapshot(NodeId),
-    /// Node `n` crashes, losing its volatile state.
-    Crash(NodeId),
-    /// Node `n` restarts from what it persisted.
-    Restart(NodeId),
-}
+/// An input of a model node.
+type ModelInput = Input<Value, Applied>;
+/// An output of a model node.
+type ModelOutput = Output<Value, Applied>;
 
 /// The Raft cluster model over the pure core.
 #[derive(Clone, Debug)]
@@ -41,28 +24,26 @@ pub struct RaftModel {
     pub bounds: Bounds,
     /// The core configuration every node runs with.
     pub config: Config,
-    /// Set by the runner to end the exploration: from then on no state has
-    /// successors, so every checker thread drains its stack and stops.
-    /// (stateright's own timeout is only checked between work batches.)
-    pub stop: Arc<AtomicBool>,
-    /// Bit `k`: safety property `k` already has its counterexample (see
-    /// `properties::first_violation`).
-    pub reported: Arc<AtomicU32>,
 }
 
 impl RaftModel {
     /// A model of `bounds` (which the caller has validated).
     pub fn new(bounds: Bounds) -> Self {
         let config = bounds.core_config();
-        RaftModel { bounds, config, stop: Arc::new(AtomicBool::new(false)), reported: Arc::new(AtomicU32::new(0)) }
+        RaftModel { bounds, config }
     }
 
     /// The single initial state: every server fresh, nothing in flight.
     pub fn initial_state(&self) -> ClusterState {
         let servers = (0..self.bounds.servers)
-            .map(|n| Arc::new(Server { node: Some(Node::new(n)), persisted: Default::default() }))
+            .map(|n| {
+                Arc::new(Server {
+                    node: Some(Node::new(n)),
+                    persisted: Default::default(),
+                    service: Default::default(),
+                })
+            })
             .collect();
-        let ghost = Ghost { leaders: vec![None; self.bounds.max_term as usize + 1], ..Ghost::default() };
         let pinned = self.bounds.election_order.iter().flatten().fold(0u8, |acc, &n| acc | 1 << n);
         ClusterState {
             servers,
@@ -72,7 +53,7 @@ impl RaftModel {
             heartbeats: 0,
             crashes: 0,
             snapshots: 0,
-            ghost,
+            history: History::default(),
             pinned,
         }
     }
@@ -82,42 +63,58 @@ impl RaftModel {
         let b = &self.bounds;
         // A state that broke a safety property ends its path: the
         // counterexample is found, and nothing after it is interesting.
-        if self.stop.load(Ordering::Relaxed) || state.ghost.violated() {
+        if state.history.broken != 0 {
             return;
         }
+        let mut steps = Vec::new();
         for (k, (envelope, _)) in state.network.iter().enumerate() {
-            if state.node(envelope.to).is_some() {
-                actions.push(Action::Deliver(k));
+            if state.servers[envelope.to].node.is_some() {
+                steps.push(Step::Deliver(k));
                 if b.network == NetworkKind::Duplicating {
-                    actions.push(Action::Duplicate(k));
+                    steps.push(Step::Duplicate(k));
                 }
-            }
-            if b.network != NetworkKind::Reordering {
-                actions.push(Action::Drop(k));
             }
         }
         for n in 0..b.servers {
-            let Some(node) = state.node(n) else {
-                actions.push(Action::Restart(n));
-                continue;
-            };
+            let Some(node) = state.servers[n].node.as_ref() else { continue };
             let elections_left = b.max_elections.is_none_or(|e| state.elections < e);
             let my_turn = b.election_order.as_ref().is_none_or(|order| order.get(node.term() as usize) == Some(&n));
             if !node.is_leader() && node.term() < b.max_term && elections_left && my_turn {
-                actions.push(Action::ElectionTimeout(n));
+                steps.push(Step::ElectionTimeout(n));
             }
             let heartbeats_left = b.max_heartbeats.is_none_or(|h| state.heartbeats < h);
-            if b.heartbeats && heartbeats_left && self.heartbeat_useful(state, node) {
-                actions.push(Action::HeartbeatTimeout(n));
+            let heartbeat = match b.heartbeats {
+                Heartbeats::Off => false,
+                Heartbeats::WhileLagging => self.heartbeat_useful(state, node),
+                Heartbeats::Always => node.is_leader(),
+            };
+            if heartbeat && heartbeats_left {
+                steps.push(Step::HeartbeatTimeout(n));
             }
             let fresh_term = !b.one_value_per_term || node.log().last_term() != node.term();
             if node.is_leader() && state.proposed < b.values && fresh_term {
-                actions.push(Action::Propose(n));
+                steps.push(Step::Propose(n));
             }
-            if state.snapshots < b.snapshots && node.last_applied() > node.log().snapshot_index() {
-                actions.push(Action::Snapshot(n));
+            if state.snapshots < b.snapshots && state.servers[n].service.applied() > node.log().snapshot_index() {
+                steps.push(Step::Snapshot(n));
             }
-            if state.crashes < b.crashes {
+        }
+        let crash_left = state.crashes < b.crashes;
+        for step in steps {
+            actions.push(Action::Step(step));
+            if crash_left && b.crash_mid_step {
+                for groups in 1..self.output_groups(state, step) {
+                    actions.push(Action::CrashDuring(step, groups as u8));
+                }
+            }
+        }
+        if b.network != NetworkKind::Reordering {
+            actions.extend((0..state.network.len()).map(Action::Drop));
+        }
+        for n in 0..b.servers {
+            if state.servers[n].node.is_none() {
+                actions.push(Action::Restart(n));
+            } else if crash_left {
                 actions.push(Action::Crash(n));
             }
         }
@@ -129,7 +126,7 @@ impl RaftModel {
     fn heartbeat_useful(&self, state: &ClusterState, leader: &ModelNode) -> bool {
         let Role::Leader { match_index, .. } = leader.role() else { return false };
         self.config.peers(leader.id()).any(|p| {
-            let lagging = match state.node(p) {
+            let lagging = match state.servers[p].node.as_ref() {
                 Some(f) => {
                     match_index[p] < leader.log().last_index()
                         || f.commit_index() < leader.commit_index()
@@ -142,56 +139,49 @@ impl RaftModel {
         })
     }
 
+    /// The node `step` steps and the input it gets.
+    fn input(&self, state: &ClusterState, step: Step) -> (NodeId, ModelInput) {
+        match step {
+            Step::Deliver(k) | Step::Duplicate(k) => {
+                let envelope = &state.network[k].0;
+                (envelope.to, Input::Receive { from: envelope.from, message: envelope.message.clone() })
+            }
+            Step::ElectionTimeout(n) => (n, Input::ElectionTimeout),
+            Step::HeartbeatTimeout(n) => (n, Input::HeartbeatTimeout),
+            Step::Propose(n) => (n, Input::Propose(state.proposed + 1)),
+            Step::Snapshot(n) => {
+                let service = &state.servers[n].service;
+                (n, Input::Snapshot { index: service.applied(), data: service.commands.clone() })
+            }
+        }
+    }
+
+    /// How many groups of outputs `step` produces (see [`output_groups`]):
+    /// a crash may fall after each but the last.
+    fn output_groups(&self, state: &ClusterState, step: Step) -> usize {
+        let (n, input) = self.input(state, step);
+        let Some(mut node) = state.servers[n].node.clone() else { return 0 };
+        guarded(|| node.step(&self.config, input)).map_or(0, |outputs| output_groups(&outputs).len())
+    }
+
     /// The state after `action`, or `None` if the action changes nothing.
     pub fn successor(&self, last: &ClusterState, action: &Action) -> Option<ClusterState> {
         let mut state = last.clone();
         match *action {
-            Action::Deliver(k) | Action::Duplicate(k) => {
-                let envelope = if matches!(action, Action::Duplicate(_)) {
-                    state.network[k].0.clone()
-                } else {
-                    state.remove_one(k)
-                };
-                let input = Input::Receive { from: envelope.from, message: envelope.message };
-                self.step_node(&mut state, envelope.to, input);
-            }
+            Action::Step(step) => self.take_step(&mut state, step, None),
+            Action::CrashDuring(step, groups) => self.take_step(&mut state, step, Some(groups as usize)),
             Action::Drop(k) => {
                 state.remove_one(k);
             }
-            Action::ElectionTimeout(n) => {
-                // Counted only when bounded: an unused counter would split states.
-                if self.bounds.max_elections.is_some() {
-                    state.elections += 1;
-                }
-                self.step_node(&mut state, n, Input::ElectionTimeout)
-            }
-            Action::HeartbeatTimeout(n) => {
-                if self.bounds.max_heartbeats.is_some() {
-                    state.heartbeats += 1;
-                }
-                self.step_node(&mut state, n, Input::HeartbeatTimeout)
-            }
-            Action::Propose(n) => {
-                state.proposed += 1;
-                let value = state.proposed;
-                self.step_node(&mut state, n, Input::Propose(value));
-            }
-            Action::Snapshot(n) => {
-                let node = state.node(n)?;
-                let (index, data) = (node.last_applied(), applied_values(node));
-                state.snapshots += 1;
-                self.step_node(&mut state, n, Input::Snapshot { index, data });
-            }
-            Action::Crash(n) => {
-                Arc::make_mut(&mut state.servers[n]).node = None;
-                state.crashes += 1;
-            }
+            Action::Crash(n) => self.crash(&mut state, n),
             Action::Restart(n) => {
                 let server = Arc::make_mut(&mut state.servers[n]);
-                server.node = Some(Node::restart(n, server.persisted.clone()));
-                state.ghost.restarted |= 1 << n;
-                // The restarted node's persisted log meets the others again.
-                properties::record_step(&mut state, n);
+                let node = Node::restart(n, server.persisted.clone());
+                server.service = ServiceState::restored(node.log().snapshot_index(), node.snapshot(), &AppliedValues);
+                server.node = Some(node);
+                let mut history = std::mem::take(&mut state.history);
+                history.observe_restart(&state, n, &AppliedValues);
+                state.history = history;
             }
         }
         if state.crashes >= self.bounds.crashes {
@@ -200,35 +190,100 @@ impl RaftModel {
         Some(state)
     }
 
-    /// Steps node `n` with `input`, carries out its outputs, and updates the
-    /// ghost history with what the step did.
-    fn step_node(&self, state: &mut ClusterState, n: NodeId, input: Input<u8, Vec<u8>>) {
+    fn crash(&self, state: &mut ClusterState, n: NodeId) {
+        let server = Arc::make_mut(&mut state.servers[n]);
+        server.node = None;
+        server.service = ServiceState::default();
+        state.crashes += 1;
+        state.history.observe_crash(n);
+    }
+
+    /// Steps a node, carries out its outputs (only the first `groups`
+    /// groups of them, then crashes it, if `groups` is given), and records
+    /// the step in the ghost history.
+    fn take_step(&self, state: &mut ClusterState, step: Step, groups: Option<usize>) {
+        let (n, input) = self.input(state, step);
+        match step {
+            Step::Deliver(k) => {
+                state.remove_one(k);
+            }
+            // Counted only when bounded: an unused counter would split states.
+            Step::ElectionTimeout(_) if self.bounds.max_elections.is_some() => state.elections += 1,
+            Step::HeartbeatTimeout(_) if self.bounds.max_heartbeats.is_some() => state.heartbeats += 1,
+            Step::Propose(_) => state.proposed += 1,
+            Step::Snapshot(_) => state.snapshots += 1,
+            _ => {}
+        }
+        let before = Arc::clone(&state.servers[n]);
         let server = Arc::make_mut(&mut state.servers[n]);
         let Some(node) = server.node.as_mut() else { return };
-        let before = (node.commit_index(), node.last_applied());
-        let outputs = node.step(&self.config, input);
-        let after = (node.commit_index(), node.last_applied());
+        let mut outputs = match guarded(|| node.step(&self.config, input)) {
+            Ok(outputs) => outputs,
+            Err(message) => {
+                state.history.observe_panic(n, &message);
+                return;
+            }
+        };
+        if let Some(groups) = groups {
+            let ends = output_groups(&outputs);
+            outputs.truncate(ends[groups - 1]);
+        }
         let mut sends = Vec::new();
-        for output in outputs {
+        for output in &outputs {
             match output {
                 Output::Persist => server.persisted = node.persistent_state(&self.config),
-                Output::Send { to, message } => sends.push(Envelope { from: n, to, message }),
-                Output::ApplyCommand { index, command, .. } => {
-                    properties::record_applied(&mut state.ghost, index, &[command])
-                }
-                Output::ApplySnapshot { data, .. } => {
-                    properties::record_applied(&mut state.ghost, 1, &data);
-                    state.ghost.snapshot_installed = true;
-                }
-                Output::ResetElectionTimer | Output::Proposed { .. } | Output::NotLeader => {}
+                Output::Send { to, message } => sends.push(Envelope { from: n, to: *to, message: message.clone() }),
+                _ => {}
             }
         }
-        if after.0 < before.0 || after.1 < before.1 {
-            state.ghost.went_backwards = true;
+        let mut service = std::mem::take(&mut server.service);
+        let before_node = before.node.as_ref().expect("a running node was stepped");
+        let mut history = std::mem::take(&mut state.history);
+        history.observe_step(&self.config, &*state, n, before_node, &outputs, &mut service, &AppliedValues);
+        state.history = history;
+        Arc::make_mut(&mut state.servers[n]).service = service;
+        state.send_all(sends, self.bounds.link_capacity, self.bounds.network_capacity);
+        if groups.is_some() {
+            self.crash(state, n);
         }
-        state.send_all(sends, self.bounds.max_in_flight, self.bounds.max_messages);
-        properties::record_step(state, n);
     }
+}
+
+/// The kind of an output, for cutting a step between groups: the Persist,
+/// a send, an apply; other outputs (timer resets, replies to the client)
+/// change nothing the model keeps.
+fn kind(output: &ModelOutput) -> Option<u8> {
+    match output {
+        Output::Persist => Some(0),
+        Output::Send { .. } => Some(1),
+        Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => Some(2),
+        _ => None,
+    }
+}
+
+/// Splits `outputs` into groups: maximal runs of outputs of one kind (in
+/// emission order, outputs of no kind joining the group before them).
+/// Returns where each group ends (an index into `outputs`), in order. A
+/// crash between two sends of one group is not a separate case: which peer
+/// the core sends to first depends on ids (so symmetry reduction could not
+/// merge such states), and losing the later sends is what a lossy network
+/// does anyway.
+fn output_groups(outputs: &[ModelOutput]) -> Vec<usize> {
+    let mut ends: Vec<usize> = Vec::new();
+    let mut current = None;
+    for (i, output) in outputs.iter().enumerate() {
+        let Some(k) = kind(output) else { continue };
+        if current != Some(k) {
+            if current.is_some() {
+                ends.push(i);
+            }
+            current = Some(k);
+        }
+    }
+    if current.is_some() {
+        ends.push(outputs.len());
+    }
+    ends
 }
 
 /// Clears what running servers persisted once no crash is left: they can
@@ -239,38 +294,5 @@ fn forget_unneeded_persisted(state: &mut ClusterState) {
         if server.node.is_some() && server.persisted != Default::default() {
             Arc::make_mut(server).persisted = Default::default();
         }
-    }
-}
-
-impl stateright::Model for RaftModel {
-    type State = ClusterState;
-    type Action = Action;
-
-    fn init_states(&self) -> Vec<ClusterState> {
-        vec![self.initial_state()]
-    }
-
-    fn actions(&self, state: &ClusterState, actions: &mut Vec<Action>) {
-        self.enabled_actions(state, actions)
-    }
-
-    fn next_state(&self, last: &ClusterState, action: Action) -> Option<ClusterState> {
-        self.successor(last, &action)
-    }
-
-    fn properties(&self) -> Vec<stateright::Property<Self>> {
-        properties::stateright_properties(&self.bounds)
-    }
-
-    fn format_action(&self, action: &Action) -> String {
-        format!("{action:?}")
-    }
-
-    /// What the step does and the cluster after it (the Explorer shows it).
-    fn format_step(&self, last: &ClusterState, action: Action) -> Option<String> {
-        let next = self.successor(last, &action)?;
-        let mut lines = vec![describe::action(last, &action)];
-        lines.extend(describe::cluster(&next));
-        Some(lines.join("\n"))
     }
 }

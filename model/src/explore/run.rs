@@ -1,38 +1,47 @@
-//! Runs the model checker over a [`RaftModel`] and turns what it found into
-//! a [`RunReport`]: a verdict, counts, each property's status and, for a
+//! Runs a search over a [`RaftModel`] and turns what it found into a
+//! [`RunReport`]: a verdict, counts, each property's status and, for a
 //! violation, the counterexample path.
 
+use crate::explore::action::Action;
 use crate::explore::bounds::Bounds;
-use crate::explore::model::{Action, RaftModel};
+use crate::explore::model::RaftModel;
+use crate::explore::search::{self, Limits, Outcome, Stop};
 use crate::explore::state::ClusterState;
 use crate::explore::symmetry;
 use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How the state space is explored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
+    /// A short bug hunt (as `Hunt`, for `RunOptions::hunt_time`), then
+    /// exhaustive depth-first search.
+    Auto,
     /// Depth-first, exhaustive, with symmetry reduction; little memory.
     Dfs,
-    /// Breadth-first, exhaustive; counterexamples are shortest (with one
-    /// thread); much more memory, no symmetry reduction.
+    /// Breadth-first, exhaustive; counterexamples are shortest; one thread.
     Bfs,
-    /// Random walks until the timeout; never complete, finds deep bugs fast.
+    /// Seeded random walks until the timeout; never complete.
     Sim,
+    /// Bug hunting: breadth-first search and random walks side by side
+    /// until one finds a counterexample or the timeout; never complete.
+    Hunt,
 }
 
 impl FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Strategy::Auto),
             "dfs" => Ok(Strategy::Dfs),
             "bfs" => Ok(Strategy::Bfs),
-            "sim" | "simulation" => Ok(Strategy::Sim),
-            _ => Err(format!("unknown strategy '{s}' (expected dfs, bfs or sim)")),
+            "sim" | "simulation" | "walk" => Ok(Strategy::Sim),
+            "hunt" => Ok(Strategy::Hunt),
+            _ => Err(format!("unknown strategy '{s}' (expected auto, dfs, bfs, sim or hunt)")),
         }
     }
 }
@@ -40,37 +49,78 @@ impl FromStr for Strategy {
 impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Strategy::Auto => "auto",
             Strategy::Dfs => "dfs",
             Strategy::Bfs => "bfs",
             Strategy::Sim => "sim",
+            Strategy::Hunt => "hunt",
         })
+    }
+}
+
+/// Which search runs the strategy: ours, or stateright's own checker (for
+/// side-by-side measurements; `dfs`, `bfs` and `sim` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The search in [`crate::explore::search`].
+    Own,
+    /// stateright's `spawn_dfs`, `spawn_bfs` and `spawn_simulation`.
+    Stateright,
+}
+
+impl FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "own" | "raftcheck" => Ok(Engine::Own),
+            "stateright" => Ok(Engine::Stateright),
+            _ => Err(format!("unknown engine '{s}' (expected own or stateright)")),
+        }
     }
 }
 
 /// How to run one check.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// How to explore.
     pub strategy: Strategy,
-    /// Checker threads (at least 1).
+    /// Which search runs it.
+    pub engine: Engine,
+    /// Search threads (at least 1).
     pub threads: usize,
     /// Stop (incomplete) after this long.
     pub timeout: Option<Duration>,
-    /// Seed of the random walks (`Strategy::Sim`).
+    /// How long the bug hunt of `Strategy::Auto` may take.
+    pub hunt_time: Duration,
+    /// Stop (incomplete) once resident memory exceeds this many bytes.
+    pub memory_budget: Option<u64>,
+    /// Seed of the random walks.
     pub seed: u64,
-    /// Use symmetry reduction (DFS and simulation only).
+    /// Use symmetry reduction (exhaustive searches).
     pub symmetry: bool,
     /// Called about once a second with the progress so far.
     pub progress: Option<fn(&Progress)>,
 }
 
-/// A progress sample.
-#[derive(Clone, Debug)]
-pub struct Progress {
-    pub states: usize,
-    pub unique_states: usize,
-    pub max_depth: usize,
-    pub elapsed: Duration,
+impl RunOptions {
+    /// Defaults: `strategy` with our engine, one thread, no limits, seed 0,
+    /// symmetry on, a 3-second hunt, no progress.
+    pub fn new(strategy: Strategy) -> Self {
+        RunOptions {
+            strategy,
+            engine: Engine::Own,
+            threads: 1,
+            timeout: None,
+            hunt_time: Duration::from_secs(3),
+            memory_budget: None,
+            seed: 0,
+            symmetry: true,
+            progress: None,
+        }
+    }
 }
+
+pub use crate::explore::search::Progress;
 
 /// The overall outcome of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +131,8 @@ pub enum Verdict {
     /// A safety property has a counterexample, or a complete run never
     /// reached a reachability goal (the scope is vacuous).
     Violated,
-    /// Stopped early (timeout, or a simulation) with nothing found.
+    /// Stopped early (timeout, memory budget, depth bound, or sampling)
+    /// with nothing found.
     Incomplete,
 }
 
@@ -131,9 +182,11 @@ pub type Trace = Vec<(ClusterState, Option<Action>)>;
 /// One property's result.
 #[derive(Clone, Debug)]
 pub struct PropertyReport {
+    /// The property's name.
     pub name: &'static str,
     /// `always` or `sometimes`.
     pub expectation: &'static str,
+    /// What became of it.
     pub status: Status,
     /// The counterexample (violated) or example (found).
     pub path: Option<Trace>,
@@ -142,12 +195,25 @@ pub struct PropertyReport {
 /// Everything a run found.
 #[derive(Clone, Debug)]
 pub struct RunReport {
+    /// The verdict.
     pub verdict: Verdict,
+    /// Whether every reachable state was explored.
     pub complete: bool,
+    /// Why the run was incomplete, in words (`None` if complete or violated).
+    pub stopped: Option<&'static str>,
+    /// Successor states computed (TLC's "generated").
     pub states: usize,
+    /// Distinct states stored (TLC's "distinct").
     pub unique_states: usize,
+    /// The deepest state seen.
     pub max_depth: usize,
+    /// Wall time of the whole run.
     pub elapsed: Duration,
+    /// Bytes of the visited set at the end (our engine).
+    pub visited_bytes: usize,
+    /// For `Strategy::Auto`: whether the hunt found the counterexample.
+    pub found_by_hunt: bool,
+    /// Each property, in the model's order.
     pub properties: Vec<PropertyReport>,
 }
 
@@ -161,73 +227,141 @@ impl RunReport {
 /// Explores `bounds` with `options` and reports.
 pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     let model = RaftModel::new(bounds.clone());
-    let properties = model.properties();
-    let stop = Arc::clone(&model.stop);
-    let mut builder = model.checker().threads(options.threads.max(1)).finish_when(HasDiscoveries::AnyFailures);
-    if let (Strategy::Sim, Some(t)) = (options.strategy, options.timeout) {
-        // Random walks end only at stateright's own shutdown signal.
-        builder = builder.timeout(t);
-    }
-    if options.symmetry && options.strategy != Strategy::Bfs {
-        builder = builder.symmetry_fn(symmetry::representative);
-    }
     let started = Instant::now();
-    let checker: Box<dyn Checker<RaftModel>> = match options.strategy {
-        Strategy::Dfs => Box::new(builder.spawn_dfs()),
-        Strategy::Bfs => Box::new(builder.spawn_bfs()),
-        Strategy::Sim => Box::new(builder.spawn_simulation(options.seed, UniformChooser)),
-    };
-    let mut checker = checker;
-    let handles = checker.handles();
-    let mut last_report = Instant::now();
-    let mut timed_out = false;
-    while handles.iter().any(|h| !h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(20));
-        if options.timeout.is_some_and(|t| started.elapsed() >= t) && !timed_out {
-            timed_out = true;
-            stop.store(true, Ordering::Relaxed);
+    let deadline = options.timeout.map(|t| started + t);
+    let limits = |deadline| Limits { deadline, memory_budget: options.memory_budget, max_depth: None, cancel: None };
+    let canonical: Option<fn(&ClusterState) -> ClusterState> =
+        options.symmetry.then_some(symmetry::representative as fn(&ClusterState) -> ClusterState);
+    let progress = options.progress;
+    if options.engine == Engine::Stateright {
+        return run_stateright(&model, options, started);
+    }
+    let threads = options.threads.max(1);
+    let mut found_by_hunt = false;
+    let outcome = match options.strategy {
+        Strategy::Dfs => search::dfs(&model, canonical, threads, limits(deadline), progress),
+        Strategy::Bfs => search::bfs(&model, canonical, limits(deadline), progress),
+        Strategy::Sim => {
+            let deadline = deadline.or(Some(started + Duration::from_secs(60)));
+            search::random_walks(&model, threads, options.seed, limits(deadline), progress)
         }
-        if let Some(progress) = options.progress {
-            if last_report.elapsed() >= Duration::from_secs(1) {
-                last_report = Instant::now();
-                progress(&Progress {
-                    states: checker.state_count(),
-                    unique_states: checker.unique_state_count(),
-                    max_depth: checker.max_depth(),
-                    elapsed: started.elapsed(),
-                });
+        Strategy::Hunt => hunt(&model, threads, options.seed, limits(deadline.or(Some(started + options.hunt_time)))),
+        Strategy::Auto => {
+            let hunt_deadline = started + options.hunt_time;
+            let hunt_deadline = deadline.map_or(hunt_deadline, |d| d.min(hunt_deadline));
+            let found = hunt(&model, threads, options.seed, limits(Some(hunt_deadline)));
+            if violated(&model, &found) {
+                found_by_hunt = true;
+                found
+            } else if found.stopped.is_none() {
+                // The breadth-first hunter explored everything: complete.
+                found
+            } else {
+                search::dfs(&model, canonical, threads, limits(deadline), progress)
             }
         }
-    }
-    for h in handles {
-        if h.join().is_err() {
-            // A checker thread panicked: the core or the model has a bug.
-            // Re-raise it so that it is not mistaken for a verdict.
-            panic!("a model-checker thread panicked (a bug in raftcheck; see the message above)");
+    };
+    report(&model, outcome, started.elapsed(), found_by_hunt)
+}
+
+/// Breadth-first search (for short counterexamples) and random walks (for
+/// deep ones) side by side, until one finds a violation or `limits` end
+/// them. One thread: breadth-first first, then walks, half the time each.
+fn hunt(model: &RaftModel, threads: usize, seed: u64, limits: Limits) -> Outcome<RaftModel> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let limits = Limits { cancel: Some(Arc::clone(&cancel)), ..limits };
+    if threads == 1 {
+        let now = Instant::now();
+        let half = limits.deadline.map(|d| now + d.saturating_duration_since(now) / 2);
+        let first = search::bfs(model, None, Limits { deadline: half, ..limits.clone() }, None);
+        if first.stopped.is_none() || violated(model, &first) {
+            return first;
         }
+        return search::random_walks(model, 1, seed, limits, None);
     }
-    let elapsed = started.elapsed();
-    // Paths are rebuilt by re-running the model: it must have actions again.
-    stop.store(false, Ordering::Relaxed);
-    let discoveries = checker.discoveries();
-    let violated = properties.iter().any(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name));
-    let complete = options.strategy != Strategy::Sim && !timed_out && !violated;
-    let reports: Vec<PropertyReport> = properties
+    let (bfs, walks) = std::thread::scope(|scope| {
+        let bfs_limits = limits.clone();
+        let bfs = scope.spawn(move || search::bfs(model, None, bfs_limits, None));
+        let walks = search::random_walks(model, threads - 1, seed, limits, None);
+        (bfs.join().expect("the breadth-first hunter does not panic"), walks)
+    });
+    // Prefer the shorter counterexample when both found one; a
+    // breadth-first search that ran to its end is a complete check.
+    match (violated(model, &bfs), violated(model, &walks)) {
+        (true, _) => bfs,
+        (false, true) => walks,
+        _ if bfs.stopped.is_none() => bfs,
+        _ => Outcome { states: bfs.states + walks.states, ..walks },
+    }
+}
+
+/// Whether `outcome` holds a counterexample to a safety property.
+fn violated(model: &RaftModel, outcome: &Outcome<RaftModel>) -> bool {
+    model
+        .properties()
         .iter()
-        .map(|p| {
-            let path = discoveries.get(p.name).map(|path| path.clone().into_vec());
-            let (expectation, status) = match (&p.expectation, path.is_some()) {
-                (Expectation::Always | Expectation::Eventually, true) => ("always", Status::Violated),
-                (Expectation::Always | Expectation::Eventually, false) if complete => ("always", Status::Holds),
-                (Expectation::Always | Expectation::Eventually, false) => ("always", Status::Unknown),
-                (Expectation::Sometimes, true) => ("sometimes", Status::ExampleFound),
-                (Expectation::Sometimes, false) if complete => ("sometimes", Status::NoExample),
-                (Expectation::Sometimes, false) => ("sometimes", Status::Unknown),
-            };
-            PropertyReport { name: p.name, expectation, status, path }
-        })
+        .zip(&outcome.discoveries)
+        .any(|(p, d)| p.expectation != Expectation::Sometimes && d.is_some())
+}
+
+/// Turns a search outcome into a report.
+fn report(model: &RaftModel, outcome: Outcome<RaftModel>, elapsed: Duration, found_by_hunt: bool) -> RunReport {
+    let properties = model.properties();
+    let violated =
+        properties.iter().zip(&outcome.discoveries).any(|(p, d)| p.expectation == Expectation::Always && d.is_some());
+    let complete = outcome.stopped.is_none() && !violated;
+    let reports = properties
+        .iter()
+        .zip(outcome.discoveries)
+        .map(|(p, path)| property_report(p.name, &p.expectation, path, complete))
         .collect();
-    let vacuous = reports.iter().any(|p| p.status == Status::NoExample);
+    finish(reports, complete, violated, outcome.stopped.map(stop_name), elapsed, |r| RunReport {
+        states: outcome.states,
+        unique_states: outcome.unique_states,
+        max_depth: outcome.max_depth,
+        visited_bytes: outcome.visited_bytes,
+        found_by_hunt,
+        ..r
+    })
+}
+
+fn stop_name(stop: Stop) -> &'static str {
+    match stop {
+        Stop::Timeout => "timeout",
+        Stop::Memory => "memory budget",
+        Stop::Depth => "depth bound",
+        Stop::Sampling => "random walks are never complete",
+        Stop::Cancelled => "cancelled",
+    }
+}
+
+fn property_report(
+    name: &'static str,
+    expectation: &Expectation,
+    path: Option<Trace>,
+    complete: bool,
+) -> PropertyReport {
+    let (expectation, status) = match (expectation, path.is_some()) {
+        (Expectation::Always | Expectation::Eventually, true) => ("always", Status::Violated),
+        (Expectation::Always | Expectation::Eventually, false) if complete => ("always", Status::Holds),
+        (Expectation::Always | Expectation::Eventually, false) => ("always", Status::Unknown),
+        (Expectation::Sometimes, true) => ("sometimes", Status::ExampleFound),
+        (Expectation::Sometimes, false) if complete => ("sometimes", Status::NoExample),
+        (Expectation::Sometimes, false) => ("sometimes", Status::Unknown),
+    };
+    PropertyReport { name, expectation, status, path }
+}
+
+/// The verdict from the property reports; `fill` adds the counts.
+fn finish(
+    properties: Vec<PropertyReport>,
+    complete: bool,
+    violated: bool,
+    stopped: Option<&'static str>,
+    elapsed: Duration,
+    fill: impl FnOnce(RunReport) -> RunReport,
+) -> RunReport {
+    let vacuous = properties.iter().any(|p| p.status == Status::NoExample);
     let verdict = if violated || vacuous {
         Verdict::Violated
     } else if complete {
@@ -235,15 +369,58 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     } else {
         Verdict::Incomplete
     };
-    RunReport {
+    fill(RunReport {
         verdict,
         complete,
+        stopped: if complete || violated { None } else { stopped },
+        states: 0,
+        unique_states: 0,
+        max_depth: 0,
+        elapsed,
+        visited_bytes: 0,
+        found_by_hunt: false,
+        properties,
+    })
+}
+
+/// The same run on stateright's own checker (for measuring side by side).
+fn run_stateright(model: &RaftModel, options: &RunOptions, started: Instant) -> RunReport {
+    let properties = model.properties();
+    let mut builder = model.clone().checker().threads(options.threads.max(1)).finish_when(HasDiscoveries::AnyFailures);
+    if let Some(t) = options.timeout {
+        builder = builder.timeout(t);
+    }
+    if options.symmetry && options.strategy != Strategy::Bfs {
+        builder = builder.symmetry_fn(symmetry::representative);
+    }
+    let mut checker: Box<dyn Checker<RaftModel>> = match options.strategy {
+        Strategy::Bfs => Box::new(builder.spawn_bfs()),
+        Strategy::Sim | Strategy::Hunt => Box::new(builder.spawn_simulation(options.seed, UniformChooser)),
+        Strategy::Dfs | Strategy::Auto => Box::new(builder.spawn_dfs()),
+    };
+    for handle in checker.handles() {
+        // A panicking checker thread ends with nothing found; the report
+        // then says incomplete.
+        let _ = handle.join();
+    }
+    let elapsed = started.elapsed();
+    let discoveries = checker.discoveries();
+    let violated = properties.iter().any(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name));
+    let timed_out = options.timeout.is_some_and(|t| elapsed >= t);
+    let complete = !matches!(options.strategy, Strategy::Sim | Strategy::Hunt) && !timed_out && !violated;
+    let reports = properties
+        .iter()
+        .map(|p| {
+            let path = discoveries.get(p.name).map(|path| path.clone().into_vec());
+            property_report(p.name, &p.expectation, path, complete)
+        })
+        .collect();
+    finish(reports, complete, violated, Some("timeout"), elapsed, |r| RunReport {
         states: checker.state_count(),
         unique_states: checker.unique_state_count(),
         max_depth: checker.max_depth(),
-        elapsed,
-        properties: reports,
-    }
+        ..r
+    })
 }
 
 /// Serves stateright's Explorer (a web UI that walks the model step by

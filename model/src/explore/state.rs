@@ -1,10 +1,11 @@
-//! The state of a whole bounded cluster: nodes, what each persisted, the
-//! messages in flight, the budgets used, and the ghost history that the
-//! history-dependent properties need.
+//! The state of a whole bounded cluster: nodes, what each persisted, what
+//! each service applied, the messages in flight, the budgets used, and the
+//! ghost history that the history-dependent properties need.
 
 use crate::core::io::Message;
 use crate::core::node::{Node, PersistentState};
-use crate::core::types::{NodeId, Term};
+use crate::core::types::NodeId;
+use crate::properties::{ClusterView, History, ServiceState, SnapshotContents};
 use std::sync::Arc;
 
 /// A client value. The model proposes `1, 2, ...`, so every proposal is
@@ -22,7 +23,19 @@ pub type ModelMessage = Message<Value, Applied>;
 /// What a node of the model persists.
 pub type ModelPersistent = PersistentState<Value, Applied>;
 
-/// One server: running or down, and what it last persisted.
+/// The model's snapshots are readable: a snapshot through `k` is the list
+/// of the `k` values applied.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AppliedValues;
+
+impl SnapshotContents<Value, Applied> for AppliedValues {
+    fn commands<'a>(&self, data: &'a Applied) -> Option<&'a [Value]> {
+        Some(data)
+    }
+}
+
+/// One server: running or down, what it last persisted, and what its
+/// service has applied.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Server {
     /// The running node, or `None` while crashed.
@@ -31,111 +44,83 @@ pub struct Server {
     /// running node can never restart, so this is cleared to the default
     /// (it can no longer influence anything) and equal states merge.
     pub persisted: ModelPersistent,
+    /// The service state, built from the node's Apply outputs (empty while
+    /// the server is down). For a correct core it is the node's applied
+    /// prefix, so it adds no states.
+    pub service: ServiceState<Value>,
 }
 
 /// A message in flight on the directed link `from -> to`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Envelope {
+    /// The sender.
     pub from: NodeId,
+    /// The receiver.
     pub to: NodeId,
+    /// What is sent.
     pub message: ModelMessage,
-}
-
-/// The history-dependent facts that no single state shows. Each flag is set
-/// by the transition that broke (or witnessed) it and never cleared.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ghost {
-    /// `leaders[t]`: the node seen as leader in term `t`, if any.
-    pub leaders: Vec<Option<NodeId>>,
-    /// The longest committed prefix any node has had, by index: each value
-    /// with the term of the node that first reported it committed (at or
-    /// after the term in which it was really committed).
-    pub committed: Vec<(Value, Term)>,
-    /// The longest applied sequence any node has had (values by index).
-    pub applied: Vec<Value>,
-    /// Two nodes were leaders of one term (Raft §5.2, Election Safety).
-    pub two_leaders: Option<Term>,
-    /// Two running nodes' logs had an entry with the same index and term but
-    /// different entries before it (§5.3, Log Matching).
-    pub log_mismatch: bool,
-    /// A leader lacked a committed entry (§5.4, Leader Completeness).
-    pub leader_incomplete: bool,
-    /// Two nodes committed different values at one index (§5.4.3).
-    pub commit_conflict: bool,
-    /// Two nodes applied different values at one index.
-    pub apply_conflict: bool,
-    /// A running node's commit or applied index went down.
-    pub went_backwards: bool,
-    /// Some node installed a snapshot sent by a leader.
-    pub snapshot_installed: bool,
-    /// Bit `n`: node `n` has restarted at least once.
-    pub restarted: u8,
-}
-
-impl Ghost {
-    /// Whether any safety property has been broken on the way here.
-    pub fn violated(&self) -> bool {
-        self.two_leaders.is_some()
-            || self.log_mismatch
-            || self.leader_incomplete
-            || self.commit_conflict
-            || self.apply_conflict
-            || self.went_backwards
-    }
 }
 
 /// The whole cluster. Servers are behind `Arc` so that a step copies only
 /// the server it changes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ClusterState {
+    /// The servers, by id.
     pub servers: Vec<Arc<Server>>,
     /// Messages in flight, sorted, each with its number of copies.
     pub network: Vec<(Envelope, u8)>,
     /// Values proposed so far (the next proposal is `proposed + 1`).
     pub proposed: u8,
-    /// Election timeouts so far.
+    /// Election timeouts so far (counted only when bounded).
     pub elections: u8,
-    /// Heartbeats so far.
+    /// Heartbeats so far (counted only when bounded).
     pub heartbeats: u8,
     /// Crashes so far.
     pub crashes: u8,
     /// Service snapshots so far.
     pub snapshots: u8,
-    pub ghost: Ghost,
+    /// The ghost history the properties need.
+    pub history: History<Value>,
     /// Bit `n`: server `n`'s identity matters to the bounds (it is named in
     /// the election order), so symmetry reduction must not rename it.
     pub pinned: u8,
 }
 
-impl ClusterState {
-    /// The running node `n`, if it is up.
-    pub fn node(&self, n: NodeId) -> Option<&ModelNode> {
+impl ClusterView<Value, Applied> for ClusterState {
+    fn size(&self) -> usize {
+        self.servers.len()
+    }
+    fn node(&self, n: NodeId) -> Option<&ModelNode> {
         self.servers[n].node.as_ref()
     }
+}
 
+impl ClusterState {
     /// How many messages are in flight on `from -> to`.
     pub fn in_flight(&self, from: NodeId, to: NodeId) -> u8 {
         self.network.iter().filter(|(e, _)| e.from == from && e.to == to).map(|(_, c)| c).sum()
     }
 
+    /// How many messages are in flight in the whole network.
+    pub fn in_flight_total(&self) -> usize {
+        self.network.iter().map(|(_, c)| *c as usize).sum()
+    }
+
     /// Puts the messages of one step in flight. Each is lost if its link
-    /// already holds `link_cap` messages. Then, if what is left does not all
-    /// fit under `network_cap`, all of it is lost: which messages survive
-    /// must not depend on server ids (the core sends in id order), or
-    /// symmetry reduction would merge states whose futures differ.
-    pub fn send_all(&mut self, sends: Vec<Envelope>, link_cap: u8, network_cap: Option<u8>) {
+    /// already holds `link_capacity` messages. Then, if what is left does
+    /// not all fit under `network_capacity`, all of it is lost: which
+    /// messages survive must not depend on server ids (the core sends in id
+    /// order), or symmetry reduction would merge states whose futures differ.
+    pub fn send_all(&mut self, sends: Vec<Envelope>, link_capacity: u8, network_capacity: Option<u8>) {
         let mut kept = Vec::with_capacity(sends.len());
         for envelope in sends {
             let queued = kept.iter().filter(|e: &&Envelope| e.from == envelope.from && e.to == envelope.to).count();
-            if (self.in_flight(envelope.from, envelope.to) as usize) + queued < link_cap as usize {
+            if (self.in_flight(envelope.from, envelope.to) as usize) + queued < link_capacity as usize {
                 kept.push(envelope);
             }
         }
-        if let Some(cap) = network_cap {
-            let in_flight: usize = self.network.iter().map(|(_, c)| *c as usize).sum();
-            if in_flight + kept.len() > cap as usize {
-                return;
-            }
+        if network_capacity.is_some_and(|cap| self.in_flight_total() + kept.len() > cap as usize) {
+            return;
         }
         for envelope in kept {
             match self.network.binary_search_by(|(e, _)| e.cmp(&envelope)) {
@@ -154,16 +139,4 @@ impl ClusterState {
             self.network.remove(k).0
         }
     }
-}
-
-/// The values of a node's whole log, compacted prefix included: the
-/// snapshot's applied values, then the retained entries' values.
-pub fn log_values(node: &ModelNode) -> impl Iterator<Item = Value> + '_ {
-    let compacted = node.snapshot().map(|d| d.as_slice()).unwrap_or(&[]);
-    compacted.iter().copied().chain(node.log().retained().iter().map(|e| e.command))
-}
-
-/// The values a node has applied, by index: what its service state is.
-pub fn applied_values(node: &ModelNode) -> Applied {
-    log_values(node).take(node.last_applied() as usize).collect()
 }

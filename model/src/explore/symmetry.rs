@@ -2,7 +2,7 @@
 //! state with servers renamed have the same future. The checker stores only
 //! a canonical representative of each class.
 
-use crate::core::node::{relabel_set, Role};
+use crate::core::node::Role;
 use crate::core::types::NodeId;
 use crate::explore::state::{ClusterState, Envelope, Server};
 use std::cmp::Ordering;
@@ -63,6 +63,7 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
             Arc::new(Server {
                 node: s.node.as_ref().map(|node| node.relabeled(&rename)),
                 persisted: s.persisted.relabeled(&rename),
+                service: s.service.clone(),
             })
         })
         .collect();
@@ -72,9 +73,6 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
         .map(|(e, c)| (Envelope { from: rename[e.from], to: rename[e.to], message: e.message.clone() }, *c))
         .collect();
     network.sort();
-    let mut ghost = state.ghost.clone();
-    ghost.leaders = state.ghost.leaders.iter().map(|l| l.map(|p| rename[p])).collect();
-    ghost.restarted = relabel_set(state.ghost.restarted as u64, &rename) as u8;
     ClusterState {
         servers,
         network,
@@ -83,7 +81,7 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
         heartbeats: state.heartbeats,
         crashes: state.crashes,
         snapshots: state.snapshots,
-        ghost,
+        history: state.history.relabeled(&rename),
         pinned: state.pinned,
     }
 }
