@@ -230,8 +230,8 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     let started = Instant::now();
     let deadline = options.timeout.map(|t| started + t);
     let limits = |deadline| Limits { deadline, memory_budget: options.memory_budget, max_depth: None, cancel: None };
-    let canonical: Option<fn(&ClusterState) -> ClusterState> =
-        options.symmetry.then_some(symmetry::representative as fn(&ClusterState) -> ClusterState);
+    let canonical: Option<fn(&ClusterState) -> u64> =
+        options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64);
     let progress = options.progress;
     if options.engine == Engine::Stateright {
         return run_stateright(&model, options, started);

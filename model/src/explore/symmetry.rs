@@ -4,6 +4,7 @@
 
 use crate::core::node::Role;
 use crate::core::types::NodeId;
+use crate::explore::search::fingerprint;
 use crate::explore::state::{ClusterState, Envelope, Server};
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -31,18 +32,33 @@ fn compare_servers(a: &Server, b: &Server) -> Ordering {
         .then_with(|| (&a.persisted.log, a.persisted.term).cmp(&(&b.persisted.log, b.persisted.term)))
 }
 
+/// The fingerprint of `state`'s symmetry class: that of its canonical
+/// member, computed without building it when `state` is canonical already.
+pub fn class_fingerprint(state: &ClusterState) -> u64 {
+    let order = canonical_order(state);
+    if order.iter().enumerate().all(|(i, &o)| i == o) {
+        fingerprint(state)
+    } else {
+        fingerprint(&relabel(state, &order))
+    }
+}
+
 /// The canonical member of `state`'s symmetry class. Pinned servers keep
 /// their ids; the others are sorted among the remaining slots.
 pub fn representative(state: &ClusterState) -> ClusterState {
+    relabel(state, &canonical_order(state))
+}
+
+/// The order of the canonical member: new server `k` is old `order[k]`.
+fn canonical_order(state: &ClusterState) -> Vec<NodeId> {
     let n = state.servers.len();
     let is_pinned = |p: NodeId| state.pinned & (1 << p) != 0;
     let mut free: Vec<NodeId> = (0..n).filter(|&p| !is_pinned(p)).collect();
     free.sort_by(|&a, &b| compare_servers(&state.servers[a], &state.servers[b]));
     let mut free = free.into_iter();
-    let order: Vec<NodeId> = (0..n)
+    (0..n)
         .map(|slot| if is_pinned(slot) { slot } else { free.next().expect("one free server per free slot") })
-        .collect();
-    relabel(state, &order)
+        .collect()
 }
 
 /// `state` with its servers reordered: new server `k` is old server

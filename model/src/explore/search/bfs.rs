@@ -13,7 +13,7 @@ use std::hash::Hash;
 /// `canonical`, if given). Stops at the first violation.
 pub fn bfs<M>(
     model: &M,
-    canonical: Option<fn(&M::State) -> M::State>,
+    canonical: Option<fn(&M::State) -> u64>,
     limits: Limits,
     progress: Option<ProgressFn>,
 ) -> Outcome<M>

@@ -21,11 +21,11 @@ struct Frame<S, A> {
 
 /// Explores every state of `model` reachable from its initial state, on
 /// `threads` threads, storing one fingerprint per state (of its
-/// representative under `canonical`, if given). Stops at the first
+/// symmetry class under `canonical`, if given). Stops at the first
 /// violation, or when `limits` end it.
 pub fn dfs<M>(
     model: &M,
-    canonical: Option<fn(&M::State) -> M::State>,
+    canonical: Option<fn(&M::State) -> u64>,
     threads: usize,
     limits: Limits,
     progress: Option<ProgressFn>,

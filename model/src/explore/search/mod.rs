@@ -106,8 +106,8 @@ pub fn fingerprint<S: Hash>(state: &S) -> u64 {
 pub struct Shared<'m, M: Model> {
     model: &'m M,
     properties: Vec<Property<M>>,
-    /// Maps a state to its symmetry class's representative, if reducing.
-    canonical: Option<fn(&M::State) -> M::State>,
+    /// The fingerprint of a state's symmetry class, if reducing.
+    canonical: Option<fn(&M::State) -> u64>,
     limits: Limits,
     found: AtomicU64,
     discoveries: Mutex<Vec<Option<Path<M::State, M::Action>>>>,
@@ -130,7 +130,7 @@ where
     /// Shared state for searching `model`.
     pub fn new(
         model: &'m M,
-        canonical: Option<fn(&M::State) -> M::State>,
+        canonical: Option<fn(&M::State) -> u64>,
         limits: Limits,
         progress: Option<ProgressFn>,
     ) -> Self {
@@ -158,7 +158,7 @@ where
     /// The fingerprint under which `state` is stored.
     fn key(&self, state: &M::State) -> u64 {
         match self.canonical {
-            Some(canonical) => fingerprint(&canonical(state)),
+            Some(canonical) => canonical(state),
             None => fingerprint(state),
         }
     }
