@@ -296,3 +296,45 @@ fn forget_unneeded_persisted(state: &mut ClusterState) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::configs;
+    use crate::properties::Safety;
+
+    /// A core that panics (here: a leader whose `next_index` was corrupted
+    /// to 0, so building an AppendEntries underflows and its `expect`
+    /// fires) yields a state that breaks "core never panics", with the
+    /// panic's message, and ends its path.
+    #[test]
+    fn a_panicking_core_is_a_violation() {
+        let model = RaftModel::new(configs::named("ci").expect("ci").bounds);
+        let mut state = model.initial_state();
+        let server = Arc::make_mut(&mut state.servers[0]);
+        let node = server.node.as_mut().expect("running");
+        node.term = 1;
+        node.role = Role::Leader { next_index: vec![0; 3], match_index: vec![0; 3] };
+        let next = model.successor(&state, &Action::Step(Step::HeartbeatTimeout(0))).expect("a step");
+        assert_eq!(next.history.first_broken(), Some(Safety::NoPanic));
+        let detail = next.history.detail.as_deref().expect("the panic's message is kept");
+        assert!(detail.contains("node 0 panicked"), "{detail}");
+        let mut actions = Vec::new();
+        model.enabled_actions(&next, &mut actions);
+        assert!(actions.is_empty(), "a violating state ends its path");
+    }
+
+    #[test]
+    fn output_groups_split_where_the_kind_changes() {
+        use crate::core::io::{Message, RequestVoteReply};
+        let send = |to| Output::Send {
+            to,
+            message: Message::RequestVoteReply(RequestVoteReply { term: 1, vote_granted: true }),
+        };
+        let outputs = vec![Output::Persist, Output::ResetElectionTimer, send(1), send(2)];
+        assert_eq!(output_groups(&outputs), vec![2, 4]);
+        let late = vec![send(1), send(2), Output::Persist];
+        assert_eq!(output_groups(&late), vec![2, 3]);
+        assert_eq!(output_groups(&[Output::ResetElectionTimer]), Vec::<usize>::new());
+    }
+}

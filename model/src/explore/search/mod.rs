@@ -56,6 +56,10 @@ pub struct Limits {
     /// Breadth-first search and random walks: go no deeper than this many
     /// steps.
     pub max_depth: Option<usize>,
+    /// Stop (incomplete) once this many successor states were computed:
+    /// a bound that does not depend on the machine's speed, so that a
+    /// single-threaded run is reproducible.
+    pub max_states: Option<usize>,
     /// Set by someone else to end the search (a portfolio partner that
     /// found a counterexample).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -74,6 +78,8 @@ pub enum Stop {
     Sampling,
     /// A portfolio partner ended it.
     Cancelled,
+    /// The bound on states computed was reached.
+    StateBound,
 }
 
 /// What a search found.
@@ -233,6 +239,9 @@ where
         self.max_depth.fetch_max(depth, Ordering::Relaxed);
         if self.limits.deadline.is_some_and(|d| Instant::now() >= d) {
             self.halt(Stop::Timeout);
+        }
+        if self.limits.max_states.is_some_and(|m| self.states.load(Ordering::Relaxed) >= m) {
+            self.halt(Stop::StateBound);
         }
         if self.limits.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
             self.halt(Stop::Cancelled);
