@@ -96,12 +96,13 @@ pub fn all() -> Vec<NamedConfig> {
         ),
         cfg(
             "wide",
-            "5 servers (vote counting, conflicting suffixes): 2 terms (2 elections), 3 values (several per term), lossy network, 4 messages in flight, no heartbeats",
+            "5 servers (conflicting suffixes): 2 terms (2 elections), 3 values (several per term), reordering network, 4 messages in flight (so one broadcast at a time), no heartbeats",
             Bounds {
                 servers: 5,
                 max_elections: Some(2),
                 values: 3,
                 one_value_per_term: false,
+                network: NetworkKind::Reordering,
                 network_capacity: Some(4),
                 heartbeats: Heartbeats::Off,
                 ..b.clone()

@@ -9,7 +9,7 @@ use crate::explore::action::{Action, Step};
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use crate::explore::guard::guarded;
 use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
-use crate::properties::{History, ServiceState};
+use crate::properties::{History, ServiceState, StepRecord};
 use std::sync::Arc;
 
 /// An input of a model node.
@@ -239,7 +239,8 @@ impl RaftModel {
         let mut service = std::mem::take(&mut server.service);
         let before_node = before.node.as_ref().expect("a running node was stepped");
         let mut history = std::mem::take(&mut state.history);
-        history.observe_step(&self.config, &*state, n, before_node, &outputs, &mut service, &AppliedValues);
+        let step = StepRecord { node: n, before: before_node, outputs: &outputs };
+        history.observe_step(&self.config, &*state, step, &mut service, &AppliedValues);
         state.history = history;
         Arc::make_mut(&mut state.servers[n]).service = service;
         state.send_all(sends, self.bounds.link_capacity, self.bounds.network_capacity);

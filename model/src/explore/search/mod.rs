@@ -45,6 +45,9 @@ pub type ProgressFn = fn(&Progress);
 /// (`None` on the last state).
 pub type Path<S, A> = Vec<(S, Option<A>)>;
 
+/// For each property, the first path found for it, if any.
+pub type Discoveries<S, A> = Vec<Option<Path<S, A>>>;
+
 /// Limits of one search.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -87,7 +90,7 @@ pub enum Stop {
 pub struct Outcome<M: Model> {
     /// For each property (in [`Model::properties`] order), the first path
     /// found that violates it (always) or reaches it (sometimes).
-    pub discoveries: Vec<Option<Path<M::State, M::Action>>>,
+    pub discoveries: Discoveries<M::State, M::Action>,
     /// Successor states computed (TLC's "generated states").
     pub states: usize,
     /// Distinct states stored (after symmetry reduction, if any).
@@ -116,7 +119,7 @@ pub struct Shared<'m, M: Model> {
     canonical: Option<fn(&M::State) -> u64>,
     limits: Limits,
     found: AtomicU64,
-    discoveries: Mutex<Vec<Option<Path<M::State, M::Action>>>>,
+    discoveries: Mutex<Discoveries<M::State, M::Action>>,
     stop: AtomicBool,
     stopped: Mutex<Option<Stop>>,
     states: AtomicUsize,
