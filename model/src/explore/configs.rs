@@ -77,7 +77,7 @@ pub fn all() -> Vec<NamedConfig> {
         ),
         cfg(
             "default",
-            "about 2 minutes: ci plus 1 snapshot and a duplicating network",
+            "about a minute: ci plus 1 snapshot and a duplicating network",
             Bounds { snapshots: 1, network: NetworkKind::Duplicating, ..general() },
         ),
         cfg(
