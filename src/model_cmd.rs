@@ -40,9 +40,9 @@ pub struct ModelArgs {
     /// Highest term a node may time out into (1-8).
     #[arg(long)]
     max_term: Option<u64>,
-    /// Total election timeouts over the whole run (1-16).
-    #[arg(long)]
-    max_elections: Option<u8>,
+    /// Total election timeouts over the whole run (1-16, or any).
+    #[arg(long, value_parser = parse_limit)]
+    max_elections: Option<Limit>,
     /// Scripted election order: the node that may campaign in term 1, 2, ...
     /// (comma-separated ids, e.g. 0,1,0,1). Symmetry reduction then keeps
     /// these servers apart from the others.
@@ -74,17 +74,17 @@ pub struct ModelArgs {
     #[arg(long, visible_alias = "link-capacity")]
     max_in_flight: Option<u8>,
     /// Capacity of the whole network: messages in flight on all links
-    /// together (1-32); a step whose messages do not all fit loses all of
-    /// them.
-    #[arg(long, visible_alias = "network-capacity")]
-    max_messages: Option<u8>,
+    /// together (1-32, or any); a step whose messages do not all fit
+    /// loses all of them.
+    #[arg(long, visible_alias = "network-capacity", value_parser = parse_limit)]
+    max_messages: Option<Limit>,
     /// When leaders' heartbeat timers fire: off, while-lagging (only while
     /// some peer lags and nothing is in flight to it) or always.
     #[arg(long)]
     heartbeats: Option<Heartbeats>,
-    /// Total heartbeats over the whole run (0-16).
-    #[arg(long)]
-    max_heartbeats: Option<u8>,
+    /// Total heartbeats over the whole run (0-16, or any).
+    #[arg(long, value_parser = parse_limit)]
+    max_heartbeats: Option<Limit>,
     /// Whether a leader accepts at most one client value per term (true/false).
     #[arg(long)]
     one_value_per_term: Option<bool>,
@@ -147,6 +147,26 @@ pub struct ModelArgs {
     replay_out: Option<std::path::PathBuf>,
 }
 
+/// A limit given on the command line: a number, or `any` for none.
+#[derive(Clone, Copy, Debug)]
+struct Limit(Option<u8>);
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("any"),
+        }
+    }
+}
+
+fn parse_limit(s: &str) -> Result<Limit, String> {
+    match s {
+        "any" | "none" => Ok(Limit(None)),
+        _ => s.parse().map(|n| Limit(Some(n))).map_err(|_| format!("'{s}': expected a number (0-255) or any")),
+    }
+}
+
 fn parse_heartbeat_style(s: &str) -> Result<HeartbeatStyle, String> {
     match s {
         "with-entries" => Ok(HeartbeatStyle::WithEntries),
@@ -205,7 +225,7 @@ impl ModelArgs {
         let mut b = named.bounds;
         b.servers = self.servers.unwrap_or(b.servers);
         b.max_term = self.max_term.unwrap_or(b.max_term);
-        b.max_elections = self.max_elections.or(b.max_elections);
+        b.max_elections = self.max_elections.map_or(b.max_elections, |l| l.0);
         if self.election_order.is_some() {
             b.election_order = self.election_order.clone();
         }
@@ -215,9 +235,9 @@ impl ModelArgs {
         b.snapshots = self.snapshots.unwrap_or(b.snapshots);
         b.network = self.network.unwrap_or(b.network);
         b.link_capacity = self.max_in_flight.unwrap_or(b.link_capacity);
-        b.network_capacity = self.max_messages.or(b.network_capacity);
+        b.network_capacity = self.max_messages.map_or(b.network_capacity, |l| l.0);
         b.heartbeats = self.heartbeats.unwrap_or(b.heartbeats);
-        b.max_heartbeats = self.max_heartbeats.or(b.max_heartbeats);
+        b.max_heartbeats = self.max_heartbeats.map_or(b.max_heartbeats, |l| l.0);
         b.one_value_per_term = self.one_value_per_term.unwrap_or(b.one_value_per_term);
         b.heartbeat_style = self.heartbeat_style.unwrap_or(b.heartbeat_style);
         b.max_entries_per_append = self.max_entries.unwrap_or(b.max_entries_per_append);
@@ -244,6 +264,7 @@ impl ModelArgs {
             timeout,
             hunt_time: self.hunt_time,
             memory_budget: self.memory_budget.map(|m| m as u64),
+            max_states: None,
             seed: self.seed,
             symmetry: !self.no_symmetry,
             progress,
@@ -438,6 +459,7 @@ fn json_report(plan: &Plan, report: &RunReport) -> String {
         let last = &trace.last().expect("paths are not empty").0;
         json!({
             "property": cx.name,
+            "length": trace.len() - 1,
             "steps": trace_lines(trace),
             "final_state": describe::cluster(last),
             "detail": last.history.detail.as_deref(),

@@ -27,6 +27,10 @@ fn bad_options_are_usage_errors_not_panics() {
         &["--mutant", "no-such-mutant"],
         &["--config", "no-such-config"],
         &["--election-order", "0,7"],
+        &["--heartbeats", "sometimes"],
+        &["--engine", "tlc"],
+        &["--memory-budget", "lots"],
+        &["--engine", "stateright", "--strategy", "hunt"],
         &["--no-such-option"],
     ];
     for args in cases {
@@ -84,6 +88,10 @@ fn help_documents_every_option() {
         "--one-value-per-term",
         "--heartbeat-style",
         "--max-entries",
+        "--crash-mid-step",
+        "--hunt-time",
+        "--engine",
+        "--memory-budget",
         "--mutant",
         "--strategy",
         "--threads",
@@ -175,4 +183,52 @@ fn explore_serves_the_explorer() {
     child.kill().ok();
     child.wait().ok();
     assert!(reply.contains("election safety"), "the status page lists the properties: {reply}");
+}
+
+#[test]
+fn the_report_names_the_effective_scope_and_merged_options() {
+    let out = raftcheck(&["--config", "m6", "--servers", "2", "--quiet"]);
+    let report = text(&out.stdout);
+    assert!(report.contains("config m6 with explicit options merged in: --servers 2"), "{report}");
+    assert!(report.contains("Effective scope: servers=2"), "{report}");
+    let out = raftcheck(&["--config", "m6", "--servers", "2", "--json", "--quiet"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    assert_eq!(v["explicit_options"][0], "--servers 2");
+    assert!(v["scope"].as_str().unwrap().contains("servers=2"));
+}
+
+#[test]
+fn a_network_that_cannot_hold_a_broadcast_is_a_usage_error() {
+    let out = raftcheck(&["--servers", "5", "--max-messages", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("broadcast"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_memory_budget_ends_the_run_as_incomplete() {
+    let out = raftcheck(&["--config", "default", "--strategy", "dfs", "--memory-budget", "1M", "--json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["stopped"], "memory budget");
+}
+
+#[test]
+fn the_bug_hunt_finds_a_mutant_in_a_general_scope() {
+    let out = raftcheck(&[
+        "--config",
+        "ci",
+        "--mutant",
+        "m4",
+        "--strategy",
+        "hunt",
+        "--hunt-time",
+        "60s",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    assert_eq!(v["counterexample"]["property"], "election safety");
+    assert!(v["counterexample"]["length"].as_u64().unwrap() >= 2);
 }

@@ -11,7 +11,7 @@
 //! entry later lost) are recorded in a [`History`] as the cluster changes:
 //!
 //! ```
-//! use raftcheck_model::properties::{History, Opaque, ServiceState};
+//! use raftcheck_model::properties::{History, Opaque, ServiceState, StepRecord};
 //! use raftcheck_model::{Config, Input, Node};
 //!
 //! let cfg = Config::new(3);
@@ -21,7 +21,8 @@
 //! // For every step of node 0 (here: its election timer fires):
 //! let before = nodes[0].clone().expect("running");
 //! let outputs = nodes[0].as_mut().expect("running").step(&cfg, Input::ElectionTimeout);
-//! history.observe_step(&cfg, &nodes[..], 0, &before, &outputs, &mut services[0], &Opaque);
+//! let step = StepRecord { node: 0, before: &before, outputs: &outputs };
+//! history.observe_step(&cfg, &nodes[..], step, &mut services[0], &Opaque);
 //! assert_eq!(history.first_broken(), None);
 //! ```
 //!
@@ -192,6 +193,18 @@ impl Goal {
     }
 }
 
+/// One step of a node, as [`History::observe_step`] needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct StepRecord<'a, C, D> {
+    /// The node that stepped.
+    pub node: NodeId,
+    /// The node as it was before the step.
+    pub before: &'a Node<C, D>,
+    /// The outputs of the step that were carried out, in order (all of
+    /// them, unless the node crashed part-way).
+    pub outputs: &'a [Output<C, D>],
+}
+
 /// Events recorded in [`History::events`].
 const SNAPSHOT_INSTALLED: u8 = 1;
 const SUFFIX_TRUNCATED: u8 = 2;
@@ -293,20 +306,19 @@ impl<C: Command> History<C> {
         self.broken |= property.bit();
     }
 
-    /// Records one step of running node `n`: `before` is the node as it was,
-    /// `cluster` holds it as it is now, `outputs` are the outputs carried
-    /// out, in order, and `service` is `n`'s service state (brought up to
-    /// date here from the Apply outputs).
+    /// Records one step of a running node: `cluster` holds the node as it
+    /// is now, `step` says which node it was, how it was before and which
+    /// outputs were carried out, and `service` is that node's service state
+    /// (brought up to date here from the Apply outputs).
     pub fn observe_step<D: SnapshotData>(
         &mut self,
         cfg: &Config,
         cluster: &(impl ClusterView<C, D> + ?Sized),
-        n: NodeId,
-        before: &Node<C, D>,
-        outputs: &[Output<C, D>],
+        step: StepRecord<'_, C, D>,
         service: &mut ServiceState<C>,
         contents: &impl SnapshotContents<C, D>,
     ) {
+        let StepRecord { node: n, before, outputs } = step;
         let Some(node) = cluster.node(n) else { return };
         for output in outputs {
             self.observe_output(output, service, contents);

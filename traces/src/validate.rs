@@ -29,7 +29,7 @@ use crate::schema::{
     Event, Header, PersistedSummary, StateSummary, TraceInput, TraceMessage, TraceNode, TraceOutput, TracePersistent,
     VERSION,
 };
-use raftcheck_model::properties::{History, Opaque, ServiceState};
+use raftcheck_model::properties::{History, Opaque, ServiceState, StepRecord};
 use raftcheck_model::{Config, Input, Mutant, Node, NodeId, Output};
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
@@ -406,7 +406,8 @@ impl Validator {
                 _ => {}
             }
         }
-        self.history.observe_step(&config, &self.nodes[..], n, &before, &expected, &mut self.services[n], &Opaque);
+        let step = StepRecord { node: n, before: &before, outputs: &expected };
+        self.history.observe_step(&config, &self.nodes[..], step, &mut self.services[n], &Opaque);
         self.safety()
     }
 

@@ -129,7 +129,11 @@ pub struct Bounds {
     pub link_capacity: u8,
     /// The capacity of the whole network (`--max-messages`; `None`: only the
     /// links limit it). A step whose messages do not all fit loses all of
-    /// them (so that which survive never depends on server ids).
+    /// them (so that which survive never depends on server ids). On a lossy
+    /// network a cap of one broadcast loses no node state (a test checks
+    /// it: dropping messages makes room); on a reordering network, which
+    /// loses nothing else, it is a bound: two candidates can never
+    /// broadcast at once.
     pub network_capacity: Option<u8>,
     /// When leaders' heartbeat timers fire.
     pub heartbeats: Heartbeats,

@@ -1,7 +1,13 @@
-//! Named configurations: documented bundles of bounds. `ci` runs in
-//! seconds, `default` in about 25 seconds, `deep` is the exhaustive Figure-8
-//! scope, and each `mN` is the smallest scope we found in which mutant `mN`'s
-//! bug shows (and which is clean without it).
+//! Named configurations: documented bundles of bounds.
+//!
+//! The general ones are what a user runs on a changed core: `ci` (seconds)
+//! and `default` shape nothing of the protocol (several values per term,
+//! empty heartbeats, one entry per AppendEntries, two messages per link
+//! delivered in any order, crashes also between a step's outputs; `default`
+//! adds a snapshot and duplication); `deep` is the exhaustive Figure-8 scope
+//! (leaders in four terms); `wide` has five servers. Each `mN` is the
+//! smallest scope we found in which mutant `mN`'s bug shows (and which is
+//! clean without it): the fast regression proofs.
 
 use crate::core::node::HeartbeatStyle;
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
@@ -39,6 +45,23 @@ pub fn base() -> Bounds {
     }
 }
 
+/// The general scope `ci` and `default` share: no shaping of the protocol
+/// (several values per term, empty heartbeats, one entry per
+/// AppendEntries), crashes also inside a step, two messages per link.
+fn general() -> Bounds {
+    Bounds {
+        values: 2,
+        one_value_per_term: false,
+        crashes: 1,
+        link_capacity: 2,
+        network_capacity: Some(2),
+        max_heartbeats: Some(1),
+        heartbeat_style: HeartbeatStyle::Empty,
+        max_entries_per_append: 1,
+        ..base()
+    }
+}
+
 /// Every named configuration, in the order `--list-configs` shows them.
 pub fn all() -> Vec<NamedConfig> {
     let b = base();
@@ -47,22 +70,19 @@ pub fn all() -> Vec<NamedConfig> {
     let quiet = Bounds { network: NetworkKind::Reordering, heartbeats: Heartbeats::Off, ..b.clone() };
     let cfg = |name, description, bounds| NamedConfig { name, description, bounds };
     vec![
-        cfg("ci", "seconds: 3 servers, 2 terms, 1 value, lossy network", Bounds { ..b.clone() }),
+        cfg(
+            "ci",
+            "seconds: 3 servers, 2 terms, 2 values (several per term), 1 crash (also inside a step), lossy network, 2 messages per link (reordered within it), 2 in flight, 1 empty heartbeat, 1 entry per AppendEntries",
+            general(),
+        ),
         cfg(
             "default",
-            "about 25 seconds: 3 servers, 2 terms, 2 values, 1 crash, 1 snapshot, lossy network, 1 heartbeat, 3 messages in flight",
-            Bounds {
-                values: 2,
-                crashes: 1,
-                snapshots: 1,
-                max_heartbeats: Some(1),
-                network_capacity: Some(3),
-                ..b.clone()
-            },
+            "about a minute: ci plus 1 snapshot and a duplicating network",
+            Bounds { snapshots: 1, network: NetworkKind::Duplicating, ..general() },
         ),
         cfg(
             "deep",
-            "the Figure-8 scope: 3 servers, leaders in up to 4 terms (4 elections), 2 values, 1 crash, 1 snapshot, lossy network, 1 heartbeat, 2 messages in flight",
+            "the Figure-8 scope: 3 servers, leaders in up to 4 terms (4 elections), 2 values, 1 crash (also inside a step), 1 snapshot, lossy network, 1 heartbeat, 2 messages in flight",
             Bounds {
                 max_term: 4,
                 max_elections: Some(4),
@@ -71,6 +91,20 @@ pub fn all() -> Vec<NamedConfig> {
                 snapshots: 1,
                 max_heartbeats: Some(1),
                 network_capacity: Some(2),
+                ..b.clone()
+            },
+        ),
+        cfg(
+            "wide",
+            "5 servers (conflicting suffixes): 2 terms (2 elections), 3 values (several per term), reordering network, 4 messages in flight (so one broadcast at a time), no heartbeats",
+            Bounds {
+                servers: 5,
+                max_elections: Some(2),
+                values: 3,
+                one_value_per_term: false,
+                network: NetworkKind::Reordering,
+                network_capacity: Some(4),
+                heartbeats: Heartbeats::Off,
                 ..b.clone()
             },
         ),

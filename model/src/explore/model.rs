@@ -9,7 +9,7 @@ use crate::explore::action::{Action, Step};
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use crate::explore::guard::guarded;
 use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
-use crate::properties::{History, ServiceState};
+use crate::properties::{History, ServiceState, StepRecord};
 use std::sync::Arc;
 
 /// An input of a model node.
@@ -239,7 +239,8 @@ impl RaftModel {
         let mut service = std::mem::take(&mut server.service);
         let before_node = before.node.as_ref().expect("a running node was stepped");
         let mut history = std::mem::take(&mut state.history);
-        history.observe_step(&self.config, &*state, n, before_node, &outputs, &mut service, &AppliedValues);
+        let step = StepRecord { node: n, before: before_node, outputs: &outputs };
+        history.observe_step(&self.config, &*state, step, &mut service, &AppliedValues);
         state.history = history;
         Arc::make_mut(&mut state.servers[n]).service = service;
         state.send_all(sends, self.bounds.link_capacity, self.bounds.network_capacity);
@@ -294,5 +295,47 @@ fn forget_unneeded_persisted(state: &mut ClusterState) {
         if server.node.is_some() && server.persisted != Default::default() {
             Arc::make_mut(server).persisted = Default::default();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::configs;
+    use crate::properties::Safety;
+
+    /// A core that panics (here: a leader whose `next_index` was corrupted
+    /// to 0, so building an AppendEntries underflows and its `expect`
+    /// fires) yields a state that breaks "core never panics", with the
+    /// panic's message, and ends its path.
+    #[test]
+    fn a_panicking_core_is_a_violation() {
+        let model = RaftModel::new(configs::named("ci").expect("ci").bounds);
+        let mut state = model.initial_state();
+        let server = Arc::make_mut(&mut state.servers[0]);
+        let node = server.node.as_mut().expect("running");
+        node.term = 1;
+        node.role = Role::Leader { next_index: vec![0; 3], match_index: vec![0; 3] };
+        let next = model.successor(&state, &Action::Step(Step::HeartbeatTimeout(0))).expect("a step");
+        assert_eq!(next.history.first_broken(), Some(Safety::NoPanic));
+        let detail = next.history.detail.as_deref().expect("the panic's message is kept");
+        assert!(detail.contains("node 0 panicked"), "{detail}");
+        let mut actions = Vec::new();
+        model.enabled_actions(&next, &mut actions);
+        assert!(actions.is_empty(), "a violating state ends its path");
+    }
+
+    #[test]
+    fn output_groups_split_where_the_kind_changes() {
+        use crate::core::io::{Message, RequestVoteReply};
+        let send = |to| Output::Send {
+            to,
+            message: Message::RequestVoteReply(RequestVoteReply { term: 1, vote_granted: true }),
+        };
+        let outputs = vec![Output::Persist, Output::ResetElectionTimer, send(1), send(2)];
+        assert_eq!(output_groups(&outputs), vec![2, 4]);
+        let late = vec![send(1), send(2), Output::Persist];
+        assert_eq!(output_groups(&late), vec![2, 3]);
+        assert_eq!(output_groups(&[Output::ResetElectionTimer]), Vec::<usize>::new());
     }
 }

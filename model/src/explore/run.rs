@@ -94,6 +94,9 @@ pub struct RunOptions {
     pub hunt_time: Duration,
     /// Stop (incomplete) once resident memory exceeds this many bytes.
     pub memory_budget: Option<u64>,
+    /// Stop (incomplete) after computing this many states; with one
+    /// thread, a run so bounded is reproducible on any machine.
+    pub max_states: Option<usize>,
     /// Seed of the random walks.
     pub seed: u64,
     /// Use symmetry reduction (exhaustive searches).
@@ -113,6 +116,7 @@ impl RunOptions {
             timeout: None,
             hunt_time: Duration::from_secs(3),
             memory_budget: None,
+            max_states: None,
             seed: 0,
             symmetry: true,
             progress: None,
@@ -229,7 +233,13 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     let model = RaftModel::new(bounds.clone());
     let started = Instant::now();
     let deadline = options.timeout.map(|t| started + t);
-    let limits = |deadline| Limits { deadline, memory_budget: options.memory_budget, max_depth: None, cancel: None };
+    let limits = |deadline| Limits {
+        deadline,
+        memory_budget: options.memory_budget,
+        max_depth: None,
+        max_states: options.max_states,
+        cancel: None,
+    };
     let canonical: Option<fn(&ClusterState) -> u64> =
         options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64);
     let progress = options.progress;
@@ -332,6 +342,7 @@ fn stop_name(stop: Stop) -> &'static str {
         Stop::Depth => "depth bound",
         Stop::Sampling => "random walks are never complete",
         Stop::Cancelled => "cancelled",
+        Stop::StateBound => "state bound",
     }
 }
 

@@ -45,6 +45,9 @@ pub type ProgressFn = fn(&Progress);
 /// (`None` on the last state).
 pub type Path<S, A> = Vec<(S, Option<A>)>;
 
+/// For each property, the first path found for it, if any.
+pub type Discoveries<S, A> = Vec<Option<Path<S, A>>>;
+
 /// Limits of one search.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -56,6 +59,10 @@ pub struct Limits {
     /// Breadth-first search and random walks: go no deeper than this many
     /// steps.
     pub max_depth: Option<usize>,
+    /// Stop (incomplete) once this many successor states were computed:
+    /// a bound that does not depend on the machine's speed, so that a
+    /// single-threaded run is reproducible.
+    pub max_states: Option<usize>,
     /// Set by someone else to end the search (a portfolio partner that
     /// found a counterexample).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -74,6 +81,8 @@ pub enum Stop {
     Sampling,
     /// A portfolio partner ended it.
     Cancelled,
+    /// The bound on states computed was reached.
+    StateBound,
 }
 
 /// What a search found.
@@ -81,7 +90,7 @@ pub enum Stop {
 pub struct Outcome<M: Model> {
     /// For each property (in [`Model::properties`] order), the first path
     /// found that violates it (always) or reaches it (sometimes).
-    pub discoveries: Vec<Option<Path<M::State, M::Action>>>,
+    pub discoveries: Discoveries<M::State, M::Action>,
     /// Successor states computed (TLC's "generated states").
     pub states: usize,
     /// Distinct states stored (after symmetry reduction, if any).
@@ -110,7 +119,7 @@ pub struct Shared<'m, M: Model> {
     canonical: Option<fn(&M::State) -> u64>,
     limits: Limits,
     found: AtomicU64,
-    discoveries: Mutex<Vec<Option<Path<M::State, M::Action>>>>,
+    discoveries: Mutex<Discoveries<M::State, M::Action>>,
     stop: AtomicBool,
     stopped: Mutex<Option<Stop>>,
     states: AtomicUsize,
@@ -233,6 +242,9 @@ where
         self.max_depth.fetch_max(depth, Ordering::Relaxed);
         if self.limits.deadline.is_some_and(|d| Instant::now() >= d) {
             self.halt(Stop::Timeout);
+        }
+        if self.limits.max_states.is_some_and(|m| self.states.load(Ordering::Relaxed) >= m) {
+            self.halt(Stop::StateBound);
         }
         if self.limits.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
             self.halt(Stop::Cancelled);

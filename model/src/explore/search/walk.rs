@@ -84,5 +84,8 @@ where
         depth = depth.max(taken.len());
         shared.count(states, 0, depth);
         states = 0;
+        if shared.limits.max_states.is_some_and(|m| shared.states.load(std::sync::atomic::Ordering::Relaxed) >= m) {
+            break;
+        }
     }
 }

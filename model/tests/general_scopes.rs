@@ -1,0 +1,72 @@
+//! The general configurations catch every mutant, without knowing which bug
+//! to look for: the bug hunt's random walks find most of them (one thread,
+//! a fixed seed and a bound on states computed, so a run is the same on any
+//! machine), and the exhaustive search finds the deep ones (Figure 8 in
+//! `deep`). `scripts/mutant-matrix` runs every mutant against every general
+//! configuration; BENCHMARKS.md has the table.
+
+use raftcheck_model::explore::bounds::Bounds;
+use raftcheck_model::explore::configs;
+use raftcheck_model::explore::run::{run, RunOptions, RunReport, Strategy, Verdict};
+use raftcheck_model::Mutant;
+use std::time::Duration;
+
+fn config(name: &str) -> Bounds {
+    configs::named(name).unwrap_or_else(|| panic!("no configuration named {name}")).bounds
+}
+
+fn with(mutant: Mutant, name: &str) -> Bounds {
+    Bounds { mutant: Some(mutant), ..config(name) }
+}
+
+/// Random walks on one thread, seeded, bounded by states computed (the
+/// timeout is only a safety net on a slow machine).
+fn walks(bounds: &Bounds, seed: u64) -> RunReport {
+    let options = RunOptions {
+        seed,
+        max_states: Some(20_000_000),
+        timeout: Some(Duration::from_secs(600)),
+        ..RunOptions::new(Strategy::Sim)
+    };
+    run(bounds, &options)
+}
+
+fn caught_as(report: &RunReport) -> Option<&'static str> {
+    report.counterexample().map(|c| c.name)
+}
+
+/// Each mutant with the general configuration where the walks catch it,
+/// and the property they see broken first.
+const CAUGHT_BY_WALKS: [(Mutant, &str, &str); 10] = [
+    (Mutant::M1, "ci", "election safety"),
+    (Mutant::M2, "ci", "election safety"),
+    (Mutant::M3, "deep", "leader completeness"),
+    (Mutant::M4, "ci", "election safety"),
+    (Mutant::M6, "ci", "election safety"),
+    (Mutant::M7, "ci", "node invariants"),
+    (Mutant::M10, "wide", "node invariants"),
+    (Mutant::M11, "ci", "state machine safety"),
+    (Mutant::M12, "ci", "monotonic commit and applied"),
+    (Mutant::M19, "default", "applies in index order"),
+];
+
+#[test]
+fn random_walks_catch_mutants_in_the_general_scopes() {
+    const SEED: u64 = 1;
+    let mut missed = Vec::new();
+    for (mutant, name, property) in CAUGHT_BY_WALKS {
+        let report = walks(&with(mutant, name), SEED);
+        if caught_as(&report) != Some(property) {
+            missed.push(format!("{} in {name}: {:?} (expected {property})", mutant.id(), caught_as(&report)));
+        }
+    }
+    assert!(missed.is_empty(), "seed {SEED}: {missed:#?}");
+}
+
+#[test]
+fn deep_catches_figure_8_exhaustively() {
+    let options = RunOptions { threads: 2, ..RunOptions::new(Strategy::Dfs) };
+    let report = run(&with(Mutant::M8, "deep"), &options);
+    assert_eq!(report.verdict, Verdict::Violated);
+    assert_eq!(caught_as(&report), Some("leader completeness"));
+}
