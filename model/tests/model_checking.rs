@@ -8,9 +8,12 @@ use raftcheck_model::explore::configs;
 use raftcheck_model::explore::model::RaftModel;
 use raftcheck_model::explore::run::{run, RunOptions, RunReport, Status, Strategy, Verdict};
 use raftcheck_model::explore::state::ClusterState;
-use raftcheck_model::explore::symmetry::{relabel, representative};
+use raftcheck_model::explore::symmetry::representative;
 use raftcheck_model::Mutant;
 use std::time::Duration;
+
+mod renamings;
+use renamings::least_over_renamings;
 
 fn options(strategy: Strategy) -> RunOptions {
     // One thread: the tests run side by side on a 2-core machine, and a
@@ -186,36 +189,11 @@ fn timeout_ends_an_exhaustive_run_as_incomplete() {
 /// renaming of its unpinned servers.
 fn class_of(state: &ClusterState) -> u64 {
     use std::hash::{Hash, Hasher};
-    fn permutations(items: Vec<usize>) -> Vec<Vec<usize>> {
-        if items.len() <= 1 {
-            return vec![items];
-        }
-        let mut all = Vec::new();
-        for k in 0..items.len() {
-            let mut rest = items.clone();
-            let first = rest.remove(k);
-            for mut p in permutations(rest) {
-                p.insert(0, first);
-                all.push(p);
-            }
-        }
-        all
-    }
-    let n = state.servers.len();
-    let free: Vec<usize> = (0..n).filter(|p| state.pinned & (1 << p) == 0).collect();
-    permutations(free.clone())
-        .into_iter()
-        .map(|perm| {
-            let mut order: Vec<usize> = (0..n).collect();
-            for (slot, old) in free.iter().zip(perm) {
-                order[*slot] = old;
-            }
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            relabel(state, &order).hash(&mut hasher);
-            hasher.finish()
-        })
-        .min()
-        .expect("at least one permutation")
+    least_over_renamings(state, |renamed| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        renamed.hash(&mut hasher);
+        hasher.finish()
+    })
 }
 
 /// Symmetry reduction is sound only if a state and its representative have

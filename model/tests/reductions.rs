@@ -13,43 +13,18 @@ use raftcheck_model::explore::configs;
 use raftcheck_model::explore::model::RaftModel;
 use raftcheck_model::explore::search::fingerprint;
 use raftcheck_model::explore::state::ClusterState;
-use raftcheck_model::explore::symmetry::relabel;
 use std::collections::HashSet;
 
-fn permutations(items: Vec<usize>) -> Vec<Vec<usize>> {
-    if items.len() <= 1 {
-        return vec![items];
-    }
-    let mut all = Vec::new();
-    for k in 0..items.len() {
-        let mut rest = items.clone();
-        let first = rest.remove(k);
-        for mut p in permutations(rest) {
-            p.insert(0, first);
-            all.push(p);
-        }
-    }
-    all
-}
+mod renamings;
+use renamings::least_over_renamings;
 
 /// The exact class of `state`'s nodes: least fingerprint of the node
 /// projection over every renaming of unpinned servers.
 fn node_class(state: &ClusterState) -> u64 {
-    let n = state.servers.len();
-    let free: Vec<usize> = (0..n).filter(|p| state.pinned & (1 << p) == 0).collect();
-    permutations(free.clone())
-        .into_iter()
-        .map(|perm| {
-            let mut order: Vec<usize> = (0..n).collect();
-            for (slot, old) in free.iter().zip(perm) {
-                order[*slot] = old;
-            }
-            let renamed = relabel(state, &order);
-            let nodes: Vec<_> = renamed.servers.iter().map(|s| s.node.clone()).collect();
-            fingerprint(&nodes)
-        })
-        .min()
-        .expect("one permutation at least")
+    least_over_renamings(state, |renamed| {
+        let nodes: Vec<_> = renamed.servers.iter().map(|s| s.node.clone()).collect();
+        fingerprint(&nodes)
+    })
 }
 
 /// Every node-state class reachable in `bounds` (stored by `key`).

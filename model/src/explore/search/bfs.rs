@@ -25,10 +25,7 @@ where
     let max_depth = limits.max_depth;
     let shared = Shared::new(model, canonical, limits, progress);
     let visited = VisitedSet::default();
-    let init = model.init_states().into_iter().next().expect("one initial state");
-    visited.insert(shared.key(&init));
-    shared.count(0, 1, 0);
-    shared.check(&init, || vec![(init.clone(), None)]);
+    let init = shared.visit_initial(&visited);
     // Every stored state but the first: (its parent's number, the action).
     let mut parents: Vec<(u32, M::Action)> = Vec::new();
     // The current level: each state with its number (0 is the initial one).

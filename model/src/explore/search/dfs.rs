@@ -37,10 +37,7 @@ where
 {
     let shared = Shared::new(model, canonical, limits, progress);
     let visited = VisitedSet::default();
-    let init = model.init_states().into_iter().next().expect("one initial state");
-    visited.insert(shared.key(&init));
-    shared.count(0, 1, 0);
-    shared.check(&init, || vec![(init.clone(), None)]);
+    let init = shared.visit_initial(&visited);
     std::thread::scope(|scope| {
         for t in 0..threads.max(1) {
             let (shared, visited, init) = (&shared, &visited, init.clone());

@@ -164,6 +164,16 @@ where
         }
     }
 
+    /// The model's initial state, stored in `visited`, counted and checked:
+    /// where both searches begin.
+    fn visit_initial(&self, visited: &visited::VisitedSet) -> M::State {
+        let init = self.model.init_states().into_iter().next().expect("one initial state");
+        visited.insert(self.key(&init));
+        self.count(0, 1, 0);
+        self.check(&init, || vec![(init.clone(), None)]);
+        init
+    }
+
     /// The fingerprint under which `state` is stored.
     fn key(&self, state: &M::State) -> u64 {
         match self.canonical {
