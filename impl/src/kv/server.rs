@@ -24,6 +24,13 @@ use std::time::{Duration, Instant};
 const WAIT_LIMIT: Duration = Duration::from_millis(800);
 /// How often the janitor looks at the waiting requests.
 const JANITOR_PERIOD: Duration = Duration::from_millis(50);
+/// While more applied entries already wait, a full log is snapshotted only
+/// every this many commands. Each snapshot serialises the whole machine, and
+/// Raft can trim only what the machine has applied: a server that took one
+/// per command while catching up fell further behind (and its untrimmed log
+/// grew) the further behind it was. Idle, servers snapshot about this often
+/// anyway (every 63 commands in the many-clients snapshot test).
+const SNAPSHOT_EVERY_WHILE_BEHIND: usize = 64;
 
 /// How a server runs.
 pub struct KvServerOptions {
@@ -126,6 +133,11 @@ impl KvServer {
         &self.shared.raft
     }
 
+    /// The index of the last log entry the state machine has applied.
+    pub fn applied_index(&self) -> Index {
+        self.shared.state.lock().expect("kv lock").machine.last_applied
+    }
+
     /// Stops the server and its Raft node; waiting requests are dropped
     /// unanswered.
     pub fn kill(&self) {
@@ -177,15 +189,27 @@ impl Shared {
     /// Applies what Raft delivers, answers the waiting requests, and
     /// snapshots when the persisted Raft state grows past the limit.
     fn apply_loop(&self, applied: Receiver<ApplyMsg>) {
-        for message in applied {
+        // Commands applied since the last snapshot while the log was full.
+        let mut deferred = 0;
+        let mut next = applied.recv().ok();
+        while let Some(message) = next {
+            let waiting = applied.try_recv().ok();
             match message {
-                ApplyMsg::Command { index, command, .. } => self.apply_command(index, &command),
+                ApplyMsg::Command { index, command, .. } => {
+                    let full = self.max_raft_state.is_some_and(|max| self.persister.raft_state_size() >= max);
+                    let snapshot_now = full && (waiting.is_none() || deferred + 1 >= SNAPSHOT_EVERY_WHILE_BEHIND);
+                    deferred = if full && !snapshot_now { deferred + 1 } else { 0 };
+                    self.apply_command(index, &command, snapshot_now);
+                }
                 ApplyMsg::Snapshot { index, data, .. } => self.install_snapshot(index, &data),
             }
+            next = waiting.or_else(|| applied.recv().ok());
         }
     }
 
-    fn apply_command(&self, index: Index, command: &[u8]) {
+    /// Applies the command at `index`, answers its waiter, and then, if
+    /// `snapshot`, hands Raft a snapshot taken just after it.
+    fn apply_command(&self, index: Index, command: &[u8], snapshot: bool) {
         let mut state = self.state.lock().expect("kv lock");
         if index <= state.machine.last_applied {
             return;
@@ -200,8 +224,7 @@ impl Shared {
             }
         };
         let waiter = state.waiters.remove(&index);
-        let full = self.max_raft_state.is_some_and(|max| self.persister.raft_state_size() >= max);
-        let snapshot = full.then(|| state.machine.snapshot(self.mutant));
+        let snapshot = snapshot.then(|| state.machine.snapshot(self.mutant));
         drop(state);
         if let Some(waiter) = waiter {
             let ours = request.is_some_and(|r| r.client == waiter.client && r.seq == waiter.seq);

@@ -249,6 +249,33 @@ impl KvConfig {
         self.saved.lock().unwrap().iter().map(|p| p.raft_state_size()).max().unwrap_or(0)
     }
 
+    /// Each server's persisted Raft state size and log positions, for the
+    /// message of a failed size check.
+    pub fn log_report(&self) -> String {
+        let saved = self.saved.lock().unwrap();
+        let servers = self.servers.lock().unwrap();
+        (0..self.n)
+            .map(|i| {
+                let size = saved[i].raft_state_size();
+                match &servers[i] {
+                    Some(server) => {
+                        let s = server.raft().status();
+                        format!(
+                            "server {i}: {size} bytes, snapshot {} service applied {} raft applied {} commit {} last {}",
+                            s.snapshot_index,
+                            server.applied_index(),
+                            s.last_applied,
+                            s.commit_index,
+                            s.last_index
+                        )
+                    }
+                    None => format!("server {i}: {size} bytes, down"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// The largest snapshot over all servers, in bytes.
     pub fn snapshot_size(&self) -> usize {
         self.saved.lock().unwrap().iter().map(|p| p.snapshot_size()).max().unwrap_or(0)

@@ -156,7 +156,7 @@ pub fn run_generic(p: Generic, mutant: Option<KvMutant>, keep_going: bool) -> Ge
             // snapshot.
             let size = cfg.log_size();
             if size > 8 * p.max_raft_state as usize {
-                fail(format!("logs were not trimmed ({size} > 8*{})", p.max_raft_state));
+                fail(format!("logs were not trimmed ({size} > 8*{}): {}", p.max_raft_state, cfg.log_report()));
             }
         }
         if p.max_raft_state < 0 {
