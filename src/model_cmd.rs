@@ -123,7 +123,7 @@ pub struct ModelArgs {
     /// defaults to 60s.
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Seed of the random walks (sim).
+    /// Seed of the random walks (sim, hunt and the hunt of auto).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Turn symmetry reduction off (dfs and sim).

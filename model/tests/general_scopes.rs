@@ -37,13 +37,14 @@ fn caught_as(report: &RunReport) -> Option<&'static str> {
 
 /// Each mutant with the general configuration where the walks catch it,
 /// and the property they see broken first.
-const CAUGHT_BY_WALKS: [(Mutant, &str, &str); 10] = [
+const CAUGHT_BY_WALKS: [(Mutant, &str, &str); 11] = [
     (Mutant::M1, "ci", "election safety"),
     (Mutant::M2, "ci", "election safety"),
     (Mutant::M3, "deep", "leader completeness"),
     (Mutant::M4, "ci", "election safety"),
     (Mutant::M6, "ci", "election safety"),
     (Mutant::M7, "ci", "node invariants"),
+    (Mutant::M8, "deep", "leader completeness"),
     (Mutant::M10, "wide", "node invariants"),
     (Mutant::M11, "ci", "state machine safety"),
     (Mutant::M12, "ci", "monotonic commit and applied"),

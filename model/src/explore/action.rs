@@ -35,3 +35,25 @@ pub enum Action {
     /// Node `n` restarts from what it persisted.
     Restart(NodeId),
 }
+
+impl Action {
+    /// How many kinds of actions [`Action::kind`] tells apart.
+    pub const KINDS: usize = 10;
+
+    /// The kind of this action, in `0..KINDS`: each `Step` variant, a crash
+    /// inside a step, a loss, a crash, a restart. Swarm walks weight them.
+    pub fn kind(&self) -> usize {
+        match self {
+            Action::Step(Step::Deliver(_)) => 0,
+            Action::Step(Step::Duplicate(_)) => 1,
+            Action::Step(Step::ElectionTimeout(_)) => 2,
+            Action::Step(Step::HeartbeatTimeout(_)) => 3,
+            Action::Step(Step::Propose(_)) => 4,
+            Action::Step(Step::Snapshot(_)) => 5,
+            Action::CrashDuring(..) => 6,
+            Action::Drop(_) => 7,
+            Action::Crash(_) => 8,
+            Action::Restart(_) => 9,
+        }
+    }
+}

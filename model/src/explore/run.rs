@@ -253,7 +253,7 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
         Strategy::Bfs => search::bfs(&model, canonical, limits(deadline), progress),
         Strategy::Sim => {
             let deadline = deadline.or(Some(started + Duration::from_secs(60)));
-            search::random_walks(&model, threads, options.seed, limits(deadline), progress)
+            search::random_walks(&model, threads, options.seed, limits(deadline), progress, Some(&SWARM))
         }
         Strategy::Hunt => hunt(&model, threads, options.seed, limits(deadline.or(Some(started + options.hunt_time)))),
         Strategy::Auto => {
@@ -274,6 +274,9 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     report(&model, outcome, started.elapsed(), found_by_hunt)
 }
 
+/// The hunt's walks tell the model's actions apart by kind.
+const SWARM: search::Swarm<Action> = search::Swarm { kinds: Action::KINDS, kind_of: Action::kind };
+
 /// Breadth-first search (for short counterexamples) and random walks (for
 /// deep ones) side by side, until one finds a violation or `limits` end
 /// them. One thread: breadth-first first, then walks, half the time each.
@@ -287,12 +290,12 @@ fn hunt(model: &RaftModel, threads: usize, seed: u64, limits: Limits) -> Outcome
         if first.stopped.is_none() || violated(model, &first) {
             return first;
         }
-        return search::random_walks(model, 1, seed, limits, None);
+        return search::random_walks(model, 1, seed, limits, None, Some(&SWARM));
     }
     let (bfs, walks) = std::thread::scope(|scope| {
         let bfs_limits = limits.clone();
         let bfs = scope.spawn(move || search::bfs(model, None, bfs_limits, None));
-        let walks = search::random_walks(model, threads - 1, seed, limits, None);
+        let walks = search::random_walks(model, threads - 1, seed, limits, None, Some(&SWARM));
         (bfs.join().expect("the breadth-first hunter does not panic"), walks)
     });
     // Prefer the shorter counterexample when both found one; a
