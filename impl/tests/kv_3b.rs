@@ -49,7 +49,7 @@ fn test_snapshot_rpc_3b() {
     // Check that the majority partition has thrown away most of its log
     // entries.
     let size = cfg.log_size();
-    assert!(size <= 8 * max_raft_state, "logs were not trimmed ({size} > 8*{max_raft_state})");
+    assert!(size <= 8 * max_raft_state, "logs were not trimmed ({size} > 8*{max_raft_state}): {}", cfg.log_report());
 
     // Now make a group that requires the participation of the lagging
     // server, so that it has to catch up.
@@ -95,7 +95,7 @@ fn test_snapshot_size_3b() {
 
     // Check that the servers have thrown away most of their log entries.
     let size = cfg.log_size();
-    assert!(size <= 8 * max_raft_state, "logs were not trimmed ({size} > 8*{max_raft_state})");
+    assert!(size <= 8 * max_raft_state, "logs were not trimmed ({size} > 8*{max_raft_state}): {}", cfg.log_report());
 
     // Check that the snapshots are not unreasonably large.
     let snapshot = cfg.snapshot_size();
