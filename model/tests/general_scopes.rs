@@ -71,3 +71,15 @@ fn deep_catches_figure_8_exhaustively() {
     assert_eq!(report.verdict, Verdict::Violated);
     assert_eq!(caught_as(&report), Some("leader completeness"));
 }
+
+/// The hunt does not find M20 in `default` within seconds; the exhaustive
+/// search that `--strategy auto` runs after the hunt does (34 steps: a
+/// duplicated InstallSnapshot reaches a follower after the entry past the
+/// snapshot was acknowledged).
+#[test]
+fn default_catches_the_dropped_snapshot_suffix_exhaustively() {
+    let options = RunOptions { threads: 2, ..RunOptions::new(Strategy::Dfs) };
+    let report = run(&with(Mutant::M20, "default"), &options);
+    assert_eq!(report.verdict, Verdict::Violated);
+    assert_eq!(caught_as(&report), Some("leader completeness"));
+}
