@@ -64,12 +64,18 @@ fn random_walks_catch_mutants_in_the_general_scopes() {
     assert!(missed.is_empty(), "seed {SEED}: {missed:#?}");
 }
 
+/// Runs `mutant` in the general configuration `name` exhaustively (DFS, 2
+/// threads) and asserts that it is caught as `property`.
+fn assert_caught_exhaustively(mutant: Mutant, name: &str, property: &str) {
+    let options = RunOptions { threads: 2, ..RunOptions::new(Strategy::Dfs) };
+    let report = run(&with(mutant, name), &options);
+    assert_eq!(report.verdict, Verdict::Violated);
+    assert_eq!(caught_as(&report), Some(property));
+}
+
 #[test]
 fn deep_catches_figure_8_exhaustively() {
-    let options = RunOptions { threads: 2, ..RunOptions::new(Strategy::Dfs) };
-    let report = run(&with(Mutant::M8, "deep"), &options);
-    assert_eq!(report.verdict, Verdict::Violated);
-    assert_eq!(caught_as(&report), Some("leader completeness"));
+    assert_caught_exhaustively(Mutant::M8, "deep", "leader completeness");
 }
 
 /// The hunt does not find M20 in `default` within seconds; the exhaustive
@@ -78,8 +84,5 @@ fn deep_catches_figure_8_exhaustively() {
 /// snapshot was acknowledged).
 #[test]
 fn default_catches_the_dropped_snapshot_suffix_exhaustively() {
-    let options = RunOptions { threads: 2, ..RunOptions::new(Strategy::Dfs) };
-    let report = run(&with(Mutant::M20, "default"), &options);
-    assert_eq!(report.verdict, Verdict::Violated);
-    assert_eq!(caught_as(&report), Some("leader completeness"));
+    assert_caught_exhaustively(Mutant::M20, "default", "leader completeness");
 }

@@ -96,7 +96,8 @@ where
         walks += 1;
         weights.clear();
         let mut length = max_depth;
-        if let Some(swarm) = swarm.filter(|_| walks.is_multiple_of(2)) {
+        let this_swarm = swarm.filter(|_| walks.is_multiple_of(2));
+        if let Some(swarm) = this_swarm {
             weights.extend((0..swarm.kinds).map(|_| SWARM_WEIGHTS[rng.below(SWARM_WEIGHTS.len())]));
             length = length.min(SWARM_LENGTHS[rng.below(SWARM_LENGTHS.len())]);
         }
@@ -108,9 +109,9 @@ where
             // transition.
             let mut next = None;
             while !actions.is_empty() {
-                let pick = match swarm {
-                    Some(swarm) if !weights.is_empty() => weighted(&mut rng, &actions, |a| weights[(swarm.kind_of)(a)]),
-                    _ => rng.below(actions.len()),
+                let pick = match this_swarm {
+                    Some(swarm) => weighted(&mut rng, &actions, |a| weights[(swarm.kind_of)(a)]),
+                    None => rng.below(actions.len()),
                 };
                 let action = actions.swap_remove(pick);
                 if let Some(s) = model.next_state(&state, action.clone()) {
