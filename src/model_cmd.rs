@@ -99,8 +99,10 @@ pub struct ModelArgs {
     mutant: Option<Mutant>,
     /// auto (a bug hunt of --hunt-time, then dfs), dfs (exhaustive,
     /// symmetry-reduced), bfs (exhaustive, shortest counterexamples), sim
-    /// (random walks until --timeout) or hunt (bfs and random walks side by
-    /// side until --timeout or --hunt-time; never complete).
+    /// (random walks until --timeout: swarm weights on every other walk,
+    /// every other walk from a state that first reached a new cell) or hunt
+    /// (bfs and random walks side by side until --timeout or --hunt-time;
+    /// never complete).
     #[arg(long, default_value = "auto")]
     strategy: Strategy,
     /// How long the bug hunt of --strategy auto (and hunt without

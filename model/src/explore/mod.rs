@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod bounds;
+pub mod cells;
 pub mod checks;
 pub mod configs;
 pub mod describe;

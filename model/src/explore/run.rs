@@ -4,6 +4,7 @@
 
 use crate::explore::action::Action;
 use crate::explore::bounds::Bounds;
+use crate::explore::cells;
 use crate::explore::model::RaftModel;
 use crate::explore::search::{self, Limits, Outcome, Stop};
 use crate::explore::state::ClusterState;
@@ -253,7 +254,7 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
         Strategy::Bfs => search::bfs(&model, canonical, limits(deadline), progress),
         Strategy::Sim => {
             let deadline = deadline.or(Some(started + Duration::from_secs(60)));
-            search::random_walks(&model, threads, options.seed, limits(deadline), progress, Some(&SWARM))
+            search::random_walks(&model, threads, options.seed, limits(deadline), progress, &WALKS)
         }
         Strategy::Hunt => hunt(&model, threads, options.seed, limits(deadline.or(Some(started + options.hunt_time)))),
         Strategy::Auto => {
@@ -275,7 +276,16 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
 }
 
 /// The hunt's walks tell the model's actions apart by kind.
-const SWARM: search::Swarm<Action> = search::Swarm { kinds: Action::KINDS, kind_of: Action::kind };
+pub const SWARM: search::Swarm<Action> = search::Swarm { kinds: Action::KINDS, kind_of: Action::kind };
+
+/// The hunt's walks start every other walk from a state that first reached
+/// a cell of [`cells::cell`].
+pub const CELLS: search::Cells<ClusterState> = search::Cells { cell: cells::cell };
+
+/// How the hunt's (and `sim`'s) walks go: swarm weights on every other
+/// walk, and every other walk from the novelty pool.
+pub const WALKS: search::WalkStyle<'static, ClusterState, Action> =
+    search::WalkStyle { swarm: Some(&SWARM), cells: Some(&CELLS) };
 
 /// Breadth-first search (for short counterexamples) and random walks (for
 /// deep ones) side by side, until one finds a violation or `limits` end
@@ -290,12 +300,12 @@ fn hunt(model: &RaftModel, threads: usize, seed: u64, limits: Limits) -> Outcome
         if first.stopped.is_none() || violated(model, &first) {
             return first;
         }
-        return search::random_walks(model, 1, seed, limits, None, Some(&SWARM));
+        return search::random_walks(model, 1, seed, limits, None, &WALKS);
     }
     let (bfs, walks) = std::thread::scope(|scope| {
         let bfs_limits = limits.clone();
         let bfs = scope.spawn(move || search::bfs(model, None, bfs_limits, None));
-        let walks = search::random_walks(model, threads - 1, seed, limits, None, Some(&SWARM));
+        let walks = search::random_walks(model, threads - 1, seed, limits, None, &WALKS);
         (bfs.join().expect("the breadth-first hunter does not panic"), walks)
     });
     // Prefer the shorter counterexample when both found one; a

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 pub use bfs::bfs;
 pub use dfs::dfs;
-pub use walk::{random_walks, Swarm};
+pub use walk::{random_walks, Cells, Swarm, WalkStyle};
 
 /// A progress sample, reported about once a second.
 #[derive(Clone, Debug)]

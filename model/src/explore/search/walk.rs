@@ -8,10 +8,21 @@
 //! others crash often or never time out, so the walks cover paths that one
 //! uniform choice makes unlikely (a bug that needs many deliveries and no
 //! loss in between, say). The other walks stay uniform.
+//!
+//! With a [`Cells`] abstraction, a walker also keeps a pool of states that
+//! were the first to reach a cell (an abstract state: roles, terms, log
+//! lengths, message kinds in flight), and every other walk starts from a
+//! state of the pool instead of the initial one, with the path that reached
+//! it (novelty search, as in Go-Explore, Ecoffet et al. 2021). Walks from the
+//! initial state rarely get deep into rare situations; walks from the pool
+//! start there, so a bug that needs two rare situations in turn is found
+//! in seconds rather than never.
 
 use super::{replay, Limits, Outcome, ProgressFn, Shared, Stop};
 use stateright::Model;
+use std::collections::HashSet;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A small, fast, seeded generator (SplitMix64).
 pub struct Rng(u64);
@@ -40,6 +51,121 @@ pub struct Swarm<A> {
     pub kind_of: fn(&A) -> usize,
 }
 
+/// How far a walk from the pool may go beyond its start: the pool holds
+/// the deep states, a walk from it only needs to try what comes next.
+const POOL_WALK_LENGTHS: [usize; 4] = [5, 10, 20, 40];
+
+/// An abstraction of states for novelty search: states in one cell count
+/// as "seen" together.
+pub struct Cells<S> {
+    /// The cell of a state.
+    pub cell: fn(&S) -> u64,
+}
+
+/// How walks choose their actions and where they start.
+pub struct WalkStyle<'a, S, A> {
+    /// Weight actions by kind on every other walk.
+    pub swarm: Option<&'a Swarm<A>>,
+    /// Start every other walk from a state that first reached a cell.
+    pub cells: Option<&'a Cells<S>>,
+}
+
+/// A walker keeps at most this many pool states; cells found beyond it are
+/// still counted as seen.
+const POOL_CAPACITY: usize = 200_000;
+
+/// A path as a persistent list: each step points to the path before it, so
+/// the pool's entries share their common prefixes and a walk's path costs
+/// memory only while something still holds it.
+struct Trail<A> {
+    last: Option<Arc<TrailStep<A>>>,
+    len: usize,
+}
+
+struct TrailStep<A> {
+    action: A,
+    before: Option<Arc<TrailStep<A>>>,
+}
+
+impl<A: Clone> Trail<A> {
+    fn empty() -> Self {
+        Trail { last: None, len: 0 }
+    }
+
+    fn push(&mut self, action: A) {
+        let before = self.last.take();
+        self.last = Some(Arc::new(TrailStep { action, before }));
+        self.len += 1;
+    }
+
+    /// The actions from the initial state, in order.
+    fn actions(&self) -> Vec<A> {
+        let mut actions = Vec::with_capacity(self.len);
+        let mut step = self.last.as_deref();
+        while let Some(s) = step {
+            actions.push(s.action.clone());
+            step = s.before.as_deref();
+        }
+        actions.reverse();
+        actions
+    }
+}
+
+impl<A> Clone for Trail<A> {
+    fn clone(&self) -> Self {
+        Trail { last: self.last.clone(), len: self.len }
+    }
+}
+
+impl<A> Drop for TrailStep<A> {
+    /// Drops a long chain without recursing once per step.
+    fn drop(&mut self) {
+        let mut before = self.before.take();
+        while let Some(step) = before {
+            match Arc::try_unwrap(step) {
+                Ok(mut step) => before = step.before.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// The states that first reached a cell, with their paths, and how often
+/// each was a walk's start.
+struct Pool<S, A> {
+    seen: HashSet<u64>,
+    entries: Vec<(S, Trail<A>, u32)>,
+}
+
+impl<S: Clone, A: Clone> Pool<S, A> {
+    fn new() -> Self {
+        Pool { seen: HashSet::new(), entries: Vec::new() }
+    }
+
+    /// Keeps `state` if it is the first seen in `cell`.
+    fn offer(&mut self, cell: u64, state: &S, path: &Trail<A>) {
+        if self.seen.insert(cell) && self.entries.len() < POOL_CAPACITY {
+            self.entries.push((state.clone(), path.clone(), 0));
+        }
+    }
+
+    /// A start drawn from the pool: the least used of three picked at
+    /// random, so that new entries get their turn before old ones get
+    /// another.
+    fn start(&mut self, rng: &mut Rng) -> (S, Trail<A>) {
+        let mut best = rng.below(self.entries.len());
+        for _ in 0..2 {
+            let other = rng.below(self.entries.len());
+            if self.entries[other].2 < self.entries[best].2 {
+                best = other;
+            }
+        }
+        let entry = &mut self.entries[best];
+        entry.2 += 1;
+        (entry.0.clone(), entry.1.clone())
+    }
+}
+
 /// The weights a swarm walk may draw for a kind: off, rare, even, frequent.
 const SWARM_WEIGHTS: [u32; 4] = [0, 1, 8, 64];
 
@@ -49,15 +175,16 @@ const SWARM_LENGTHS: [usize; 4] = [40, 80, 160, usize::MAX];
 
 /// Walks `model` at random on `threads` threads (thread `t` seeded with
 /// `seed + t`) until a violation is found or `limits` end it (a deadline is
-/// needed: walks never finish on their own). With `swarm`, every other walk
-/// weights the kinds of actions at random (see the module's comment).
+/// needed: walks never finish on their own). With a swarm, every other walk
+/// weights the kinds of actions at random; with cells, every other walk
+/// starts from the pool (see the module's comment).
 pub fn random_walks<M>(
     model: &M,
     threads: usize,
     seed: u64,
     limits: Limits,
     progress: Option<ProgressFn>,
-    swarm: Option<&Swarm<M::Action>>,
+    style: &WalkStyle<'_, M::State, M::Action>,
 ) -> Outcome<M>
 where
     M: Model + Sync,
@@ -69,14 +196,14 @@ where
     std::thread::scope(|scope| {
         for t in 0..threads.max(1) {
             let shared = &shared;
-            scope.spawn(move || walker(shared, seed.wrapping_add(t as u64), max_depth, swarm));
+            scope.spawn(move || walker(shared, seed.wrapping_add(t as u64), max_depth, style));
         }
     });
     shared.halt(Stop::Sampling);
     shared.outcome(0)
 }
 
-fn walker<M>(shared: &Shared<'_, M>, seed: u64, max_depth: usize, swarm: Option<&Swarm<M::Action>>)
+fn walker<M>(shared: &Shared<'_, M>, seed: u64, max_depth: usize, style: &WalkStyle<'_, M::State, M::Action>)
 where
     M: Model,
     M::State: Clone + Hash,
@@ -85,24 +212,32 @@ where
     let model = shared.model;
     let mut rng = Rng::new(seed);
     let init = model.init_states().into_iter().next().expect("one initial state");
+    let mut pool = Pool::new();
+    if let Some(cells) = style.cells {
+        pool.offer((cells.cell)(&init), &init, &Trail::empty());
+    }
     let (mut states, mut depth) = (0usize, 0usize);
     let mut actions = Vec::new();
-    let mut taken: Vec<M::Action> = Vec::new();
     let mut weights: Vec<u32> = Vec::new();
     let mut walks = 0u64;
     while !shared.stopping() {
-        let mut state = init.clone();
-        taken.clear();
         walks += 1;
+        let from_pool = style.cells.is_some() && (walks / 2) % 2 == 1;
+        let (mut state, mut taken) = if from_pool { pool.start(&mut rng) } else { (init.clone(), Trail::empty()) };
         weights.clear();
         let mut length = max_depth;
-        let this_swarm = swarm.filter(|_| walks.is_multiple_of(2));
+        if from_pool {
+            length = length.min(taken.len + POOL_WALK_LENGTHS[rng.below(POOL_WALK_LENGTHS.len())]);
+        }
+        let this_swarm = style.swarm.filter(|_| walks.is_multiple_of(2));
         if let Some(swarm) = this_swarm {
             weights.extend((0..swarm.kinds).map(|_| SWARM_WEIGHTS[rng.below(SWARM_WEIGHTS.len())]));
-            length = length.min(SWARM_LENGTHS[rng.below(SWARM_LENGTHS.len())]);
+            length = length.min(taken.len.saturating_add(SWARM_LENGTHS[rng.below(SWARM_LENGTHS.len())]));
         }
-        shared.check(&state, || replay(model, &taken));
-        while taken.len() < length {
+        if !from_pool {
+            shared.check(&state, || replay(model, &taken.actions()));
+        }
+        while taken.len < length {
             actions.clear();
             model.actions(&state, &mut actions);
             // Try the actions in a random (weighted) order until one is a
@@ -123,9 +258,12 @@ where
             taken.push(action);
             state = s;
             states += 1;
-            shared.check(&state, || replay(model, &taken));
+            shared.check(&state, || replay(model, &taken.actions()));
+            if let Some(cells) = style.cells {
+                pool.offer((cells.cell)(&state), &state, &taken);
+            }
         }
-        depth = depth.max(taken.len());
+        depth = depth.max(taken.len);
         shared.count(states, 0, depth);
         states = 0;
         if shared.limits.max_states.is_some_and(|m| shared.states.load(std::sync::atomic::Ordering::Relaxed) >= m) {
@@ -156,6 +294,52 @@ fn weighted<A>(rng: &mut Rng, actions: &[A], weight: impl Fn(&A) -> u32) -> usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stateright::Property;
+
+    /// A combination lock: `LOCK_LENGTH` digits; the right digit (`position %
+    /// 10`) moves one position on, any other digit resets the lock. Opening
+    /// it is the "bug". A uniform walk opens it with chance 10^-8 per try;
+    /// a walk from the position reached so far needs about ten tries a digit.
+    struct Lock;
+    const LOCK_LENGTH: u8 = 8;
+
+    impl Model for Lock {
+        type State = u8;
+        type Action = u8;
+        fn init_states(&self) -> Vec<u8> {
+            vec![0]
+        }
+        fn actions(&self, state: &u8, actions: &mut Vec<u8>) {
+            if *state < LOCK_LENGTH {
+                actions.extend(0..10);
+            }
+        }
+        fn next_state(&self, state: &u8, digit: u8) -> Option<u8> {
+            Some(if digit == state % 10 { state + 1 } else { 0 })
+        }
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![Property::always("locked", |_, state: &u8| *state < LOCK_LENGTH)]
+        }
+    }
+
+    fn opened(style: &WalkStyle<'_, u8, u8>) -> bool {
+        let limits = Limits {
+            deadline: None,
+            memory_budget: None,
+            max_depth: Some(40),
+            max_states: Some(1_000_000),
+            cancel: None,
+        };
+        let outcome = random_walks(&Lock, 1, 3, limits, None, style);
+        outcome.discoveries[0].is_some()
+    }
+
+    #[test]
+    fn walks_from_the_novelty_pool_pass_stages_that_walks_from_the_start_do_not() {
+        let cells = Cells { cell: |s: &u8| u64::from(*s) };
+        assert!(!opened(&WalkStyle { swarm: None, cells: None }), "a million uniform steps open a 10^-8 lock");
+        assert!(opened(&WalkStyle { swarm: None, cells: Some(&cells) }), "the pool keeps each stage reached");
+    }
 
     #[test]
     fn weighted_choice_follows_the_weights_and_falls_back_to_uniform() {

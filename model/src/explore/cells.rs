@@ -1,0 +1,33 @@
+//! The cells of novelty search: a coarse abstraction of a cluster state that
+//! keeps what tells situations apart for a bug hunter (who is up, each
+//! node's role, term, log length, snapshot and commit points, which kinds
+//! of messages travel on which link) and forgets the rest (values, votes,
+//! replication bookkeeping, message contents, copies). A walker keeps the
+//! first state it sees in each cell and starts later walks from there.
+
+use crate::core::node::Role;
+use crate::explore::search::fingerprint;
+use crate::explore::state::ClusterState;
+
+/// The cell of `state`, as a 64-bit fingerprint.
+pub fn cell(state: &ClusterState) -> u64 {
+    let servers: Vec<_> = state
+        .servers
+        .iter()
+        .map(|s| {
+            s.node.as_ref().map(|n| {
+                let role = match n.role() {
+                    Role::Follower => 0u8,
+                    Role::Candidate { .. } => 1,
+                    Role::Leader { .. } => 2,
+                };
+                let log = n.log();
+                (role, n.term(), log.last_index(), log.snapshot_index(), n.commit_index())
+            })
+        })
+        .collect();
+    let mut links: Vec<(usize, usize, &str)> =
+        state.network.iter().map(|(e, _)| (e.from, e.to, e.message.kind())).collect();
+    links.dedup();
+    fingerprint(&(servers, links, state.proposed, state.crashes, state.snapshots, state.heartbeats, state.elections))
+}
