@@ -70,9 +70,11 @@ pub struct WalkStyle<'a, S, A> {
     pub cells: Option<&'a Cells<S>>,
 }
 
-/// A walker keeps at most this many pool states; cells found beyond it are
-/// still counted as seen.
-const POOL_CAPACITY: usize = 200_000;
+/// The walkers together keep at most this many pool states (each walker an
+/// equal share, so memory does not grow with the number of threads; about
+/// 1 KB each with its share of the paths); cells found beyond a walker's
+/// share are still counted as seen.
+const POOL_CAPACITY: usize = 400_000;
 
 /// A path as a persistent list: each step points to the path before it, so
 /// the pool's entries share their common prefixes and a walk's path costs
@@ -133,18 +135,19 @@ impl<A> Drop for TrailStep<A> {
 /// The states that first reached a cell, with their paths, and how often
 /// each was a walk's start.
 struct Pool<S, A> {
+    capacity: usize,
     seen: HashSet<u64>,
     entries: Vec<(S, Trail<A>, u32)>,
 }
 
 impl<S: Clone, A: Clone> Pool<S, A> {
-    fn new() -> Self {
-        Pool { seen: HashSet::new(), entries: Vec::new() }
+    fn new(capacity: usize) -> Self {
+        Pool { capacity, seen: HashSet::new(), entries: Vec::new() }
     }
 
     /// Keeps `state` if it is the first seen in `cell`.
     fn offer(&mut self, cell: u64, state: &S, path: &Trail<A>) {
-        if self.seen.insert(cell) && self.entries.len() < POOL_CAPACITY {
+        if self.seen.insert(cell) && self.entries.len() < self.capacity {
             self.entries.push((state.clone(), path.clone(), 0));
         }
     }
@@ -196,14 +199,21 @@ where
     std::thread::scope(|scope| {
         for t in 0..threads.max(1) {
             let shared = &shared;
-            scope.spawn(move || walker(shared, seed.wrapping_add(t as u64), max_depth, style));
+            let pool = Pool::new(POOL_CAPACITY / threads.max(1));
+            scope.spawn(move || walker(shared, seed.wrapping_add(t as u64), max_depth, style, pool));
         }
     });
     shared.halt(Stop::Sampling);
     shared.outcome(0)
 }
 
-fn walker<M>(shared: &Shared<'_, M>, seed: u64, max_depth: usize, style: &WalkStyle<'_, M::State, M::Action>)
+fn walker<M>(
+    shared: &Shared<'_, M>,
+    seed: u64,
+    max_depth: usize,
+    style: &WalkStyle<'_, M::State, M::Action>,
+    mut pool: Pool<M::State, M::Action>,
+)
 where
     M: Model,
     M::State: Clone + Hash,
@@ -212,7 +222,6 @@ where
     let model = shared.model;
     let mut rng = Rng::new(seed);
     let init = model.init_states().into_iter().next().expect("one initial state");
-    let mut pool = Pool::new();
     if let Some(cells) = style.cells {
         pool.offer((cells.cell)(&init), &init, &Trail::empty());
     }
