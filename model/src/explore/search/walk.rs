@@ -213,8 +213,7 @@ fn walker<M>(
     max_depth: usize,
     style: &WalkStyle<'_, M::State, M::Action>,
     mut pool: Pool<M::State, M::Action>,
-)
-where
+) where
     M: Model,
     M::State: Clone + Hash,
     M::Action: Clone,
