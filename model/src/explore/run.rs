@@ -276,15 +276,15 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
 }
 
 /// The hunt's walks tell the model's actions apart by kind.
-pub const SWARM: search::Swarm<Action> = search::Swarm { kinds: Action::KINDS, kind_of: Action::kind };
+const SWARM: search::Swarm<Action> = search::Swarm { kinds: Action::KINDS, kind_of: Action::kind };
 
 /// The hunt's walks start every other walk from a state that first reached
 /// a cell of [`cells::cell`].
-pub const CELLS: search::Cells<ClusterState> = search::Cells { cell: cells::cell };
+const CELLS: search::Cells<ClusterState> = search::Cells { cell: cells::cell };
 
 /// How the hunt's (and `sim`'s) walks go: swarm weights on every other
 /// walk, and every other walk from the novelty pool.
-pub const WALKS: search::WalkStyle<'static, ClusterState, Action> =
+const WALKS: search::WalkStyle<'static, ClusterState, Action> =
     search::WalkStyle { swarm: Some(&SWARM), cells: Some(&CELLS) };
 
 /// Breadth-first search (for short counterexamples) and random walks (for

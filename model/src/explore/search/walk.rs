@@ -79,6 +79,7 @@ const POOL_CAPACITY: usize = 400_000;
 /// A path as a persistent list: each step points to the path before it, so
 /// the pool's entries share their common prefixes and a walk's path costs
 /// memory only while something still holds it.
+#[derive(Clone)]
 struct Trail<A> {
     last: Option<Arc<TrailStep<A>>>,
     len: usize,
@@ -110,12 +111,6 @@ impl<A: Clone> Trail<A> {
         }
         actions.reverse();
         actions
-    }
-}
-
-impl<A> Clone for Trail<A> {
-    fn clone(&self) -> Self {
-        Trail { last: self.last.clone(), len: self.len }
     }
 }
 
