@@ -502,6 +502,23 @@ impl<C: Command> History<C> {
             (0..rename.len()).filter(|&p| self.restarted & (1 << p) != 0).fold(0, |a, p| a | 1 << rename[p]);
         History { leaders: self.leaders.iter().map(|l| l.map(|p| rename[p])).collect(), restarted, ..self.clone() }
     }
+
+    /// Feeds `hasher` what tells `self.relabeled(rename)` apart, without
+    /// building it (see [`Node::hash_relabeled`]).
+    pub fn hash_relabeled<H: std::hash::Hasher>(&self, rename: &[NodeId], hasher: &mut H) {
+        use std::hash::Hash;
+        let History { leaders, committed, applied, broken, detail, restarted, events } = self;
+        leaders.len().hash(hasher);
+        for leader in leaders {
+            leader.map(|p| rename[p]).hash(hasher);
+        }
+        committed.hash(hasher);
+        applied.hash(hasher);
+        broken.hash(hasher);
+        detail.hash(hasher);
+        crate::core::node::relabel_set(*restarted, rename).hash(hasher);
+        events.hash(hasher);
+    }
 }
 
 /// The command at `index` (from 1) of `node`'s whole log: a retained entry,

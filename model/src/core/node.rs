@@ -10,6 +10,7 @@ use crate::core::log::Log;
 use crate::core::types::{majority, Command, Index, NodeId, SnapshotData, Term};
 use crate::mutant::Mutant;
 use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
 
 /// How a leader's heartbeat AppendEntries are built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -398,12 +399,56 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         };
         Node { id: rename[self.id], voted_for: self.voted_for.map(|v| rename[v]), role, ..self.clone() }
     }
+
+    /// Feeds `hasher` what tells `self.relabeled(rename)` apart, without
+    /// building it: nodes whose relabeled forms are equal feed the same
+    /// data (every field, ids renamed, per-server slots in their new order),
+    /// so the symmetry reduction can fingerprint a class without cloning.
+    /// Keep in step with [`Node::relabeled`] and the fields above.
+    pub fn hash_relabeled<H: Hasher>(&self, rename: &[NodeId], hasher: &mut H) {
+        let Node { id, term, voted_for, log, snapshot, role, commit_index, last_applied } = self;
+        rename[*id].hash(hasher);
+        term.hash(hasher);
+        voted_for.map(|v| rename[v]).hash(hasher);
+        log.hash(hasher);
+        snapshot.hash(hasher);
+        match role {
+            Role::Follower => 0u8.hash(hasher),
+            Role::Candidate { votes } => (1u8, relabel_set(*votes, rename)).hash(hasher),
+            Role::Leader { next_index, match_index } => {
+                2u8.hash(hasher);
+                for slots in [next_index, match_index] {
+                    // Slot k of the relabeled vector is old slot p with rename[p] == k.
+                    for k in 0..rename.len() {
+                        let p = rename.iter().position(|&r| r == k).expect("rename is a permutation");
+                        slots[p].hash(hasher);
+                    }
+                }
+            }
+        }
+        commit_index.hash(hasher);
+        last_applied.hash(hasher);
+    }
 }
 
 impl<C: Clone, D: Clone> PersistentState<C, D> {
     /// The same state with server ids renamed (see [`Node::relabeled`]).
     pub fn relabeled(&self, rename: &[NodeId]) -> Self {
         PersistentState { voted_for: self.voted_for.map(|v| rename[v]), ..self.clone() }
+    }
+
+    /// Feeds `hasher` what tells `self.relabeled(rename)` apart, without
+    /// building it (see [`Node::hash_relabeled`]).
+    pub fn hash_relabeled<H: Hasher>(&self, rename: &[NodeId], hasher: &mut H)
+    where
+        C: Hash,
+        D: Hash,
+    {
+        let PersistentState { term, voted_for, log, snapshot } = self;
+        term.hash(hasher);
+        voted_for.map(|v| rename[v]).hash(hasher);
+        log.hash(hasher);
+        snapshot.hash(hasher);
     }
 }
 

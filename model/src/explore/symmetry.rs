@@ -2,11 +2,13 @@
 //! state with servers renamed have the same future. The checker stores only
 //! a canonical representative of each class.
 
+use crate::core::log::Log;
 use crate::core::node::Role;
 use crate::core::types::NodeId;
-use crate::explore::search::fingerprint;
-use crate::explore::state::{ClusterState, Envelope, Server};
+use crate::explore::search::fingerprint_hasher;
+use crate::explore::state::{Applied, ClusterState, Envelope, Server, Value};
 use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Orders servers by what they are, ignoring who they are, so that renamed
@@ -25,40 +27,112 @@ fn compare_servers(a: &Server, b: &Server) -> Ordering {
     };
     key(a)
         .cmp(&key(b))
-        .then_with(|| {
-            let logs = |s: &Server| s.node.as_ref().map(|n| (n.log().clone(), n.snapshot().cloned()));
-            logs(a).cmp(&logs(b))
-        })
+        .then_with(|| logs(a).cmp(&logs(b)))
         .then_with(|| (&a.persisted.log, a.persisted.term).cmp(&(&b.persisted.log, b.persisted.term)))
 }
 
-/// The fingerprint of `state`'s symmetry class: that of its canonical
-/// member, computed without building it when `state` is canonical already.
-pub fn class_fingerprint(state: &ClusterState) -> u64 {
-    let order = canonical_order(state);
-    if order.iter().enumerate().all(|(i, &o)| i == o) {
-        fingerprint(state)
-    } else {
-        fingerprint(&relabel(state, &order))
+/// A server's log and snapshot, borrowed for comparing.
+fn logs(s: &Server) -> Option<(&Log<Value>, Option<&Applied>)> {
+    s.node.as_ref().map(|n| (n.log(), n.snapshot()))
+}
+
+/// The most servers a scope has (`Bounds` allows 1 to 5): the canonical
+/// order fits in an array of this size, so computing it allocates nothing.
+const MAX_SERVERS: usize = 8;
+
+/// A renaming of at most [`MAX_SERVERS`] servers, on the stack.
+struct Renaming {
+    len: usize,
+    /// `order[new] = old`.
+    order: [NodeId; MAX_SERVERS],
+    /// `rename[old] = new`.
+    rename: [NodeId; MAX_SERVERS],
+}
+
+impl Renaming {
+    fn is_identity(&self) -> bool {
+        self.order[..self.len].iter().enumerate().all(|(i, &o)| i == o)
     }
+}
+
+/// The fingerprint of `state`'s symmetry class: states whose canonical
+/// members are equal get the same fingerprint. The canonical member is
+/// hashed in place (ids renamed, servers and messages in its order) rather
+/// than built, which would clone every server.
+pub fn class_fingerprint(state: &ClusterState) -> u64 {
+    let renaming = canonical_renaming(state);
+    let mut hasher = fingerprint_hasher();
+    hash_relabeled(state, &renaming, &mut hasher);
+    hasher.finish()
+}
+
+/// Feeds `hasher` what tells `relabel(state, order)` apart: each field of
+/// the relabeled state, built from `state` on the fly.
+fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: &mut H) {
+    let ClusterState { servers, network, proposed, elections, heartbeats, crashes, snapshots, history, pinned } = state;
+    let n = renaming.len;
+    let (order, rename) = (&renaming.order[..n], &renaming.rename[..n]);
+    n.hash(hasher);
+    for &old in order {
+        let Server { node, persisted, service } = &*servers[old];
+        match node {
+            None => 0u8.hash(hasher),
+            Some(node) => {
+                1u8.hash(hasher);
+                node.hash_relabeled(rename, hasher);
+            }
+        }
+        persisted.hash_relabeled(rename, hasher);
+        service.hash(hasher);
+    }
+    // The relabeled network is sorted by (new from, new to, message); the
+    // messages of one link are already sorted, so walk the links in the
+    // new order.
+    network.len().hash(hasher);
+    for &from in order {
+        for &to in order {
+            let start = network.partition_point(|(e, _)| (e.from, e.to) < (from, to));
+            for (envelope, copies) in network[start..].iter().take_while(|(e, _)| (e.from, e.to) == (from, to)) {
+                (rename[from], rename[to], &envelope.message, copies).hash(hasher);
+            }
+        }
+    }
+    (proposed, elections, heartbeats, crashes, snapshots).hash(hasher);
+    history.hash_relabeled(rename, hasher);
+    pinned.hash(hasher);
 }
 
 /// The canonical member of `state`'s symmetry class. Pinned servers keep
 /// their ids; the others are sorted among the remaining slots.
 pub fn representative(state: &ClusterState) -> ClusterState {
-    relabel(state, &canonical_order(state))
+    let renaming = canonical_renaming(state);
+    if renaming.is_identity() {
+        return state.clone();
+    }
+    relabel(state, &renaming.order[..renaming.len])
 }
 
-/// The order of the canonical member: new server `k` is old `order[k]`.
-fn canonical_order(state: &ClusterState) -> Vec<NodeId> {
+/// The renaming to the canonical member: pinned servers stay, the others
+/// are sorted by [`compare_servers`] into the free slots.
+fn canonical_renaming(state: &ClusterState) -> Renaming {
     let n = state.servers.len();
+    assert!(n <= MAX_SERVERS, "at most {MAX_SERVERS} servers");
     let is_pinned = |p: NodeId| state.pinned & (1 << p) != 0;
-    let mut free: Vec<NodeId> = (0..n).filter(|&p| !is_pinned(p)).collect();
-    free.sort_by(|&a, &b| compare_servers(&state.servers[a], &state.servers[b]));
-    let mut free = free.into_iter();
-    (0..n)
-        .map(|slot| if is_pinned(slot) { slot } else { free.next().expect("one free server per free slot") })
-        .collect()
+    let mut free = [0; MAX_SERVERS];
+    let mut free_len = 0;
+    for p in (0..n).filter(|&p| !is_pinned(p)) {
+        free[free_len] = p;
+        free_len += 1;
+    }
+    free[..free_len].sort_by(|&a, &b| compare_servers(&state.servers[a], &state.servers[b]));
+    let mut renaming = Renaming { len: n, order: [0; MAX_SERVERS], rename: [0; MAX_SERVERS] };
+    let mut next_free = free[..free_len].iter();
+    for slot in 0..n {
+        let old = if is_pinned(slot) { slot } else { *next_free.next().expect("one free server per free slot") };
+        renaming.order[slot] = old;
+        renaming.rename[old] = slot;
+    }
+    renaming
 }
 
 /// `state` with its servers reordered: new server `k` is old server
@@ -99,5 +173,87 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
         snapshots: state.snapshots,
         history: state.history.relabeled(&rename),
         pinned: state.pinned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::configs;
+    use crate::explore::model::RaftModel;
+    use crate::explore::search::fingerprint;
+    use std::collections::{HashMap, HashSet};
+
+    /// The first `count` states of `config` in breadth-first order.
+    fn reachable(config: &str, count: usize) -> Vec<ClusterState> {
+        let model = RaftModel::new(configs::named(config).expect("a named configuration").bounds);
+        let init = model.initial_state();
+        let mut seen = HashSet::from([fingerprint(&init)]);
+        let mut states = vec![init];
+        let mut actions = Vec::new();
+        let mut k = 0;
+        while k < states.len() && states.len() < count {
+            actions.clear();
+            model.enabled_actions(&states[k], &mut actions);
+            for action in &actions {
+                if let Some(next) = model.successor(&states[k], action) {
+                    if seen.insert(fingerprint(&next)) {
+                        states.push(next);
+                    }
+                }
+            }
+            k += 1;
+        }
+        states
+    }
+
+    /// Every order of `0..n`.
+    fn orders(n: usize) -> Vec<Vec<NodeId>> {
+        if n == 0 {
+            return vec![Vec::new()];
+        }
+        let mut all = Vec::new();
+        for shorter in orders(n - 1) {
+            for at in 0..n {
+                let mut order = shorter.clone();
+                order.insert(at, n - 1);
+                all.push(order);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_class_fingerprint_is_that_of_the_canonical_member_and_tells_classes_apart() {
+        // `wide` has 5 servers and no pinned one; `default` has crashes and
+        // snapshots; `m10` pins two of its 5 servers (its election order).
+        for config in ["default", "wide", "m10"] {
+            let mut by_fingerprint: HashMap<u64, ClusterState> = HashMap::new();
+            let (mut renamed_copies, mut merged) = (0, 0);
+            for state in reachable(config, 2_000) {
+                let n = state.servers.len();
+                let keeps_pins = |o: &Vec<NodeId>| (0..n).all(|p| state.pinned & (1 << p) == 0 || o[p] == p);
+                for order in orders(n).into_iter().filter(keeps_pins) {
+                    let renamed = relabel(&state, &order);
+                    let canonical = representative(&renamed);
+                    let class = class_fingerprint(&renamed);
+                    assert_eq!(
+                        class_fingerprint(&canonical),
+                        class,
+                        "{config}: not a function of the canonical member"
+                    );
+                    let earlier = by_fingerprint.entry(class).or_insert_with(|| canonical.clone());
+                    assert_eq!(*earlier, canonical, "{config}: two canonical members share a fingerprint");
+                    if order.iter().enumerate().any(|(i, &o)| i != o) {
+                        renamed_copies += 1;
+                        merged += usize::from(class == class_fingerprint(&state));
+                    }
+                }
+            }
+            assert!(by_fingerprint.len() > 50, "{config}: only {} classes", by_fingerprint.len());
+            // Most renamed copies fall into their original's class (ties
+            // between servers are left in id order, so not all do).
+            assert!(merged * 2 > renamed_copies, "{config}: {merged} of {renamed_copies} renamed copies merged");
+        }
     }
 }

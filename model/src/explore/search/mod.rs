@@ -104,10 +104,19 @@ pub struct Outcome<M: Model> {
     pub visited_bytes: usize,
 }
 
+/// The hasher of [`fingerprint`]: 64 bits, fixed keys, so a fingerprint
+/// is the same in every run.
+pub fn fingerprint_hasher() -> impl std::hash::Hasher {
+    use std::hash::BuildHasher;
+    ahash::RandomState::with_seeds(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344, 0xa409_3822_299f_31d0, 0x082e_fa98)
+        .build_hasher()
+}
+
 /// The fingerprint of a state: a 64-bit hash with fixed keys.
 pub fn fingerprint<S: Hash>(state: &S) -> u64 {
-    ahash::RandomState::with_seeds(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344, 0xa409_3822_299f_31d0, 0x082e_fa98)
-        .hash_one(state)
+    let mut hasher = fingerprint_hasher();
+    state.hash(&mut hasher);
+    std::hash::Hasher::finish(&hasher)
 }
 
 /// What the search threads share: the properties, what was found, counters
