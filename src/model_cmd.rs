@@ -292,13 +292,14 @@ fn scope_origin(plan: &Plan) -> String {
 }
 
 fn print_progress(p: &Progress) {
-    let rate = p.states as f64 / p.elapsed.as_secs_f64().max(1e-9);
+    let secs = p.elapsed.as_secs_f64().max(1e-9);
     eprintln!(
-        "  {:>6.0}s  states {:>12}  unique {:>12}  {:>9.0} states/s  depth {}",
+        "  {:>6.0}s  generated {:>12}  unique {:>12}  {:>9.0} generated/s  {:>8.0} unique/s  depth {}",
         p.elapsed.as_secs_f64(),
         p.states,
         p.unique_states,
-        rate,
+        p.states as f64 / secs,
+        p.unique_states as f64 / secs,
         p.max_depth
     );
 }
@@ -398,17 +399,26 @@ fn trace_lines(trace: &Trace) -> Vec<String> {
 fn text_report(plan: &Plan, report: &RunReport) -> String {
     let mut out = String::new();
     let secs = report.elapsed.as_secs_f64();
+    // The counts are those of the search that ran last: rates over its time.
+    let search_secs = secs - report.hunt_elapsed.map_or(0.0, |h| h.as_secs_f64());
     out.push_str(&format!("{}\nEffective scope: {}\n\nProperties:\n", scope_origin(plan), plan.bounds.summary()));
     for p in &report.properties {
         out.push_str(&format!("  {:<14} {:<9} {}\n", p.status.name(), p.expectation, p.name));
     }
     out.push_str(&format!(
-        "\nStates: {} unique, {} generated, max depth {}, {:.1} s ({:.0} states/s), {}\n",
+        "\nStates: {} unique, {} generated, max depth {}, {} ({:.0} unique/s, {:.0} generated/s), {}\n",
         report.unique_states,
         report.states,
         report.max_depth,
-        secs,
-        report.states as f64 / secs.max(1e-9),
+        match report.hunt_elapsed {
+            Some(hunt) => format!(
+                "{secs:.1} s: a {:.1} s bug hunt, then {search_secs:.1} s of exhaustive search",
+                hunt.as_secs_f64()
+            ),
+            None => format!("{secs:.1} s"),
+        },
+        report.unique_states as f64 / search_secs.max(1e-9),
+        report.states as f64 / search_secs.max(1e-9),
         match (report.complete, report.stopped) {
             (true, _) => "complete".to_string(),
             (false, Some(why)) => format!("INCOMPLETE ({why})"),
@@ -489,6 +499,7 @@ fn json_report(plan: &Plan, report: &RunReport) -> String {
         "total_states": report.states,
         "max_depth": report.max_depth,
         "elapsed_secs": report.elapsed.as_secs_f64(),
+        "hunt_secs": report.hunt_elapsed.map(|h| h.as_secs_f64()),
         "peak_rss_bytes": peak_rss_bytes(),
         "properties": properties,
         "counterexample": counterexample,

@@ -175,6 +175,17 @@ fn simulation_finds_a_shallow_bug_and_is_never_complete() {
 }
 
 #[test]
+fn a_hunt_whose_breadth_first_search_ends_is_complete_at_once() {
+    // m6's scope has under 2,000 classes: the hunt's breadth-first search
+    // finishes in well under a second and must end the walks beside it
+    // rather than leave them running to the end of the hunt's time.
+    let opts = RunOptions { threads: 2, hunt_time: Duration::from_secs(120), ..options(Strategy::Hunt) };
+    let report = run(&config("m6"), &opts);
+    assert_eq!((report.verdict, report.complete), (Verdict::Ok, true));
+    assert!(report.elapsed < Duration::from_secs(60), "took {:?}", report.elapsed);
+}
+
+#[test]
 fn timeout_ends_an_exhaustive_run_as_incomplete() {
     let opts = RunOptions { timeout: Some(Duration::from_millis(500)), ..options(Strategy::Dfs) };
     let report = run(&config("deep"), &opts);

@@ -218,6 +218,10 @@ pub struct RunReport {
     pub visited_bytes: usize,
     /// For `Strategy::Auto`: whether the hunt found the counterexample.
     pub found_by_hunt: bool,
+    /// For `Strategy::Auto` when the exhaustive search ran after the hunt:
+    /// how long the hunt took. The counts are then the exhaustive
+    /// search's alone, made in `elapsed - hunt_elapsed`.
+    pub hunt_elapsed: Option<Duration>,
     /// Each property, in the model's order.
     pub properties: Vec<PropertyReport>,
 }
@@ -249,6 +253,7 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     }
     let threads = options.threads.max(1);
     let mut found_by_hunt = false;
+    let mut hunt_elapsed = None;
     let outcome = match options.strategy {
         Strategy::Dfs => search::dfs(&model, canonical, threads, limits(deadline), progress),
         Strategy::Bfs => search::bfs(&model, canonical, limits(deadline), progress),
@@ -256,11 +261,13 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
             let deadline = deadline.or(Some(started + Duration::from_secs(60)));
             search::random_walks(&model, threads, options.seed, limits(deadline), progress, &WALKS)
         }
-        Strategy::Hunt => hunt(&model, threads, options.seed, limits(deadline.or(Some(started + options.hunt_time)))),
+        Strategy::Hunt => {
+            hunt(&model, canonical, threads, options.seed, limits(deadline.or(Some(started + options.hunt_time))))
+        }
         Strategy::Auto => {
             let hunt_deadline = started + options.hunt_time;
             let hunt_deadline = deadline.map_or(hunt_deadline, |d| d.min(hunt_deadline));
-            let found = hunt(&model, threads, options.seed, limits(Some(hunt_deadline)));
+            let found = hunt(&model, canonical, threads, options.seed, limits(Some(hunt_deadline)));
             if violated(&model, &found) {
                 found_by_hunt = true;
                 found
@@ -268,11 +275,12 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
                 // The breadth-first hunter explored everything: complete.
                 found
             } else {
+                hunt_elapsed = Some(started.elapsed());
                 search::dfs(&model, canonical, threads, limits(deadline), progress)
             }
         }
     };
-    report(&model, outcome, started.elapsed(), found_by_hunt)
+    RunReport { hunt_elapsed, ..report(&model, outcome, started.elapsed(), found_by_hunt) }
 }
 
 /// The hunt's walks tell the model's actions apart by kind.
@@ -287,16 +295,24 @@ const CELLS: search::Cells<ClusterState> = search::Cells { cell: cells::cell };
 const WALKS: search::WalkStyle<'static, ClusterState, Action> =
     search::WalkStyle { swarm: Some(&SWARM), cells: Some(&CELLS) };
 
-/// Breadth-first search (for short counterexamples) and random walks (for
-/// deep ones) side by side, until one finds a violation or `limits` end
-/// them. One thread: breadth-first first, then walks, half the time each.
-fn hunt(model: &RaftModel, threads: usize, seed: u64, limits: Limits) -> Outcome<RaftModel> {
+/// Breadth-first search (for short counterexamples; symmetry-reduced under
+/// `canonical`) and random walks (for deep ones) side by side, until one
+/// finds a violation, the breadth-first search ends complete, or `limits`
+/// end them. One thread: breadth-first first, then walks, half the time
+/// each.
+fn hunt(
+    model: &RaftModel,
+    canonical: Option<fn(&ClusterState) -> u64>,
+    threads: usize,
+    seed: u64,
+    limits: Limits,
+) -> Outcome<RaftModel> {
     let cancel = Arc::new(AtomicBool::new(false));
     let limits = Limits { cancel: Some(Arc::clone(&cancel)), ..limits };
     if threads == 1 {
         let now = Instant::now();
         let half = limits.deadline.map(|d| now + d.saturating_duration_since(now) / 2);
-        let first = search::bfs(model, None, Limits { deadline: half, ..limits.clone() }, None);
+        let first = search::bfs(model, canonical, Limits { deadline: half, ..limits.clone() }, None);
         if first.stopped.is_none() || violated(model, &first) {
             return first;
         }
@@ -304,7 +320,14 @@ fn hunt(model: &RaftModel, threads: usize, seed: u64, limits: Limits) -> Outcome
     }
     let (bfs, walks) = std::thread::scope(|scope| {
         let bfs_limits = limits.clone();
-        let bfs = scope.spawn(move || search::bfs(model, None, bfs_limits, None));
+        let bfs = scope.spawn(|| {
+            let outcome = search::bfs(model, canonical, bfs_limits, None);
+            if outcome.stopped.is_none() {
+                // Explored everything: the walks can add nothing.
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            outcome
+        });
         let walks = search::random_walks(model, threads - 1, seed, limits, None, &WALKS);
         (bfs.join().expect("the breadth-first hunter does not panic"), walks)
     });
@@ -403,6 +426,7 @@ fn finish(
         elapsed,
         visited_bytes: 0,
         found_by_hunt: false,
+        hunt_elapsed: None,
         properties,
     })
 }
