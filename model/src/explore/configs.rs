@@ -77,7 +77,7 @@ pub fn all() -> Vec<NamedConfig> {
         ),
         cfg(
             "default",
-            "about a minute: ci plus 1 snapshot and a duplicating network",
+            "under a minute (about 40 s on 2 idle cores): ci plus 1 snapshot and a duplicating network",
             Bounds { snapshots: 1, network: NetworkKind::Duplicating, ..general() },
         ),
         cfg(
