@@ -101,8 +101,9 @@ pub struct ModelArgs {
     /// symmetry-reduced), bfs (exhaustive, shortest counterexamples), sim
     /// (random walks until --timeout: swarm weights on every other walk,
     /// every other walk from a state that first reached a new cell) or hunt
-    /// (bfs and random walks side by side until --timeout or --hunt-time;
-    /// never complete).
+    /// (bfs and random walks side by side, and after 2 s a one-thread dfs,
+    /// until one finds a counterexample or explores everything, or
+    /// --timeout or --hunt-time ends them).
     #[arg(long, default_value = "auto")]
     strategy: Strategy,
     /// How long the bug hunt of --strategy auto (and hunt without

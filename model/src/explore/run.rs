@@ -12,7 +12,7 @@ use crate::explore::symmetry;
 use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,10 @@ pub enum Strategy {
     Bfs,
     /// Seeded random walks until the timeout; never complete.
     Sim,
-    /// Bug hunting: breadth-first search and random walks side by side
-    /// until one finds a counterexample or the timeout; never complete.
+    /// Bug hunting: breadth-first search, random walks and (after
+    /// [`HUNT_DFS_DELAY`]) a depth-first search side by side, until one
+    /// finds a counterexample, one explores everything (then the run is
+    /// complete), or the timeout.
     Hunt,
 }
 
@@ -262,12 +264,15 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
             search::random_walks(&model, threads, options.seed, limits(deadline), progress, &WALKS)
         }
         Strategy::Hunt => {
-            hunt(&model, canonical, threads, options.seed, limits(deadline.or(Some(started + options.hunt_time))))
+            let limits = limits(deadline.or(Some(started + options.hunt_time)));
+            hunt(&model, canonical, threads, options.seed, limits, Some(HUNT_DFS_DELAY))
         }
         Strategy::Auto => {
             let hunt_deadline = started + options.hunt_time;
             let hunt_deadline = deadline.map_or(hunt_deadline, |d| d.min(hunt_deadline));
-            let found = hunt(&model, canonical, threads, options.seed, limits(Some(hunt_deadline)));
+            // No depth-first member: the exhaustive depth-first search
+            // follows anyway.
+            let found = hunt(&model, canonical, threads, options.seed, limits(Some(hunt_deadline)), None);
             if violated(&model, &found) {
                 found_by_hunt = true;
                 found
@@ -295,17 +300,27 @@ const CELLS: search::Cells<ClusterState> = search::Cells { cell: cells::cell };
 const WALKS: search::WalkStyle<'static, ClusterState, Action> =
     search::WalkStyle { swarm: Some(&SWARM), cells: Some(&CELLS) };
 
-/// Breadth-first search (for short counterexamples; symmetry-reduced under
-/// `canonical`) and random walks (for deep ones) side by side, until one
-/// finds a violation, the breadth-first search ends complete, or `limits`
-/// end them. One thread: breadth-first first, then walks, half the time
-/// each.
+/// How long `--strategy hunt` runs before its depth-first member joins.
+/// The breadth-first search and the walks find the shallow and the common
+/// bugs, with short counterexamples, well within it (the slowest catch of
+/// the mutant matrix: 1.3 s); the depth-first search is for the deep and
+/// narrow ones (M20 in `default`), whose counterexamples are longer.
+pub const HUNT_DFS_DELAY: Duration = Duration::from_secs(2);
+
+/// A portfolio side by side on the cores until one member finds a
+/// violation, one ends complete, or `limits` end them: breadth-first search
+/// (shortest counterexamples; symmetry-reduced under `canonical`), random
+/// walks (deep but common situations) and, if `dfs_after` is given, from
+/// then on a depth-first search on one thread (deep, narrow paths; it
+/// needs no memory per level). One thread: breadth-first first, then walks,
+/// half the time each.
 fn hunt(
     model: &RaftModel,
     canonical: Option<fn(&ClusterState) -> u64>,
     threads: usize,
     seed: u64,
     limits: Limits,
+    dfs_after: Option<Duration>,
 ) -> Outcome<RaftModel> {
     let cancel = Arc::new(AtomicBool::new(false));
     let limits = Limits { cancel: Some(Arc::clone(&cancel)), ..limits };
@@ -318,27 +333,61 @@ fn hunt(
         }
         return search::random_walks(model, 1, seed, limits, None, &WALKS);
     }
-    let (bfs, walks) = std::thread::scope(|scope| {
-        let bfs_limits = limits.clone();
-        let bfs = scope.spawn(|| {
-            let outcome = search::bfs(model, canonical, bfs_limits, None);
-            if outcome.stopped.is_none() {
-                // Explored everything: the walks can add nothing.
-                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            outcome
+    // A member that explored everything makes the others pointless.
+    let complete_ends_the_hunt = |outcome: Outcome<RaftModel>| {
+        if outcome.stopped.is_none() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        outcome
+    };
+    let dfs_start = dfs_after.map(|delay| Instant::now() + delay);
+    let (limits, cancel, complete_ends_the_hunt) = (&limits, &cancel, &complete_ends_the_hunt);
+    let (bfs, walks, dfs) = std::thread::scope(|scope| {
+        let bfs = scope.spawn(move || complete_ends_the_hunt(search::bfs(model, canonical, limits.clone(), None)));
+        let dfs = dfs_start.map(|start| {
+            scope.spawn(move || {
+                while Instant::now() < start {
+                    if cancel.load(Ordering::Relaxed) || limits.deadline.is_some_and(|d| d <= start) {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Some(complete_ends_the_hunt(search::dfs(model, canonical, 1, limits.clone(), None)))
+            })
         });
-        let walks = search::random_walks(model, threads - 1, seed, limits, None, &WALKS);
-        (bfs.join().expect("the breadth-first hunter does not panic"), walks)
+        let walks = search::random_walks(model, threads - 1, seed, limits.clone(), None, &WALKS);
+        let dfs = dfs.and_then(|d| d.join().expect("the depth-first hunter does not panic"));
+        (bfs.join().expect("the breadth-first hunter does not panic"), walks, dfs)
     });
-    // Prefer the shorter counterexample when both found one; a
-    // breadth-first search that ran to its end is a complete check.
-    match (violated(model, &bfs), violated(model, &walks)) {
-        (true, _) => bfs,
-        (false, true) => walks,
-        _ if bfs.stopped.is_none() => bfs,
-        _ => Outcome { states: bfs.states + walks.states, ..walks },
+    let states = bfs.states + walks.states + dfs.as_ref().map_or(0, |d| d.states);
+    let complete = |o: &Outcome<RaftModel>| o.stopped.is_none() && !violated(model, o);
+    // The breadth-first counterexample is a shortest one; otherwise the
+    // shorter of the others'. A member that ran to its end is a complete
+    // check.
+    let mut found: Vec<Outcome<RaftModel>> = std::iter::once(bfs).chain(std::iter::once(walks)).chain(dfs).collect();
+    if let Some(k) = found.iter().position(|o| violated(model, o)) {
+        let shortest = (k..found.len())
+            .filter(|&i| violated(model, &found[i]))
+            .min_by_key(|&i| (i > 0, counterexample_length(model, &found[i])))
+            .unwrap_or(k);
+        return found.swap_remove(shortest);
     }
+    if let Some(k) = found.iter().position(complete) {
+        return found.swap_remove(k);
+    }
+    let walks = found.swap_remove(1);
+    Outcome { states, ..walks }
+}
+
+/// The length of `outcome`'s first counterexample to a safety property.
+fn counterexample_length(model: &RaftModel, outcome: &Outcome<RaftModel>) -> usize {
+    model
+        .properties()
+        .iter()
+        .zip(&outcome.discoveries)
+        .filter(|(p, _)| p.expectation != Expectation::Sometimes)
+        .find_map(|(_, d)| d.as_ref().map(Vec::len))
+        .unwrap_or(usize::MAX)
 }
 
 /// Whether `outcome` holds a counterexample to a safety property.
