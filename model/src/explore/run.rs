@@ -302,8 +302,8 @@ const WALKS: search::WalkStyle<'static, ClusterState, Action> =
 
 /// How long `--strategy hunt` runs before its depth-first member joins.
 /// The breadth-first search and the walks find the shallow and the common
-/// bugs, with short counterexamples, well within it (the slowest catch of
-/// the mutant matrix: 1.3 s); the depth-first search is for the deep and
+/// bugs, with short counterexamples, well within it (their slowest catch
+/// in the mutant matrix: 1.1-1.3 s); the depth-first search is for the deep and
 /// narrow ones (M20 in `default`), whose counterexamples are longer.
 pub const HUNT_DFS_DELAY: Duration = Duration::from_secs(2);
 
