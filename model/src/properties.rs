@@ -37,7 +37,7 @@
 //! checks that need a compacted entry's command skip it.
 
 use crate::core::io::Output;
-use crate::core::node::{Config, Node};
+use crate::core::node::{relabel_set, Config, Node};
 use crate::core::types::{Command, Index, NodeId, SnapshotData, Term};
 use std::sync::Arc;
 
@@ -498,8 +498,7 @@ impl<C: Command> History<C> {
 
     /// The same history with every server id `p` renamed to `rename[p]`.
     pub fn relabeled(&self, rename: &[NodeId]) -> Self {
-        let restarted =
-            (0..rename.len()).filter(|&p| self.restarted & (1 << p) != 0).fold(0, |a, p| a | 1 << rename[p]);
+        let restarted = relabel_set(self.restarted, rename);
         History { leaders: self.leaders.iter().map(|l| l.map(|p| rename[p])).collect(), restarted, ..self.clone() }
     }
 
@@ -516,7 +515,7 @@ impl<C: Command> History<C> {
         applied.hash(hasher);
         broken.hash(hasher);
         detail.hash(hasher);
-        crate::core::node::relabel_set(*restarted, rename).hash(hasher);
+        relabel_set(*restarted, rename).hash(hasher);
         events.hash(hasher);
     }
 }

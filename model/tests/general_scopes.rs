@@ -3,8 +3,8 @@
 //! a fixed seed and a bound on states computed, so a run is the same on any
 //! machine), and the exhaustive search finds the deep ones (Figure 8 in
 //! `deep`; the dropped snapshot suffix in `default`, through the hunt's
-//! depth-first member). `scripts/mutant-matrix` runs every mutant against every general
-//! configuration; BENCHMARKS.md has the table.
+//! depth-first member). `scripts/mutant-matrix` runs every mutant against
+//! every general configuration; BENCHMARKS.md has the table.
 
 use raftcheck_model::explore::bounds::Bounds;
 use raftcheck_model::explore::configs;

@@ -365,12 +365,11 @@ fn hunt(
     // shorter of the others'. A member that ran to its end is a complete
     // check.
     let mut found: Vec<Outcome<RaftModel>> = std::iter::once(bfs).chain(std::iter::once(walks)).chain(dfs).collect();
-    if let Some(k) = found.iter().position(|o| violated(model, o)) {
-        let shortest = (k..found.len())
-            .filter(|&i| violated(model, &found[i]))
-            .min_by_key(|&i| (i > 0, counterexample_length(model, &found[i])))
-            .unwrap_or(k);
-        return found.swap_remove(shortest);
+    let preferred = (0..found.len())
+        .filter(|&i| violated(model, &found[i]))
+        .min_by_key(|&i| (i > 0, counterexample_length(model, &found[i])));
+    if let Some(i) = preferred {
+        return found.swap_remove(i);
     }
     if let Some(k) = found.iter().position(complete) {
         return found.swap_remove(k);
