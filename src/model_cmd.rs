@@ -5,12 +5,12 @@
 
 use crate::units::{parse_duration, parse_size, peak_rss_bytes};
 use clap::Args;
+use raftcheck_core::{HeartbeatStyle, Mutant};
 use raftcheck_model::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use raftcheck_model::explore::configs;
 use raftcheck_model::explore::describe;
 use raftcheck_model::explore::run::{self, Engine, Progress, RunOptions, RunReport, Status, Strategy, Trace, Verdict};
 use raftcheck_model::explore::search::visited::omission_probability;
-use raftcheck_model::{HeartbeatStyle, Mutant};
 use serde_json::json;
 use std::time::Duration;
 
@@ -351,7 +351,7 @@ pub fn run(args: ModelArgs) -> u8 {
     if let (Some(path), Some(cx)) = (&args.replay_out, report.counterexample()) {
         let trace = cx.path.as_ref().expect("a violated property has a path");
         let model = raftcheck_model::explore::model::RaftModel::new(plan.bounds.clone());
-        let replay = raftcheck_model::replay::Replay::from_counterexample(&model, trace, cx.name);
+        let replay = raftcheck_model::explore::replay_file::Replay::from_counterexample(&model, trace, cx.name);
         let text = serde_json::to_string_pretty(&replay).expect("replays serialise");
         if let Err(e) = std::fs::write(path, text + "\n") {
             eprintln!("raftcheck model: --replay-out {}: {e}", path.display());

@@ -2,8 +2,8 @@
 //! must catch it.
 
 use clap::Args;
+use raftcheck_core::Mutant;
 use raftcheck_impl::kv::KvMutant;
-use raftcheck_model::Mutant;
 use serde_json::json;
 
 /// Options of `raftcheck mutants`.

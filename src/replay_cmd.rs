@@ -10,8 +10,8 @@
 //! (diverged, or an action it cannot play); 2 usage or input error.
 
 use clap::Args;
-use raftcheck_impl::replay::{self, Played, ReplayError};
-use raftcheck_model::replay::Replay;
+use raftcheck_model::explore::replay_file::Replay;
+use raftcheck_replay::{self as replay, Played, ReplayError};
 use raftcheck_traces::validate::{validate_file, Check, Options, Report};
 use raftcheck_traces::TraceWriter;
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! event named); 2 a usage or input error in any file (with file and line).
 
 use clap::Args;
-use raftcheck_model::Mutant;
+use raftcheck_core::Mutant;
 use raftcheck_traces::validate::{replaying, validate_file, Options, Report, Verdict};
 use serde_json::json;
 use std::path::PathBuf;

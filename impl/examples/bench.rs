@@ -27,12 +27,12 @@
 //! level run), to measure the cost of tracing and to make large real traces
 //! for the validator.
 
+use raftcheck_core::Config;
 use raftcheck_impl::kv::{Clerk, KvServer, KvServerOptions};
 use raftcheck_impl::net::{ClientEnd, Network, Server};
 use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
 use raftcheck_impl::raft::{ApplyMsg, Options, Raft, StartError};
 use raftcheck_impl::storage::MemoryPersister;
-use raftcheck_model::Config;
 use raftcheck_traces::{Header, TraceWriter};
 use std::collections::HashMap;
 use std::path::PathBuf;

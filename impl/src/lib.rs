@@ -1,5 +1,5 @@
 //! raftcheck's runtime: real threads that run the pure Raft core of
-//! `raftcheck-model`. The runtime makes no protocol decision: it moves bytes
+//! `raftcheck-core`. The runtime makes no protocol decision: it moves bytes
 //! between nodes, keeps time, writes what the core asks to persist, and
 //! hands applied commands to the service.
 //!
@@ -9,11 +9,8 @@
 //! * [`raft`]: a Raft node: its event loop, its applier, and the lab's API
 //!   (`make`, `start`, `get_state`, `snapshot`, `kill`).
 //! * [`kv`]: the lab's key/value service on top, and its clerks.
-//! * [`replay`]: the runtime driven through a model counterexample, on a
-//!   clock that never moves and a network that delivers on command.
 
 pub mod kv;
 pub mod net;
 pub mod raft;
-pub mod replay;
 pub mod storage;

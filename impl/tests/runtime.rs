@@ -4,11 +4,11 @@
 //! virtual time, an applier that never holds up the loop, and misuse that
 //! gets an error instead of a panic or a hang.
 
+use raftcheck_core::{Message, NodeId, RequestVote};
 use raftcheck_impl::raft::{
     ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, SnapshotError, StartError, Transport,
 };
 use raftcheck_impl::storage::{decode_state, MemoryPersister, Persister, StorageError};
-use raftcheck_model::{Message, NodeId, RequestVote};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,7 +102,7 @@ fn a_leader_replicates_right_after_start_not_at_the_next_heartbeat() {
     let node = scripted(0, 3, 16);
     node.inject(Event::ElectionTimeout);
     for voter in [1, 2] {
-        let reply = Message::RequestVoteReply(raftcheck_model::RequestVoteReply { term: 1, vote_granted: true });
+        let reply = Message::RequestVoteReply(raftcheck_core::RequestVoteReply { term: 1, vote_granted: true });
         node.inject(Event::Message { from: voter, message: reply, reply: None });
     }
     assert_eq!(node.raft.get_state(), (1, true));
@@ -268,7 +268,7 @@ fn an_apply_handed_over_after_the_crash_is_not_traced_after_it() {
 fn late_apply_attempt(attempt: u32) -> bool {
     use raftcheck_traces::{validate_file, Header, TraceWriter, Verdict};
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("late-apply-{attempt}.ndjson"));
-    let trace = Arc::new(TraceWriter::create(&path, &Header::for_config(&raftcheck_model::Config::new(1))).unwrap());
+    let trace = Arc::new(TraceWriter::create(&path, &Header::for_config(&raftcheck_core::Config::new(1))).unwrap());
     let clock = Arc::new(ManualClock::new());
     let (tx, applied) = mpsc::sync_channel(0); // nobody reads yet: the applier blocks
     let mut options = Options::lab(1);

@@ -10,7 +10,7 @@ mod common;
 
 use common::int_cmd;
 use common::raft::{Applier, Cleanup, Config};
-use raftcheck_model::Mutant;
+use raftcheck_core::Mutant;
 use raftcheck_traces::validate::{validate_file, Check, Options};
 use serde_json::Value;
 use std::time::{Duration, Instant};

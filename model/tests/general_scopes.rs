@@ -6,10 +6,10 @@
 //! depth-first member). `scripts/mutant-matrix` runs every mutant against
 //! every general configuration; BENCHMARKS.md has the table.
 
+use raftcheck_core::Mutant;
 use raftcheck_model::explore::bounds::Bounds;
 use raftcheck_model::explore::configs;
 use raftcheck_model::explore::run::{run, RunOptions, RunReport, Strategy, Verdict};
-use raftcheck_model::Mutant;
 use std::time::Duration;
 
 fn config(name: &str) -> Bounds {

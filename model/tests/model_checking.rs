@@ -3,13 +3,13 @@
 //! small configurations keep their exact state counts, and the strategies
 //! and the timeout behave as documented.
 
+use raftcheck_core::Mutant;
 use raftcheck_model::explore::bounds::Bounds;
 use raftcheck_model::explore::configs;
 use raftcheck_model::explore::model::RaftModel;
 use raftcheck_model::explore::run::{run, RunOptions, RunReport, Status, Strategy, Verdict};
 use raftcheck_model::explore::state::ClusterState;
 use raftcheck_model::explore::symmetry::representative;
-use raftcheck_model::Mutant;
 use std::time::Duration;
 
 mod renamings;

@@ -81,7 +81,7 @@ fn same_node_states(full: &Bounds, reduced: &Bounds, reduced_key: fn(&ClusterSta
 
 #[test]
 fn heartbeats_only_while_a_peer_lags_lose_no_node_state() {
-    for style in [raftcheck_model::HeartbeatStyle::Empty, raftcheck_model::HeartbeatStyle::WithEntries] {
+    for style in [raftcheck_core::HeartbeatStyle::Empty, raftcheck_core::HeartbeatStyle::WithEntries] {
         let always = Bounds {
             heartbeats: Heartbeats::Always,
             max_heartbeats: Some(1),

@@ -2,7 +2,7 @@
 //! them. A digest is FNV-1a (64 bits) and is written as 16 lower-case hex
 //! digits.
 
-use raftcheck_model::{Index, Log, Term};
+use raftcheck_core::{Index, Log, Term};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -107,7 +107,7 @@ pub fn log_bounds<C: Clone>(log: &Log<C>) -> (Index, Term, Index, Term) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raftcheck_model::Entry;
+    use raftcheck_core::Entry;
 
     #[test]
     fn digests_are_fnv1a_and_round_trip_as_hex() {

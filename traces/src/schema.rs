@@ -7,7 +7,7 @@
 //! and outputs are the core's own types over digests.
 
 use crate::digest::{log_digest, Digest, Digestible};
-use raftcheck_model::{
+use raftcheck_core::{
     Command, Config, Entry, HeartbeatStyle, Index, Input, Log, Message, Mutant, Node, NodeId, Output, PersistentState,
     PersistentView, Role, SnapshotData, Term,
 };

@@ -17,7 +17,7 @@
 //!   for, in order;
 //! * **safety**: the model checker's safety properties hold on the cluster
 //!   after every step, crash and restart: the same functions the model
-//!   checker calls ([`raftcheck_model::properties::History`]), with snapshot
+//!   checker calls ([`raftcheck_core::properties::History`]), with snapshot
 //!   contents opaque (the checks that need a compacted command skip it).
 //!
 //! The first failing event ends the validation, reported with its line, what
@@ -29,8 +29,8 @@ use crate::schema::{
     Event, Header, PersistedSummary, StateSummary, TraceInput, TraceMessage, TraceNode, TraceOutput, TracePersistent,
     VERSION,
 };
-use raftcheck_model::properties::{History, Opaque, ServiceState, StepRecord};
-use raftcheck_model::{Config, Input, Mutant, Node, NodeId, Output};
+use raftcheck_core::properties::{History, Opaque, ServiceState, StepRecord};
+use raftcheck_core::{Config, Input, Mutant, Node, NodeId, Output};
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -454,8 +454,8 @@ impl Validator {
     }
 }
 
-fn view(state: &TracePersistent) -> raftcheck_model::PersistentView<'_, Digest, Digest> {
-    raftcheck_model::PersistentView {
+fn view(state: &TracePersistent) -> raftcheck_core::PersistentView<'_, Digest, Digest> {
+    raftcheck_core::PersistentView {
         term: state.term,
         voted_for: state.voted_for,
         log: &state.log,

@@ -2,7 +2,7 @@
 //! table that makes a retried put or append take effect once.
 
 use crate::kv::{KvMutant, KvOp, Request};
-use raftcheck_model::Index;
+use raftcheck_core::Index;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -12,7 +12,7 @@ use crate::net::{self, Server};
 use crate::raft::lab_transport::add_raft_methods;
 use crate::raft::{ApplyMsg, Options, Raft, Transport};
 use crate::storage::{Persister, StorageError};
-use raftcheck_model::{Index, NodeId, Term};
+use raftcheck_core::{Index, NodeId, Term};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};

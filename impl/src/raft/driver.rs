@@ -19,7 +19,7 @@ use crate::raft::event::{Event, Inbox, ReplyRoute};
 use crate::raft::status::StatusBoard;
 use crate::raft::{is_reply, ApplyMsg, SnapshotError, StartError, Started};
 use crate::storage::{encode_state, Persister};
-use raftcheck_model::{Config, Input, Node, Output};
+use raftcheck_core::{Config, Input, Node, Output};
 use raftcheck_traces::schema::{digest_input, digest_output};
 use raftcheck_traces::{log_digest, Digest, Event as TraceEvent, PersistedSummary, StateSummary, TraceWriter};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};

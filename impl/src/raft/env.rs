@@ -8,7 +8,7 @@
 
 use crate::raft::event::Inbox;
 use crate::raft::RaftMessage;
-use raftcheck_model::NodeId;
+use raftcheck_core::NodeId;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::ops::Range;

@@ -4,7 +4,7 @@
 //! are totally ordered.
 
 use crate::raft::{RaftMessage, SnapshotError, StartError, Started};
-use raftcheck_model::{Index, NodeId};
+use raftcheck_core::{Index, NodeId};
 use std::sync::mpsc::{Sender, SyncSender};
 
 /// Where the answer to a request goes: the RPC in progress that carried

@@ -10,7 +10,7 @@ use crate::net::{ClientEnd, Reply, Server};
 use crate::raft::env::Transport;
 use crate::raft::event::{Event, Inbox};
 use crate::raft::RaftMessage;
-use raftcheck_model::{Message, NodeId};
+use raftcheck_core::{Message, NodeId};
 use serde::{Deserialize, Serialize};
 
 /// A request on the wire: who sends it, and the message.

@@ -19,7 +19,7 @@ pub use status::Status;
 
 use crate::storage::{decode_state, view, Persister, StorageError};
 use driver::Driver;
-use raftcheck_model::{Config, HeartbeatStyle, Index, Message, Mutant, Node, NodeId, Term};
+use raftcheck_core::{Config, HeartbeatStyle, Index, Message, Mutant, Node, NodeId, Term};
 use raftcheck_traces::schema::{digest_output, digest_persistent};
 use raftcheck_traces::{Event as TraceEvent, TraceWriter};
 use status::StatusBoard;
@@ -341,13 +341,13 @@ impl Applier {
 
 impl ApplyMsg {
     /// The core's output this message carries out.
-    pub fn as_output(&self) -> raftcheck_model::Output<Vec<u8>, Vec<u8>> {
+    pub fn as_output(&self) -> raftcheck_core::Output<Vec<u8>, Vec<u8>> {
         match self {
             ApplyMsg::Command { index, term, command } => {
-                raftcheck_model::Output::ApplyCommand { index: *index, term: *term, command: command.clone() }
+                raftcheck_core::Output::ApplyCommand { index: *index, term: *term, command: command.clone() }
             }
             ApplyMsg::Snapshot { index, term, data } => {
-                raftcheck_model::Output::ApplySnapshot { index: *index, term: *term, data: data.clone() }
+                raftcheck_core::Output::ApplySnapshot { index: *index, term: *term, data: data.clone() }
             }
         }
     }

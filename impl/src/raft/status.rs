@@ -2,7 +2,7 @@
 //! to read without going through the event loop.
 
 use crate::raft::driver::CoreNode;
-use raftcheck_model::{Index, Term};
+use raftcheck_core::{Index, Term};
 use std::sync::Mutex;
 
 /// A node's state as of its last step.

@@ -10,7 +10,7 @@ mod memory;
 pub use file::FilePersister;
 pub use memory::MemoryPersister;
 
-use raftcheck_model::{Log, NodeId, PersistentState, PersistentView, Term};
+use raftcheck_core::{Log, NodeId, PersistentState, PersistentView, Term};
 use std::fmt;
 
 /// The state a runtime node persists: commands and snapshots are opaque
@@ -148,7 +148,7 @@ pub fn decode_state(raft_state: &[u8], snapshot: &[u8]) -> Result<State, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raftcheck_model::Entry;
+    use raftcheck_core::Entry;
 
     fn sample() -> State {
         let mut log = Log::new();

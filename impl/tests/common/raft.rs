@@ -9,11 +9,11 @@
 //! check on the test's thread turns into a failure.
 
 use super::{finish_test, fresh_ends, show_cmd, test_seed, trace, TestRng};
+use raftcheck_core::{Index, Mutant, Term};
 use raftcheck_impl::net::{Network, Server};
 use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
 use raftcheck_impl::raft::{ApplyMsg, Options, Raft, SnapshotError};
 use raftcheck_impl::storage::{MemoryPersister, Persister};
-use raftcheck_model::{Index, Mutant, Term};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};

@@ -6,8 +6,8 @@
 //! The file is kept when the test failed, when the trace is invalid, or when
 //! `RAFTCHECK_KEEP_TRACES` is set; otherwise it is removed.
 
+use raftcheck_core::{Config as CoreConfig, Mutant};
 use raftcheck_impl::raft::Options;
-use raftcheck_model::{Config as CoreConfig, Mutant};
 use raftcheck_traces::{validate_file, Header, TraceWriter, Verdict};
 use std::path::PathBuf;
 use std::sync::Arc;

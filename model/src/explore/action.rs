@@ -1,6 +1,6 @@
 //! What the environment can do next: the model's actions.
 
-use crate::core::types::NodeId;
+use raftcheck_core::types::NodeId;
 
 /// Something that steps one node: a delivery, a timer, a client, a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,9 +3,9 @@
 //! the core that the scope picks (what a heartbeat carries, how many entries
 //! an AppendEntries holds).
 
-use crate::core::node::{Config, HeartbeatStyle};
-use crate::core::types::{NodeId, Term};
-use crate::mutant::Mutant;
+use raftcheck_core::mutant::Mutant;
+use raftcheck_core::node::{Config, HeartbeatStyle};
+use raftcheck_core::types::{NodeId, Term};
 use std::fmt;
 use std::str::FromStr;
 

@@ -9,8 +9,8 @@
 //! smallest scope we found in which mutant `mN`'s bug shows (and which is
 //! clean without it): the fast regression proofs.
 
-use crate::core::node::HeartbeatStyle;
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
+use raftcheck_core::node::HeartbeatStyle;
 
 /// A named, documented set of bounds.
 #[derive(Clone, Debug)]

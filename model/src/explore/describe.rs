@@ -1,11 +1,11 @@
 //! Human-readable descriptions of actions and states, for counterexamples.
 
-use crate::core::io::{
-    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, Message, RequestVote, RequestVoteReply,
-};
-use crate::core::node::Role;
 use crate::explore::action::{Action, Step};
 use crate::explore::state::{ClusterState, ModelNode, Server};
+use raftcheck_core::io::{
+    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, Message, RequestVote, RequestVoteReply,
+};
+use raftcheck_core::node::Role;
 
 /// What `step` does in `state`, in words.
 fn step(state: &ClusterState, step: Step) -> String {

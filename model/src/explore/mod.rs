@@ -3,20 +3,21 @@
 //!
 //! Dependencies run one way: `action` and `state` are plain data;
 //! `model` says which actions are enabled and what they do (recording the
-//! ghost history through [`crate::properties`]); `checks` turns the pure
+//! ghost history through [`raftcheck_core::properties`]); `stateright_properties` turns the pure
 //! properties into stateright's and implements its `Model` trait;
 //! `describe` puts actions and states into words; `search` explores any
 //! stateright model; `run` ties them together into a report.
 
 pub mod action;
 pub mod bounds;
-pub mod cells;
-pub mod checks;
 pub mod configs;
 pub mod describe;
-pub mod guard;
 pub mod model;
+pub mod novelty_cell;
+pub mod relabel;
+pub mod replay_file;
 pub mod run;
 pub mod search;
 pub mod state;
+pub mod stateright_properties;
 pub mod symmetry;

@@ -2,14 +2,14 @@
 //! nondeterministic environment (timers, clients, services, network,
 //! crashes). Which actions are enabled, and what each does.
 
-use crate::core::io::{Input, Output};
-use crate::core::node::{Config, Node, Role};
-use crate::core::types::NodeId;
 use crate::explore::action::{Action, Step};
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
-use crate::explore::guard::guarded;
 use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
-use crate::properties::{History, ServiceState, StepRecord};
+use raftcheck_core::io::{Input, Output};
+use raftcheck_core::node::{Config, Node, Role};
+use raftcheck_core::panic_guard::guarded;
+use raftcheck_core::properties::{History, ServiceState, StepRecord};
+use raftcheck_core::types::NodeId;
 use std::sync::Arc;
 
 /// An input of a model node.
@@ -302,7 +302,7 @@ fn forget_unneeded_persisted(state: &mut ClusterState) {
 mod tests {
     use super::*;
     use crate::explore::configs;
-    use crate::properties::Safety;
+    use raftcheck_core::properties::Safety;
 
     /// A core that panics (here: a leader whose `next_index` was corrupted
     /// to 0, so building an AppendEntries underflows and its `expect`
@@ -313,9 +313,11 @@ mod tests {
         let model = RaftModel::new(configs::named("ci").expect("ci").bounds);
         let mut state = model.initial_state();
         let server = Arc::make_mut(&mut state.servers[0]);
-        let node = server.node.as_mut().expect("running");
-        node.term = 1;
-        node.role = Role::Leader { next_index: vec![0; 3], match_index: vec![0; 3] };
+        let node = server.node.take().expect("running");
+        let mut parts = node.into_parts();
+        parts.term = 1;
+        parts.role = Role::Leader { next_index: vec![0; 3], match_index: vec![0; 3] };
+        server.node = Some(Node::from_parts(parts));
         let next = model.successor(&state, &Action::Step(Step::HeartbeatTimeout(0))).expect("a step");
         assert_eq!(next.history.first_broken(), Some(Safety::NoPanic));
         let detail = next.history.detail.as_deref().expect("the panic's message is kept");
@@ -327,7 +329,7 @@ mod tests {
 
     #[test]
     fn output_groups_split_where_the_kind_changes() {
-        use crate::core::io::{Message, RequestVoteReply};
+        use raftcheck_core::io::{Message, RequestVoteReply};
         let send = |to| Output::Send {
             to,
             message: Message::RequestVoteReply(RequestVoteReply { term: 1, vote_granted: true }),

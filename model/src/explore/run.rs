@@ -4,8 +4,8 @@
 
 use crate::explore::action::Action;
 use crate::explore::bounds::Bounds;
-use crate::explore::cells;
 use crate::explore::model::RaftModel;
+use crate::explore::novelty_cell;
 use crate::explore::search::{self, Limits, Outcome, Stop};
 use crate::explore::state::ClusterState;
 use crate::explore::symmetry;
@@ -292,8 +292,8 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
 const SWARM: search::Swarm<Action> = search::Swarm { kinds: Action::KINDS, kind_of: Action::kind };
 
 /// The hunt's walks start every other walk from a state that first reached
-/// a cell of [`cells::cell`].
-const CELLS: search::Cells<ClusterState> = search::Cells { cell: cells::cell };
+/// a cell of [`novelty_cell::cell`].
+const CELLS: search::Cells<ClusterState> = search::Cells { cell: novelty_cell::cell };
 
 /// How the hunt's (and `sim`'s) walks go: swarm weights on every other
 /// walk, and every other walk from the novelty pool.

@@ -2,10 +2,10 @@
 //! each service applied, the messages in flight, the budgets used, and the
 //! ghost history that the history-dependent properties need.
 
-use crate::core::io::Message;
-use crate::core::node::{Node, PersistentState};
-use crate::core::types::NodeId;
-use crate::properties::{ClusterView, History, ServiceState, SnapshotContents};
+use raftcheck_core::io::Message;
+use raftcheck_core::node::{Node, PersistentState};
+use raftcheck_core::properties::{ClusterView, History, ServiceState, SnapshotContents};
+use raftcheck_core::types::NodeId;
 use std::sync::Arc;
 
 /// A client value. The model proposes `1, 2, ...`, so every proposal is

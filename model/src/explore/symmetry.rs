@@ -2,11 +2,15 @@
 //! state with servers renamed have the same future. The checker stores only
 //! a canonical representative of each class.
 
-use crate::core::log::Log;
-use crate::core::node::Role;
-use crate::core::types::NodeId;
+use crate::explore::relabel::{
+    hash_relabeled_history, hash_relabeled_node, hash_relabeled_persisted, relabel_history, relabel_node,
+    relabel_persisted,
+};
 use crate::explore::search::fingerprint_hasher;
 use crate::explore::state::{Applied, ClusterState, Envelope, Server, Value};
+use raftcheck_core::log::Log;
+use raftcheck_core::node::Role;
+use raftcheck_core::types::NodeId;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -79,10 +83,10 @@ fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: 
             None => 0u8.hash(hasher),
             Some(node) => {
                 1u8.hash(hasher);
-                node.hash_relabeled(rename, hasher);
+                hash_relabeled_node(node, rename, hasher);
             }
         }
-        persisted.hash_relabeled(rename, hasher);
+        hash_relabeled_persisted(persisted, rename, hasher);
         service.hash(hasher);
     }
     // The relabeled network is sorted by (new from, new to, message); the
@@ -98,7 +102,7 @@ fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: 
         }
     }
     (proposed, elections, heartbeats, crashes, snapshots).hash(hasher);
-    history.hash_relabeled(rename, hasher);
+    hash_relabeled_history(history, rename, hasher);
     pinned.hash(hasher);
 }
 
@@ -151,8 +155,8 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
         .map(|&old| {
             let s = &state.servers[old];
             Arc::new(Server {
-                node: s.node.as_ref().map(|node| node.relabeled(&rename)),
-                persisted: s.persisted.relabeled(&rename),
+                node: s.node.as_ref().map(|node| relabel_node(node, &rename)),
+                persisted: relabel_persisted(&s.persisted, &rename),
                 service: s.service.clone(),
             })
         })
@@ -171,7 +175,7 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
         heartbeats: state.heartbeats,
         crashes: state.crashes,
         snapshots: state.snapshots,
-        history: state.history.relabeled(&rename),
+        history: relabel_history(&state.history, &rename),
         pinned: state.pinned,
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use raftcheck_model::{Config, Input, Output, Role};
+use raftcheck_core::{Config, Input, Output, Role};
 
 /// Figure 2, Candidates: "On conversion to candidate, start election:
 /// increment currentTerm, vote for self, reset election timer, send

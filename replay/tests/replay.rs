@@ -2,8 +2,8 @@
 //! validates; a runtime that does not do what the replay expects is
 //! reported as a divergence at the first action it cannot play.
 
-use raftcheck_impl::replay::{run, ReplayError};
-use raftcheck_model::replay::Replay;
+use raftcheck_model::explore::replay_file::Replay;
+use raftcheck_replay::{run, ReplayError};
 use raftcheck_traces::{validate_file, Header, TraceWriter, Verdict};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ fn a_hand_written_replay_plays_and_its_trace_validates() {
     let mut first: Option<Vec<String>> = None;
     for attempt in 0..3 {
         let path = trace_path(&format!("elect-and-commit-{attempt}.ndjson"));
-        let header = Header::for_config(&raftcheck_model::Config::new(3));
+        let header = Header::for_config(&raftcheck_core::Config::new(3));
         let trace = Arc::new(TraceWriter::create(&path, &header).unwrap());
         let played = run(&replay, Some(Arc::clone(&trace))).unwrap();
         assert_eq!(played.actions, replay.actions.len());

@@ -10,10 +10,10 @@
 
 use std::collections::VecDeque;
 
-use raftcheck_model::core::io::{
+use raftcheck_core::io::{
     AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, RequestVote, RequestVoteReply,
 };
-use raftcheck_model::{Config, Entry, Index, Input, Log, Message, Node, NodeId, Output, PersistentState, Role, Term};
+use raftcheck_core::{Config, Entry, Index, Input, Log, Message, Node, NodeId, Output, PersistentState, Role, Term};
 
 pub type N = Node<u8, Vec<u8>>;
 pub type Msg = Message<u8, Vec<u8>>;
@@ -199,7 +199,7 @@ pub fn votes(n: &N) -> u64 {
 }
 
 /// The config of a correct cluster of `n` servers with the given mutant.
-pub fn with_mutant(cluster_size: usize, mutant: raftcheck_model::Mutant) -> Config {
+pub fn with_mutant(cluster_size: usize, mutant: raftcheck_core::Mutant) -> Config {
     Config { mutant: Some(mutant), ..Config::new(cluster_size) }
 }
 

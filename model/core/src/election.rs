@@ -1,9 +1,9 @@
 //! Leader election (Raft §5.2) with the up-to-date vote restriction (§5.4.1).
 
-use crate::core::io::{Message, Output, RequestVote, RequestVoteReply};
-use crate::core::node::{Config, Effects, Node, Role};
-use crate::core::types::{Command, Index, NodeId, SnapshotData, Term};
+use crate::io::{Message, Output, RequestVote, RequestVoteReply};
 use crate::mutant::Mutant;
+use crate::node::{Config, Effects, Node, Role};
+use crate::types::{Command, Index, NodeId, SnapshotData, Term};
 
 impl<C: Command, D: SnapshotData> Node<C, D> {
     /// Election timer fired: a non-leader starts an election in the next

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use raftcheck_model::{Config, Input, Output, Role};
+use raftcheck_core::{Config, Input, Output, Role};
 
 /// A follower of term 1 with the log `[1, 1, 1]` fully committed and applied.
 fn applied_follower(cfg: &Config) -> N {

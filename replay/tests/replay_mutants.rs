@@ -10,10 +10,10 @@
 //! node between two outputs of one step, which the runtime, carrying out a
 //! step's outputs as a whole, cannot be made to do.
 
-use raftcheck_impl::replay;
+use raftcheck_core::Mutant;
+use raftcheck_model::explore::replay_file::Replay;
 use raftcheck_model::explore::{configs, model::RaftModel, run};
-use raftcheck_model::replay::Replay;
-use raftcheck_model::Mutant;
+use raftcheck_replay as replay;
 use raftcheck_traces::validate::{validate_file, Check, Options};
 use raftcheck_traces::TraceWriter;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use raftcheck_model::{Config, Entry, HeartbeatStyle, Input, Output, Role};
+use raftcheck_core::{Config, Entry, HeartbeatStyle, Input, Output, Role};
 
 // ---------------------------------------------------------------- leader side
 
@@ -454,7 +454,7 @@ fn figure_8_run_never_applies_an_overwritten_entry() {
     for (id, applied) in end.iter().enumerate() {
         assert_eq!(applied, &vec![(1, 1), (2, 30), (3, 50)], "applied by S{}", id + 1);
     }
-    let (s1_applied, end) = figure_8_run(Config { mutant: Some(raftcheck_model::Mutant::M8), ..Config::new(5) });
+    let (s1_applied, end) = figure_8_run(Config { mutant: Some(raftcheck_core::Mutant::M8), ..Config::new(5) });
     assert_eq!(s1_applied, vec![(1, 1), (2, 20)], "M8: S1 commits the term-2 entry");
     assert_eq!(end[4], vec![(1, 1), (2, 30), (3, 50)], "and S5 later commits another at index 2");
 }

@@ -11,8 +11,8 @@
 //! entry later lost) are recorded in a [`History`] as the cluster changes:
 //!
 //! ```
-//! use raftcheck_model::properties::{History, Opaque, ServiceState, StepRecord};
-//! use raftcheck_model::{Config, Input, Node};
+//! use raftcheck_core::properties::{History, Opaque, ServiceState, StepRecord};
+//! use raftcheck_core::{Config, Input, Node};
 //!
 //! let cfg = Config::new(3);
 //! let mut nodes: Vec<Option<Node<Vec<u8>, Vec<u8>>>> = (0..3).map(|n| Some(Node::new(n))).collect();
@@ -36,9 +36,9 @@
 //! the caller says how, through [`SnapshotContents`]; with [`Opaque`], the
 //! checks that need a compacted entry's command skip it.
 
-use crate::core::io::Output;
-use crate::core::node::{relabel_set, Config, Node};
-use crate::core::types::{Command, Index, NodeId, SnapshotData, Term};
+use crate::io::Output;
+use crate::node::{Config, Node};
+use crate::types::{Command, Index, NodeId, SnapshotData, Term};
 use std::sync::Arc;
 
 /// How the properties see a cluster: `size()` servers, each running a node
@@ -494,29 +494,6 @@ impl<C: Command> History<C> {
             }
             Goal::LeaderAfterCrash => self.events & LEADER_AFTER_CRASH != 0,
         }
-    }
-
-    /// The same history with every server id `p` renamed to `rename[p]`.
-    pub fn relabeled(&self, rename: &[NodeId]) -> Self {
-        let restarted = relabel_set(self.restarted, rename);
-        History { leaders: self.leaders.iter().map(|l| l.map(|p| rename[p])).collect(), restarted, ..self.clone() }
-    }
-
-    /// Feeds `hasher` what tells `self.relabeled(rename)` apart, without
-    /// building it (see [`Node::hash_relabeled`]).
-    pub fn hash_relabeled<H: std::hash::Hasher>(&self, rename: &[NodeId], hasher: &mut H) {
-        use std::hash::Hash;
-        let History { leaders, committed, applied, broken, detail, restarted, events } = self;
-        leaders.len().hash(hasher);
-        for leader in leaders {
-            leader.map(|p| rename[p]).hash(hasher);
-        }
-        committed.hash(hasher);
-        applied.hash(hasher);
-        broken.hash(hasher);
-        detail.hash(hasher);
-        relabel_set(*restarted, rename).hash(hasher);
-        events.hash(hasher);
     }
 }
 

@@ -1,7 +1,7 @@
 //! Every RPC message and the persistent state survive a serde round trip:
 //! the runtime puts them on a wire and on disk as bytes.
 
-use raftcheck_model::{
+use raftcheck_core::{
     AppendEntries, AppendEntriesReply, Entry, InstallSnapshot, InstallSnapshotReply, Log, Message, PersistentState,
     RequestVote, RequestVoteReply,
 };

@@ -4,7 +4,7 @@
 //! have been compacted into a snapshot; the log keeps only the term of the
 //! last compacted entry, which is what the consistency check needs.
 
-use crate::core::types::{Entry, Index, Term};
+use crate::types::{Entry, Index, Term};
 use serde::{Deserialize, Serialize};
 
 /// A log whose prefix may have been compacted.

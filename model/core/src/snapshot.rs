@@ -1,9 +1,9 @@
 //! Log compaction (Raft §7): service snapshots and InstallSnapshot.
 
-use crate::core::io::{InstallSnapshot, InstallSnapshotReply, Message, Output};
-use crate::core::node::{Config, Effects, Node, Role};
-use crate::core::types::{Command, Index, NodeId, SnapshotData};
+use crate::io::{InstallSnapshot, InstallSnapshotReply, Message, Output};
 use crate::mutant::Mutant;
+use crate::node::{Config, Effects, Node, Role};
+use crate::types::{Command, Index, NodeId, SnapshotData};
 
 impl<C: Command, D: SnapshotData> Node<C, D> {
     /// The service snapshotted its state through `index`: drop the log

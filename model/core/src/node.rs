@@ -5,12 +5,11 @@
 //! `election.rs` (§5.2, §5.4.1), `replication.rs` (§5.3, §5.4.2) and
 //! `snapshot.rs` (§7).
 
-use crate::core::io::{Input, Message, Output};
-use crate::core::log::Log;
-use crate::core::types::{majority, Command, Index, NodeId, SnapshotData, Term};
+use crate::io::{Input, Message, Output};
+use crate::log::Log;
 use crate::mutant::Mutant;
+use crate::types::{majority, Command, Index, NodeId, SnapshotData, Term};
 use serde::{Deserialize, Serialize};
-use std::hash::{Hash, Hasher};
 
 /// How a leader's heartbeat AppendEntries are built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -385,83 +384,42 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
     }
 }
 
-impl<C: Command, D: SnapshotData> Node<C, D> {
-    /// The same node with every server id `p` renamed to `rename[p]` (used
-    /// by the model checker's symmetry reduction; `rename` is a permutation).
-    pub fn relabeled(&self, rename: &[NodeId]) -> Self {
-        let role = match &self.role {
-            Role::Follower => Role::Follower,
-            Role::Candidate { votes } => Role::Candidate { votes: relabel_set(*votes, rename) },
-            Role::Leader { next_index, match_index } => Role::Leader {
-                next_index: relabel_vec(next_index, rename),
-                match_index: relabel_vec(match_index, rename),
-            },
-        };
-        Node { id: rename[self.id], voted_for: self.voted_for.map(|v| rename[v]), role, ..self.clone() }
-    }
+/// Every field of a [`Node`], taken apart by [`Node::into_parts`] and put
+/// back by [`Node::from_parts`]: for tools that transform a node's state as a
+/// whole (the model checker renames servers for its symmetry reduction).
+/// The fields mean what they mean on [`Node`]; [`Node::check_invariants`]
+/// tells whether a rebuilt node is one the core could have reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeParts<C, D> {
+    /// The server's id.
+    pub id: NodeId,
+    /// Latest term seen.
+    pub term: Term,
+    /// Vote granted in `term`.
+    pub voted_for: Option<NodeId>,
+    /// The log.
+    pub log: Log<C>,
+    /// The snapshot data through `log.snapshot_index()`.
+    pub snapshot: Option<D>,
+    /// Role and role-specific volatile state.
+    pub role: Role,
+    /// Highest index known to be committed.
+    pub commit_index: Index,
+    /// Highest index handed to the service.
+    pub last_applied: Index,
+}
 
-    /// Feeds `hasher` what tells `self.relabeled(rename)` apart, without
-    /// building it: nodes whose relabeled forms are equal feed the same
-    /// data (every field, ids renamed, per-server slots in their new order),
-    /// so the symmetry reduction can fingerprint a class without cloning.
-    /// Keep in step with [`Node::relabeled`] and the fields above.
-    pub fn hash_relabeled<H: Hasher>(&self, rename: &[NodeId], hasher: &mut H) {
+impl<C, D> Node<C, D> {
+    /// Takes the node apart (see [`NodeParts`]).
+    pub fn into_parts(self) -> NodeParts<C, D> {
         let Node { id, term, voted_for, log, snapshot, role, commit_index, last_applied } = self;
-        rename[*id].hash(hasher);
-        term.hash(hasher);
-        voted_for.map(|v| rename[v]).hash(hasher);
-        log.hash(hasher);
-        snapshot.hash(hasher);
-        match role {
-            Role::Follower => 0u8.hash(hasher),
-            Role::Candidate { votes } => (1u8, relabel_set(*votes, rename)).hash(hasher),
-            Role::Leader { next_index, match_index } => {
-                2u8.hash(hasher);
-                for slots in [next_index, match_index] {
-                    // Slot k of the relabeled vector is old slot p with rename[p] == k.
-                    for k in 0..rename.len() {
-                        let p = rename.iter().position(|&r| r == k).expect("rename is a permutation");
-                        slots[p].hash(hasher);
-                    }
-                }
-            }
-        }
-        commit_index.hash(hasher);
-        last_applied.hash(hasher);
-    }
-}
-
-impl<C: Clone, D: Clone> PersistentState<C, D> {
-    /// The same state with server ids renamed (see [`Node::relabeled`]).
-    pub fn relabeled(&self, rename: &[NodeId]) -> Self {
-        PersistentState { voted_for: self.voted_for.map(|v| rename[v]), ..self.clone() }
+        NodeParts { id, term, voted_for, log, snapshot, role, commit_index, last_applied }
     }
 
-    /// Feeds `hasher` what tells `self.relabeled(rename)` apart, without
-    /// building it (see [`Node::hash_relabeled`]).
-    pub fn hash_relabeled<H: Hasher>(&self, rename: &[NodeId], hasher: &mut H)
-    where
-        C: Hash,
-        D: Hash,
-    {
-        let PersistentState { term, voted_for, log, snapshot } = self;
-        term.hash(hasher);
-        voted_for.map(|v| rename[v]).hash(hasher);
-        log.hash(hasher);
-        snapshot.hash(hasher);
+    /// Puts a node back together from its parts, as they are: the caller
+    /// keeps the invariants, which [`Node::check_invariants`] checks.
+    pub fn from_parts(parts: NodeParts<C, D>) -> Self {
+        let NodeParts { id, term, voted_for, log, snapshot, role, commit_index, last_applied } = parts;
+        Node { id, term, voted_for, log, snapshot, role, commit_index, last_applied }
     }
-}
-
-/// Renames the members of a set of ids kept as a bitmask.
-pub fn relabel_set(set: u64, rename: &[NodeId]) -> u64 {
-    (0..rename.len()).filter(|&p| set & (1 << p) != 0).fold(0, |acc, p| acc | 1 << rename[p])
-}
-
-/// Moves each per-server slot `p` to `rename[p]`.
-fn relabel_vec<T: Clone>(values: &[T], rename: &[NodeId]) -> Vec<T> {
-    let mut out = values.to_vec();
-    for (p, v) in values.iter().enumerate() {
-        out[rename[p]] = v.clone();
-    }
-    out
 }

@@ -5,10 +5,10 @@
 //! names them. Every action is handed to the node's event loop and waited
 //! for, so the run is deterministic.
 
-use crate::raft::{ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, Transport};
-use crate::storage::MemoryPersister;
-use raftcheck_model::replay::{Replay, ReplayAction, ReplayMessage, ReplayStep};
-use raftcheck_model::{HeartbeatStyle, Mutant, NodeId};
+use raftcheck_core::{HeartbeatStyle, Mutant, NodeId};
+use raftcheck_impl::raft::{ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, Transport};
+use raftcheck_impl::storage::MemoryPersister;
+use raftcheck_model::explore::replay_file::{Replay, ReplayAction, ReplayMessage, ReplayStep};
 use raftcheck_traces::{Header, TraceWriter};
 use std::fmt;
 use std::sync::mpsc;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use raftcheck_model::{Config, Input, Node, Output, PersistentState, Role};
+use raftcheck_core::{Config, Input, Node, Output, PersistentState, Role};
 
 /// Figure 2: currentTerm, votedFor and log[] (plus the snapshot of §7) are
 /// the persistent state, and a restart rebuilds exactly them. Volatile state

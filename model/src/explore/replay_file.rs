@@ -8,13 +8,13 @@
 //! `v`; the runtime uses the one-byte command `[v]`), and a snapshot's data
 //! is the list of values applied through its index.
 
-use crate::core::io::{Input, Message};
-use crate::core::node::{Config, HeartbeatStyle};
-use crate::core::types::{Index, NodeId};
 use crate::explore::action::{Action, Step};
 use crate::explore::model::RaftModel;
 use crate::explore::run::Trace;
-use crate::Mutant;
+use raftcheck_core::io::{Input, Message};
+use raftcheck_core::node::{Config, HeartbeatStyle};
+use raftcheck_core::types::{Index, NodeId};
+use raftcheck_core::Mutant;
 use serde::{Deserialize, Serialize};
 
 /// The format version this build writes and reads.

@@ -1,11 +1,11 @@
 //! Which properties a scope checks, and their wiring into stateright: the
-//! predicates themselves are pure functions in [`crate::properties`]; here
+//! predicates themselves are pure functions in [`raftcheck_core::properties`]; here
 //! they become stateright [`Property`]s of [`RaftModel`].
 
 use crate::explore::bounds::Bounds;
 use crate::explore::model::RaftModel;
 use crate::explore::state::ClusterState;
-use crate::properties::{Goal, Safety};
+use raftcheck_core::properties::{Goal, Safety};
 use stateright::{Model, Property};
 
 /// The reachability goals that `bounds` makes possible: each must be

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use raftcheck_model::{Config, Input, Mutant, Node, Output};
+use raftcheck_core::{Config, Input, Mutant, Node, Output};
 
 fn correct(cluster_size: usize) -> Config {
     Config::new(cluster_size)

@@ -5,9 +5,9 @@
 //! replication bookkeeping, message contents, copies). A walker keeps the
 //! first state it sees in each cell and starts later walks from there.
 
-use crate::core::node::Role;
 use crate::explore::search::fingerprint;
 use crate::explore::state::ClusterState;
+use raftcheck_core::node::Role;
 
 /// The cell of `state`, as a 64-bit fingerprint.
 pub fn cell(state: &ClusterState) -> u64 {

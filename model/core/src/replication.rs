@@ -1,9 +1,9 @@
 //! Log replication (Raft §5.3), the commit rule (§5.4.2) and applying.
 
-use crate::core::io::{AppendEntries, AppendEntriesReply, Message, Output};
-use crate::core::node::{Config, Effects, HeartbeatStyle, Node, Role};
-use crate::core::types::{Command, Entry, Index, NodeId, SnapshotData};
+use crate::io::{AppendEntries, AppendEntriesReply, Message, Output};
 use crate::mutant::Mutant;
+use crate::node::{Config, Effects, HeartbeatStyle, Node, Role};
+use crate::types::{Command, Entry, Index, NodeId, SnapshotData};
 
 impl<C: Command, D: SnapshotData> Node<C, D> {
     /// Heartbeat timer fired: a leader sends AppendEntries to every peer.

@@ -1,7 +1,7 @@
 //! What happens to a node ([`Input`]), what travels between nodes
 //! ([`Message`]) and what a node asks its driver to do ([`Output`]).
 
-use crate::core::types::{Entry, Index, NodeId, Term};
+use crate::types::{Entry, Index, NodeId, Term};
 use serde::{Deserialize, Serialize};
 
 /// RequestVote RPC arguments: a candidate asks for a vote (§5.2, Figure 2).

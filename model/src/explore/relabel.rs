@@ -1,0 +1,116 @@
+//! Renaming servers inside the parts of a model state, for the symmetry
+//! reduction ([`crate::explore::symmetry`]): `rename[p]` is the new id of
+//! server `p`, a permutation of `0..n`.
+//!
+//! Each `relabel_*` builds the renamed value; each `hash_relabeled_*` feeds a
+//! hasher what tells the renamed value apart without building it (every
+//! field, ids renamed, per-server slots in their new order), so that a
+//! class can be fingerprinted without cloning. Keep each pair in step.
+
+use raftcheck_core::properties::History;
+use raftcheck_core::{Command, Node, NodeId, NodeParts, PersistentState, Role, SnapshotData};
+use std::hash::{Hash, Hasher};
+
+/// Renames the members of a set of ids kept as a bitmask.
+pub fn relabel_set(set: u64, rename: &[NodeId]) -> u64 {
+    (0..rename.len()).filter(|&p| set & (1 << p) != 0).fold(0, |acc, p| acc | 1 << rename[p])
+}
+
+/// Moves each per-server slot `p` to `rename[p]`.
+fn relabel_slots<T: Clone>(values: &[T], rename: &[NodeId]) -> Vec<T> {
+    let mut out = values.to_vec();
+    for (p, v) in values.iter().enumerate() {
+        out[rename[p]] = v.clone();
+    }
+    out
+}
+
+/// The same node with every server id renamed.
+pub fn relabel_node<C: Command, D: SnapshotData>(node: &Node<C, D>, rename: &[NodeId]) -> Node<C, D> {
+    let mut parts: NodeParts<C, D> = node.clone().into_parts();
+    parts.id = rename[parts.id];
+    parts.voted_for = parts.voted_for.map(|v| rename[v]);
+    parts.role = match parts.role {
+        Role::Follower => Role::Follower,
+        Role::Candidate { votes } => Role::Candidate { votes: relabel_set(votes, rename) },
+        Role::Leader { next_index, match_index } => Role::Leader {
+            next_index: relabel_slots(&next_index, rename),
+            match_index: relabel_slots(&match_index, rename),
+        },
+    };
+    Node::from_parts(parts)
+}
+
+/// Feeds `hasher` what tells [`relabel_node`]`(node, rename)` apart.
+pub fn hash_relabeled_node<C: Command, D: SnapshotData, H: Hasher>(
+    node: &Node<C, D>,
+    rename: &[NodeId],
+    hasher: &mut H,
+) {
+    rename[node.id()].hash(hasher);
+    node.term().hash(hasher);
+    node.voted_for().map(|v| rename[v]).hash(hasher);
+    node.log().hash(hasher);
+    node.snapshot().hash(hasher);
+    match node.role() {
+        Role::Follower => 0u8.hash(hasher),
+        Role::Candidate { votes } => (1u8, relabel_set(*votes, rename)).hash(hasher),
+        Role::Leader { next_index, match_index } => {
+            2u8.hash(hasher);
+            for slots in [next_index, match_index] {
+                // Slot k of the relabeled vector is old slot p with rename[p] == k.
+                for k in 0..rename.len() {
+                    let p = rename.iter().position(|&r| r == k).expect("rename is a permutation");
+                    slots[p].hash(hasher);
+                }
+            }
+        }
+    }
+    node.commit_index().hash(hasher);
+    node.last_applied().hash(hasher);
+}
+
+/// The same persisted state with its vote renamed.
+pub fn relabel_persisted<C: Clone, D: Clone>(
+    state: &PersistentState<C, D>,
+    rename: &[NodeId],
+) -> PersistentState<C, D> {
+    PersistentState { voted_for: state.voted_for.map(|v| rename[v]), ..state.clone() }
+}
+
+/// Feeds `hasher` what tells [`relabel_persisted`]`(state, rename)` apart.
+pub fn hash_relabeled_persisted<C: Hash, D: Hash, H: Hasher>(
+    state: &PersistentState<C, D>,
+    rename: &[NodeId],
+    hasher: &mut H,
+) {
+    let PersistentState { term, voted_for, log, snapshot } = state;
+    term.hash(hasher);
+    voted_for.map(|v| rename[v]).hash(hasher);
+    log.hash(hasher);
+    snapshot.hash(hasher);
+}
+
+/// The same ghost history with every server id renamed.
+pub fn relabel_history<C: Clone>(history: &History<C>, rename: &[NodeId]) -> History<C> {
+    History {
+        leaders: history.leaders.iter().map(|l| l.map(|p| rename[p])).collect(),
+        restarted: relabel_set(history.restarted, rename),
+        ..history.clone()
+    }
+}
+
+/// Feeds `hasher` what tells [`relabel_history`]`(history, rename)` apart.
+pub fn hash_relabeled_history<C: Hash, H: Hasher>(history: &History<C>, rename: &[NodeId], hasher: &mut H) {
+    let History { leaders, committed, applied, broken, detail, restarted, events } = history;
+    leaders.len().hash(hasher);
+    for leader in leaders {
+        leader.map(|p| rename[p]).hash(hasher);
+    }
+    committed.hash(hasher);
+    applied.hash(hasher);
+    broken.hash(hasher);
+    detail.hash(hasher);
+    relabel_set(*restarted, rename).hash(hasher);
+    events.hash(hasher);
+}
