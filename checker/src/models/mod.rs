@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod kv;
 pub mod register;
+mod register_ops;
 pub mod values;
 mod zones;
 

@@ -1,39 +1,10 @@
 //! A single register (read/write) and a compare-and-set register
 //! (read/write/cas), over interned values.
 
+pub use super::register_ops::{RegisterInput, RegisterOutput};
 use super::values::{ValueId, ValueTable};
 use super::zones;
 use crate::model::Model;
-
-/// An operation on a register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RegisterInput {
-    /// Read the value.
-    Read,
-    /// Set the value.
-    Write(ValueId),
-    /// Set the value to `to` if it is `from`.
-    Cas {
-        /// Expected current value.
-        from: ValueId,
-        /// New value.
-        to: ValueId,
-    },
-}
-
-/// What a register operation observed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RegisterOutput {
-    /// A read returned this value.
-    Read(ValueId),
-    /// A write completed.
-    Written,
-    /// A cas completed: it succeeded (the value was `from`) or not.
-    Cas {
-        /// Whether the value was swapped.
-        succeeded: bool,
-    },
-}
 
 /// A register: the state is the current value.
 ///

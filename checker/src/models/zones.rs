@@ -20,7 +20,7 @@
 //! anything) and a pending write nobody read (it may never take effect).
 //! A pending write that was read has no return (`f` comes from its reads).
 
-use super::register::{RegisterInput, RegisterOutput};
+use super::register_ops::{RegisterInput, RegisterOutput};
 use super::values::ValueId;
 use crate::history::Operation;
 use std::collections::HashMap;

@@ -1,8 +1,7 @@
 //! What a node publishes after every step, for the service and the tester
 //! to read without going through the event loop.
 
-use crate::raft::driver::CoreNode;
-use raftcheck_core::{Index, Term};
+use raftcheck_core::{Command, Index, Node, SnapshotData, Term};
 use std::sync::Mutex;
 
 /// A node's state as of its last step.
@@ -31,7 +30,7 @@ pub(crate) struct StatusBoard {
 }
 
 impl StatusBoard {
-    pub(crate) fn publish(&self, node: &CoreNode) {
+    pub(crate) fn publish<C: Command, D: SnapshotData>(&self, node: &Node<C, D>) {
         let mut status = self.status.lock().expect("status lock");
         status.term = node.term();
         status.is_leader = node.is_leader();

@@ -1,5 +1,5 @@
 //! Renaming servers inside the parts of a model state, for the symmetry
-//! reduction ([`crate::explore::symmetry`]): `rename[p]` is the new id of
+//! reduction (`symmetry.rs`): `rename[p]` is the new id of
 //! server `p`, a permutation of `0..n`.
 //!
 //! Each `relabel_*` builds the renamed value; each `hash_relabeled_*` feeds a
