@@ -1,7 +1,7 @@
 //! `raftcheck`: model-check Raft, check histories for linearizability.
 //!
 //! This binary is thin: it parses arguments, dispatches to one subcommand
-//! module and turns the verdict into an exit code (see `../shared/design.md`):
+//! module and turns the verdict into an exit code (see the README):
 //! 0 ok, 1 violated / not linearizable, 2 usage or input error, 3 incomplete.
 
 mod lin_cmd;

@@ -55,7 +55,7 @@ pub fn run(args: MutantsArgs) -> u8 {
         println!("{}", json!({ "mutants": items }));
         return 0;
     }
-    println!("Seeded bugs (ids from shared/research/mutants.md).\n");
+    println!("Seeded bugs (ids as in docs/mutants.md).\n");
     for (layer, heading) in [
         ("core", "In the Raft core: model-checked with `raftcheck model --mutant ID` (see --list-mutants there)"),
         ("service", "In the runtime's key/value service: invisible to the model, caught by checking histories"),

@@ -53,7 +53,7 @@ fn main() {
     let trace_path = args.iter().position(|a| a == "--trace").and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let trace = || {
         trace_path.as_ref().map(|path| {
-            let config = Config::new(NODES);
+            let config = Config::new(NODES).unwrap();
             Arc::new(TraceWriter::create(path, &Header::for_config(&config)).expect("the trace file can be made"))
         })
     };

@@ -6,7 +6,8 @@
 
 use raftcheck_core::{Message, NodeId, RequestVote};
 use raftcheck_impl::raft::{
-    ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, SnapshotError, StartError, Transport,
+    ApplyMsg, Event, FixedTimeout, Inbox, MakeError, ManualClock, Options, Raft, RaftMessage, SnapshotError,
+    StartError, Transport,
 };
 use raftcheck_impl::storage::{decode_state, MemoryPersister, Persister, StorageError};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -212,7 +213,9 @@ fn damaged_persisted_state_is_refused_at_start() {
     let (tx, _applied) = mpsc::sync_channel(1);
     let made = Raft::make(0, 3, Box::new(Recorder::default()), persister, tx, Options::lab(1));
     match made {
-        Err(StorageError::Corrupt { reason, .. }) => assert!(reason.contains("does not decode"), "{reason}"),
+        Err(MakeError::Storage(StorageError::Corrupt { reason, .. })) => {
+            assert!(reason.contains("does not decode"), "{reason}")
+        }
         Err(e) => panic!("expected a corrupt-state error, got {e}"),
         Ok(_) => panic!("damaged state was loaded"),
     }
@@ -268,7 +271,8 @@ fn an_apply_handed_over_after_the_crash_is_not_traced_after_it() {
 fn late_apply_attempt(attempt: u32) -> bool {
     use raftcheck_traces::{validate_file, Header, TraceWriter, Verdict};
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("late-apply-{attempt}.ndjson"));
-    let trace = Arc::new(TraceWriter::create(&path, &Header::for_config(&raftcheck_core::Config::new(1))).unwrap());
+    let trace =
+        Arc::new(TraceWriter::create(&path, &Header::for_config(&raftcheck_core::Config::new(1).unwrap())).unwrap());
     let clock = Arc::new(ManualClock::new());
     let (tx, applied) = mpsc::sync_channel(0); // nobody reads yet: the applier blocks
     let mut options = Options::lab(1);

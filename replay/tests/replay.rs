@@ -25,7 +25,7 @@ fn a_hand_written_replay_plays_and_its_trace_validates() {
     let mut first: Option<Vec<String>> = None;
     for attempt in 0..3 {
         let path = trace_path(&format!("elect-and-commit-{attempt}.ndjson"));
-        let header = Header::for_config(&raftcheck_core::Config::new(3));
+        let header = Header::for_config(&raftcheck_core::Config::new(3).unwrap());
         let trace = Arc::new(TraceWriter::create(&path, &header).unwrap());
         let played = run(&replay, Some(Arc::clone(&trace))).unwrap();
         assert_eq!(played.actions, replay.actions.len());

@@ -49,7 +49,7 @@ impl Header {
     pub fn for_config(config: &Config) -> Header {
         Header {
             raftcheck_trace: VERSION,
-            cluster_size: config.cluster_size,
+            cluster_size: config.cluster_size(),
             max_entries_per_append: (config.max_entries_per_append != usize::MAX)
                 .then_some(config.max_entries_per_append),
             heartbeat: match config.heartbeat {
@@ -69,15 +69,11 @@ impl Header {
             "empty" => HeartbeatStyle::Empty,
             other => return Err(format!("unknown heartbeat style {other:?} (expected \"with_entries\" or \"empty\")")),
         };
-        if self.cluster_size == 0 || self.cluster_size > 64 {
-            return Err(format!("cluster_size {} (expected 1 to 64)", self.cluster_size));
-        }
-        Ok(Config {
-            cluster_size: self.cluster_size,
-            max_entries_per_append: self.max_entries_per_append.unwrap_or(usize::MAX),
-            heartbeat,
-            mutant,
-        })
+        let config = Config::new(self.cluster_size).map_err(|e| format!("cluster_size: {e}"))?;
+        Ok(config
+            .with_max_entries_per_append(self.max_entries_per_append.unwrap_or(usize::MAX))
+            .with_heartbeat(heartbeat)
+            .with_mutant(mutant))
     }
 }
 
@@ -248,6 +244,7 @@ pub fn digest_output<C: Digestible, D: Digestible>(output: &Output<C, D>) -> Tra
         Output::ResetElectionTimer => Output::ResetElectionTimer,
         Output::Proposed { index, term } => Output::Proposed { index: *index, term: *term },
         Output::NotLeader => Output::NotLeader,
+        Output::SnapshotRefused { index, why } => Output::SnapshotRefused { index: *index, why: *why },
     }
 }
 

@@ -276,7 +276,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 
 impl Validator {
     fn new(config: Config) -> Self {
-        let n = config.cluster_size;
+        let n = config.cluster_size();
         Validator {
             config,
             nodes: (0..n).map(|_| None).collect(),
@@ -325,7 +325,13 @@ impl Validator {
         server.saved = Some(state.clone());
         server.unsaved = None;
         server.applies.clear();
-        let node = Node::restart(n, state.clone());
+        let node = match Node::restart(n, state.clone()) {
+            Ok(node) => node,
+            Err(refused) => {
+                let message = format!("the node restarted from a state the core refuses: {refused}");
+                return Err(fail(Check::Persistence, message, "", json(state)));
+            }
+        };
         server.log_digest = log_digest(node.log());
         self.services[n] = ServiceState::restored(node.log().snapshot_index(), node.snapshot(), &Opaque);
         self.nodes[n] = Some(node);

@@ -59,7 +59,7 @@ pub enum Reply {
     Timeout,
 }
 
-/// Seeded bugs of the service (ids from `shared/research/mutants.md`).
+/// Seeded bugs of the service (ids as in `docs/mutants.md`).
 /// They live in the runtime's service, not in the Raft core: the model
 /// checker cannot see them; the linearizability checker must.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@
 use crate::kv::{KvMutant, KvOp, Machine, Reply, Request, METHOD};
 use crate::net::{self, Server};
 use crate::raft::lab_transport::add_raft_methods;
-use crate::raft::{ApplyMsg, Options, Raft, Transport};
+use crate::raft::{ApplyMsg, MakeError, Options, Raft, Transport};
 use crate::storage::{Persister, StorageError};
 use raftcheck_core::{Index, NodeId, Term};
 use std::collections::BTreeMap;
@@ -89,7 +89,7 @@ impl KvServer {
         transport: Box<dyn Transport>,
         persister: Arc<dyn Persister>,
         options: KvServerOptions,
-    ) -> Result<KvServer, StorageError> {
+    ) -> Result<KvServer, MakeError> {
         let snapshot = persister.snapshot();
         let machine = if snapshot.is_empty() {
             Machine::default()

@@ -19,12 +19,21 @@ use crate::raft::event::{Event, Inbox, ReplyRoute};
 use crate::raft::status::StatusBoard;
 use crate::raft::{is_reply, ApplyMsg, SnapshotError, StartError, Started};
 use crate::storage::{encode_state, Persister};
-use raftcheck_core::{Config, Input, Node, Output};
+use raftcheck_core::{Config, Input, Node, Output, SnapshotRefusal};
 use raftcheck_traces::schema::{digest_input, digest_output};
 use raftcheck_traces::{log_digest, Digest, Event as TraceEvent, PersistedSummary, StateSummary, TraceWriter};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What one step answered the caller that gave the input.
+#[derive(Default)]
+struct StepResult {
+    /// Where a proposal was appended, if it was.
+    started: Option<Started>,
+    /// Why a service snapshot was not taken, if it was not.
+    refused: Option<SnapshotRefusal>,
+}
 
 /// The core node of the runtime: commands and snapshots are bytes.
 pub type CoreNode = Node<Vec<u8>, Vec<u8>>;
@@ -103,8 +112,8 @@ impl Driver {
             Event::Message { from, message, reply } => self.step(Input::Receive { from, message }, reply).is_ok(),
             Event::Propose { command, answer } => {
                 let result = match self.step(Input::Propose(command), None) {
-                    Ok(Some(started)) => Ok(started),
-                    Ok(None) => Err(StartError::NotLeader { term: self.node.term() }),
+                    Ok(StepResult { started: Some(started), .. }) => Ok(started),
+                    Ok(StepResult { started: None, .. }) => Err(StartError::NotLeader { term: self.node.term() }),
                     Err(reason) => Err(StartError::Halted(reason)),
                 };
                 let halted = matches!(result, Err(StartError::Halted(_)));
@@ -112,16 +121,15 @@ impl Driver {
                 !halted
             }
             Event::Snapshot { index, data, answer } => {
-                // Misuse is refused here, with the reason, before the core
-                // (which would ignore it silently) sees it.
-                let applied = self.node.last_applied();
-                let compacted = self.node.log().snapshot_index();
-                let result = if index > applied {
-                    Err(SnapshotError::BeyondApplied { index, applied })
-                } else if index <= compacted {
-                    Err(SnapshotError::Stale { index, snapshot_index: compacted })
-                } else {
-                    self.step(Input::Snapshot { index, data }, None).map(|_| ()).map_err(SnapshotError::Halted)
+                let result = match self.step(Input::Snapshot { index, data }, None) {
+                    Ok(StepResult { refused: Some(SnapshotRefusal::BeyondApplied { applied }), .. }) => {
+                        Err(SnapshotError::BeyondApplied { index, applied })
+                    }
+                    Ok(StepResult { refused: Some(SnapshotRefusal::AlreadyCompacted { snapshot_index }), .. }) => {
+                        Err(SnapshotError::Stale { index, snapshot_index })
+                    }
+                    Ok(StepResult { refused: None, .. }) => Ok(()),
+                    Err(reason) => Err(SnapshotError::Halted(reason)),
                 };
                 let halted = matches!(result, Err(SnapshotError::Halted(_)));
                 let _ = answer.send(result);
@@ -162,14 +170,10 @@ impl Driver {
         true
     }
 
-    /// Steps the core with `input` and carries out its outputs. Returns the
-    /// proposal's place if the input was an accepted proposal, or the
+    /// Steps the core with `input` and carries out its outputs. Returns
+    /// what the core answered the caller (see [`StepResult`]), or the
     /// reason the node halted.
-    fn step(
-        &mut self,
-        input: Input<Vec<u8>, Vec<u8>>,
-        mut reply: Option<ReplyRoute>,
-    ) -> Result<Option<Started>, String> {
+    fn step(&mut self, input: Input<Vec<u8>, Vec<u8>>, mut reply: Option<ReplyRoute>) -> Result<StepResult, String> {
         let requester = match &input {
             Input::Receive { from, .. } => Some(*from),
             _ => None,
@@ -179,7 +183,7 @@ impl Driver {
         if let Some(input) = traced_input {
             self.trace_step(input, &outputs);
         }
-        let mut started = None;
+        let mut result = StepResult::default();
         for output in outputs {
             match output {
                 Output::Persist => {
@@ -211,12 +215,13 @@ impl Driver {
                 Output::ResetElectionTimer => {
                     self.election_deadline = self.clock.now() + self.timeouts.election_timeout();
                 }
-                Output::Proposed { index, term } => started = Some(Started { index, term }),
+                Output::Proposed { index, term } => result.started = Some(Started { index, term }),
                 Output::NotLeader => {}
+                Output::SnapshotRefused { why, .. } => result.refused = Some(why),
             }
         }
         self.publish();
-        Ok(started)
+        Ok(result)
     }
 
     fn publish(&self) {

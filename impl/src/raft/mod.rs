@@ -19,7 +19,7 @@ pub use status::Status;
 
 use crate::storage::{decode_state, view, Persister, StorageError};
 use driver::Driver;
-use raftcheck_core::{Config, HeartbeatStyle, Index, Message, Mutant, Node, NodeId, Term};
+use raftcheck_core::{Config, ConfigError, HeartbeatStyle, Index, Message, Mutant, Node, NodeId, Term};
 use raftcheck_traces::schema::{digest_output, digest_persistent};
 use raftcheck_traces::{Event as TraceEvent, TraceWriter};
 use status::StatusBoard;
@@ -81,6 +81,17 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// Why [`Raft::make`] could not start a node.
+#[derive(Debug, thiserror::Error)]
+pub enum MakeError {
+    /// What the persister holds cannot be loaded.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The core refuses the cluster (its size).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+}
 
 /// Why [`Raft::snapshot`] did nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,17 +188,19 @@ impl Raft {
         persister: Arc<dyn Persister>,
         apply: SyncSender<ApplyMsg>,
         options: Options,
-    ) -> Result<Raft, StorageError> {
+    ) -> Result<Raft, MakeError> {
         let (sender, events) = mpsc::channel();
         let inbox = Inbox { sender };
         let state = decode_state(&persister.raft_state(), &persister.snapshot())
             .map_err(|reason| StorageError::Corrupt { path: format!("node {me}'s persister"), reason })?;
-        let config = Config {
-            cluster_size,
-            max_entries_per_append: options.max_entries_per_append,
-            heartbeat: options.heartbeat,
-            mutant: options.mutant,
-        };
+        let config = Config::new(cluster_size)?
+            .with_max_entries_per_append(options.max_entries_per_append)
+            .with_heartbeat(options.heartbeat)
+            .with_mutant(options.mutant);
+        let node = Node::restart(me, state.clone()).map_err(|refused| StorageError::Corrupt {
+            path: format!("node {me}'s persister"),
+            reason: refused.to_string(),
+        })?;
         let timeouts =
             options.timeouts.unwrap_or_else(|| Box::new(RandomTimeouts::new(options.seed, options.election_timeout)));
         if let Some(trace) = &options.trace {
@@ -198,7 +211,7 @@ impl Raft {
         let (applier, applied) = mpsc::channel();
         let mut driver = Driver {
             config,
-            node: Node::restart(me, state),
+            node,
             persister,
             transport,
             inbox: inbox.clone(),

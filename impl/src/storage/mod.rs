@@ -119,8 +119,9 @@ pub fn view(state: &State) -> PersistentView<'_, Vec<u8>, Vec<u8>> {
 }
 
 /// Rebuilds the state from the two blobs: a node that never saved
-/// anything (both empty) gets the initial state. The snapshot is present
-/// exactly when the log was compacted.
+/// anything (both empty) gets the initial state. Whether the state is one
+/// a node can restart from (a snapshot exactly when the log was compacted)
+/// is the core's to say, in [`raftcheck_core::Node::restart`].
 pub fn decode_state(raft_state: &[u8], snapshot: &[u8]) -> Result<State, String> {
     if raft_state.is_empty() {
         if !snapshot.is_empty() {
@@ -133,15 +134,13 @@ pub fn decode_state(raft_state: &[u8], snapshot: &[u8]) -> Result<State, String>
     if !rest.is_empty() {
         return Err(format!("{} unexpected bytes after the Raft state", rest.len()));
     }
+    // An empty blob is no snapshot, unless the log says one was taken.
     let compacted = record.log.snapshot_index() > 0;
-    if !compacted && !snapshot.is_empty() {
-        return Err("a snapshot, but the log says nothing was compacted".to_string());
-    }
     Ok(PersistentState {
         term: record.term,
         voted_for: record.voted_for,
         log: record.log,
-        snapshot: compacted.then(|| snapshot.to_vec()),
+        snapshot: (compacted || !snapshot.is_empty()).then(|| snapshot.to_vec()),
     })
 }
 
@@ -176,7 +175,11 @@ mod tests {
         longer.push(0);
         assert!(decode_state(&longer, &snapshot).is_err());
         assert!(decode_state(&[], b"x").is_err());
+        // A snapshot beside a log that says nothing was compacted decodes,
+        // and the core refuses to restart from it.
         let (plain, _) = encode_state(view(&State::default()));
-        assert!(decode_state(&plain, b"x").is_err());
+        let state = decode_state(&plain, b"x").unwrap();
+        let refused = raftcheck_core::Node::<Vec<u8>, Vec<u8>>::restart(0, state);
+        assert!(matches!(refused, Err(raftcheck_core::RestoreError::SnapshotMismatch { .. })), "{refused:?}");
     }
 }

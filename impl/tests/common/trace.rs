@@ -43,12 +43,11 @@ impl TestTrace {
         let name = std::thread::current().name().unwrap_or("trace").replace("::", "-");
         let path = dir.join(format!("{name}.ndjson"));
         let lab = Options::lab(0);
-        let config = CoreConfig {
-            cluster_size: n,
-            max_entries_per_append: lab.max_entries_per_append,
-            heartbeat: lab.heartbeat,
-            mutant,
-        };
+        let config = CoreConfig::new(n)
+            .expect("a lab cluster size")
+            .with_max_entries_per_append(lab.max_entries_per_append)
+            .with_heartbeat(lab.heartbeat)
+            .with_mutant(mutant);
         let writer = TraceWriter::create(&path, &Header::for_config(&config)).expect("the trace file can be made");
         TestTrace { path, writer: Arc::new(writer), checked_by_test: mutant.is_some() }
     }

@@ -86,9 +86,9 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
     /// starts after our last entry, and a heartbeat asserts leadership.
     pub(crate) fn become_leader(&mut self, cfg: &Config, fx: &mut Effects<C, D>) {
         let last = self.log.last_index();
-        let mut match_index = vec![0; cfg.cluster_size];
+        let mut match_index = vec![0; cfg.cluster_size()];
         match_index[self.id] = last;
-        self.role = Role::Leader { next_index: vec![last + 1; cfg.cluster_size], match_index };
+        self.role = Role::Leader { next_index: vec![last + 1; cfg.cluster_size()], match_index };
         for peer in cfg.peers(self.id) {
             self.send_append_entries(cfg, peer, true, fx);
         }

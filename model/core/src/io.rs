@@ -196,4 +196,17 @@ pub enum Output<C, D> {
     Proposed { index: Index, term: Term },
     /// A proposal was refused: this node is not the leader.
     NotLeader,
+    /// A snapshot handed over by the service was not taken (the log and
+    /// the snapshot are unchanged).
+    SnapshotRefused { index: Index, why: SnapshotRefusal },
+}
+
+/// Why a node did not take a snapshot its service handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotRefusal {
+    /// The snapshot's index is beyond what the node has applied.
+    BeyondApplied { applied: Index },
+    /// The log is already compacted through the snapshot's index.
+    AlreadyCompacted { snapshot_index: Index },
 }

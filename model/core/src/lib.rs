@@ -21,11 +21,12 @@ pub mod types;
 
 pub use crate::io::{
     AppendEntries, AppendEntriesReply, Input, InstallSnapshot, InstallSnapshotReply, Message, Output, RequestVote,
-    RequestVoteReply,
+    RequestVoteReply, SnapshotRefusal,
 };
 pub use crate::log::Log;
 pub use crate::mutant::Mutant;
 pub use crate::node::{
-    Config, HeartbeatStyle, InvariantViolation, Node, NodeParts, PersistentState, PersistentView, Role,
+    Config, ConfigError, HeartbeatStyle, InvariantViolation, Node, NodeParts, PersistentState, PersistentView,
+    RestoreError, Role,
 };
 pub use crate::types::{majority, Command, Entry, Index, NodeId, Snapshot, SnapshotData, Term};

@@ -1,5 +1,5 @@
 //! Seeded bugs: each [`Mutant`] re-introduces one classic Raft bug in the
-//! core (ids as in `shared/research/mutants.md`), so that tests and CI can
+//! core (ids as in `docs/mutants.md`), so that tests and CI can
 //! prove that the checkers catch it. Off unless a caller asks for one.
 
 use std::fmt;

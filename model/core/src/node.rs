@@ -24,11 +24,15 @@ pub enum HeartbeatStyle {
 }
 
 /// Cluster-wide settings of the core. Not part of a node's state.
+///
+/// Built by [`Config::new`], which refuses a cluster the core cannot run;
+/// the other settings are changed with the `with_*` methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
-    /// Number of servers; ids are `0..cluster_size`.
-    pub cluster_size: usize,
-    /// At most this many entries in one AppendEntries.
+    /// Number of servers; ids are `0..cluster_size`. Invariant: 1 to
+    /// [`Config::MAX_CLUSTER_SIZE`] (a candidate's votes are a 64-bit set).
+    cluster_size: usize,
+    /// At most this many entries in one AppendEntries (at least 1).
     pub max_entries_per_append: usize,
     /// What a heartbeat carries.
     pub heartbeat: HeartbeatStyle,
@@ -36,16 +40,63 @@ pub struct Config {
     pub mutant: Option<Mutant>,
 }
 
+/// Why [`Config::new`] refused a cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The cluster size is 0 or above [`Config::MAX_CLUSTER_SIZE`].
+    ClusterSize(usize),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::ClusterSize(n) => {
+                write!(f, "a cluster of {n} servers (the core runs 1 to {})", Config::MAX_CLUSTER_SIZE)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 impl Config {
+    /// The most servers a cluster can have: votes are kept as a 64-bit set.
+    pub const MAX_CLUSTER_SIZE: usize = 64;
+
     /// A correct cluster of `cluster_size` servers, unlimited batches,
-    /// heartbeats with entries.
-    pub fn new(cluster_size: usize) -> Self {
-        Config {
+    /// heartbeats with entries; an error unless `cluster_size` is 1 to
+    /// [`Config::MAX_CLUSTER_SIZE`].
+    pub fn new(cluster_size: usize) -> Result<Self, ConfigError> {
+        if !(1..=Self::MAX_CLUSTER_SIZE).contains(&cluster_size) {
+            return Err(ConfigError::ClusterSize(cluster_size));
+        }
+        Ok(Config {
             cluster_size,
             max_entries_per_append: usize::MAX,
             heartbeat: HeartbeatStyle::WithEntries,
             mutant: None,
-        }
+        })
+    }
+
+    /// The same settings with `mutant` as the seeded bug (or none).
+    pub fn with_mutant(self, mutant: Option<Mutant>) -> Self {
+        Config { mutant, ..self }
+    }
+
+    /// The same settings with heartbeats built as `heartbeat` says.
+    pub fn with_heartbeat(self, heartbeat: HeartbeatStyle) -> Self {
+        Config { heartbeat, ..self }
+    }
+
+    /// The same settings with at most `max` entries per AppendEntries
+    /// (0 is taken as 1: an AppendEntries must be able to carry an entry).
+    pub fn with_max_entries_per_append(self, max: usize) -> Self {
+        Config { max_entries_per_append: max.max(1), ..self }
+    }
+
+    /// Number of servers; ids are `0..cluster_size()`.
+    pub fn cluster_size(&self) -> usize {
+        self.cluster_size
     }
 
     /// Whether `mutant` is the active seeded bug.
@@ -153,6 +204,43 @@ impl std::fmt::Display for InvariantViolation {
 
 impl std::error::Error for InvariantViolation {}
 
+/// Why [`Node::restart`] refused a persisted state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreError {
+    /// Snapshot data must be present exactly when the log was compacted.
+    SnapshotMismatch {
+        /// The log's snapshot index (0: nothing compacted).
+        snapshot_index: Index,
+        /// Whether snapshot data was saved.
+        has_data: bool,
+    },
+    /// The log holds an entry of a term after the saved current term.
+    EntryTermAhead {
+        /// The last entry's term.
+        entry_term: Term,
+        /// The saved current term.
+        term: Term,
+    },
+}
+
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestoreError::SnapshotMismatch { snapshot_index, has_data: true } => {
+                write!(f, "snapshot data saved, but the log's snapshot index is {snapshot_index}")
+            }
+            RestoreError::SnapshotMismatch { snapshot_index, has_data: false } => {
+                write!(f, "the log was compacted through index {snapshot_index}, but no snapshot data was saved")
+            }
+            RestoreError::EntryTermAhead { entry_term, term } => {
+                write!(f, "the log holds an entry of term {entry_term}, after the saved term {term}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RestoreError {}
+
 /// One Raft server. Owns no threads, clocks, sockets or files: everything it
 /// wants done is returned by [`Node::step`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -193,15 +281,26 @@ impl<C, D> Effects<C, D> {
 impl<C: Command, D: SnapshotData> Node<C, D> {
     /// A fresh server that has never run: term 0, empty log, follower.
     pub fn new(id: NodeId) -> Self {
-        Self::restart(id, PersistentState::default())
+        Self::restart(id, PersistentState::default()).expect("the initial state is consistent")
     }
 
     /// A server restarted from what it had persisted: a follower whose
     /// commit and applied indices start at its snapshot (the service restores
-    /// itself from the same snapshot).
-    pub fn restart(id: NodeId, persisted: PersistentState<C, D>) -> Self {
+    /// itself from the same snapshot). Refuses a persisted state the core
+    /// could not have written: a snapshot present but nothing compacted (or
+    /// the other way round), or a log entry of a term after the saved term.
+    pub fn restart(id: NodeId, persisted: PersistentState<C, D>) -> Result<Self, RestoreError> {
         let start = persisted.log.snapshot_index();
-        Node {
+        if persisted.snapshot.is_some() != (start > 0) {
+            return Err(RestoreError::SnapshotMismatch {
+                snapshot_index: start,
+                has_data: persisted.snapshot.is_some(),
+            });
+        }
+        if persisted.log.last_term() > persisted.term {
+            return Err(RestoreError::EntryTermAhead { entry_term: persisted.log.last_term(), term: persisted.term });
+        }
+        Ok(Node {
             id,
             term: persisted.term,
             voted_for: persisted.voted_for,
@@ -210,7 +309,7 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
             role: Role::Follower,
             commit_index: start,
             last_applied: start,
-        }
+        })
     }
 
     /// What [`Output::Persist`] must write: the persistent part of the state.

@@ -14,7 +14,7 @@
 //! use raftcheck_core::properties::{History, Opaque, ServiceState, StepRecord};
 //! use raftcheck_core::{Config, Input, Node};
 //!
-//! let cfg = Config::new(3);
+//! let cfg = Config::new(3).unwrap();
 //! let mut nodes: Vec<Option<Node<Vec<u8>, Vec<u8>>>> = (0..3).map(|n| Some(Node::new(n))).collect();
 //! let mut services = vec![ServiceState::default(); 3];
 //! let mut history = History::default();

@@ -189,7 +189,7 @@ impl<C: Command, D: SnapshotData> Node<C, D> {
         while n > self.commit_index {
             let this_term = self.log.term_at(n) == Some(self.term);
             if this_term || cfg.has(Mutant::M8) {
-                let replicas = (0..cfg.cluster_size).filter(|&p| p == self.id || match_index[p] >= n).count();
+                let replicas = (0..cfg.cluster_size()).filter(|&p| p == self.id || match_index[p] >= n).count();
                 if replicas >= cfg.quorum() {
                     self.commit_index = n;
                     break;

@@ -1,16 +1,23 @@
 //! Log compaction (Raft §7): service snapshots and InstallSnapshot.
 
-use crate::io::{InstallSnapshot, InstallSnapshotReply, Message, Output};
+use crate::io::{InstallSnapshot, InstallSnapshotReply, Message, Output, SnapshotRefusal};
 use crate::mutant::Mutant;
 use crate::node::{Config, Effects, Node, Role};
 use crate::types::{Command, Index, NodeId, SnapshotData};
 
 impl<C: Command, D: SnapshotData> Node<C, D> {
     /// The service snapshotted its state through `index`: drop the log
-    /// through `index`. Ignored unless `index` is applied and beyond the
-    /// current snapshot.
+    /// through `index`. Refused, with an [`Output::SnapshotRefused`] saying
+    /// why, unless `index` is applied and beyond the current snapshot.
     pub(crate) fn handle_service_snapshot(&mut self, index: Index, data: D, fx: &mut Effects<C, D>) {
-        if index <= self.log.snapshot_index() || index > self.last_applied {
+        if index > self.last_applied {
+            let why = SnapshotRefusal::BeyondApplied { applied: self.last_applied };
+            fx.outputs.push(Output::SnapshotRefused { index, why });
+            return;
+        }
+        if index <= self.log.snapshot_index() {
+            let why = SnapshotRefusal::AlreadyCompacted { snapshot_index: self.log.snapshot_index() };
+            fx.outputs.push(Output::SnapshotRefused { index, why });
             return;
         }
         self.log.compact_through(index);

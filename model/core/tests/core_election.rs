@@ -14,7 +14,7 @@ use raftcheck_core::{Config, Input, Output, Role};
 /// term or voters could not judge up-to-dateness.
 #[test]
 fn election_timeout_starts_candidacy_in_next_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 2, None, &[1, 1, 2]);
     let out = step(&mut n, &cfg, Input::ElectionTimeout);
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer, send(1, rv(3, 3, 2)), send(2, rv(3, 3, 2))]);
@@ -29,7 +29,7 @@ fn election_timeout_starts_candidacy_in_next_term() {
 /// or a candidate could win with votes that were cast in different terms.
 #[test]
 fn candidate_timing_out_restarts_election_with_fresh_votes() {
-    let cfg = Config::new(5);
+    let cfg = Config::new(5).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     recv(&mut n, &cfg, 1, vote(1, true));
@@ -47,7 +47,7 @@ fn candidate_timing_out_restarts_election_with_fresh_votes() {
 /// it becomes leader at once without sending anything.
 #[test]
 fn single_node_cluster_elects_itself_at_once() {
-    let cfg = Config::new(1);
+    let cfg = Config::new(1).unwrap();
     let mut n = node(0, 0, None, &[]);
     let out = step(&mut n, &cfg, Input::ElectionTimeout);
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer]);
@@ -60,7 +60,7 @@ fn single_node_cluster_elects_itself_at_once() {
 /// itself by bumping its term.
 #[test]
 fn leader_ignores_election_timeout() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     assert_eq!(step(&mut n, &cfg, Input::ElectionTimeout), vec![]);
     assert!(n.is_leader());
@@ -72,7 +72,7 @@ fn leader_ignores_election_timeout() {
 /// sent, and granting a vote resets the election timer (Followers rule).
 #[test]
 fn follower_grants_vote_persists_then_replies() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1]);
     let out = recv(&mut n, &cfg, 2, rv(1, 1, 1));
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer, send(2, vote(1, true))]);
@@ -84,7 +84,7 @@ fn follower_grants_vote_persists_then_replies() {
 /// forgotten, so the node may vote in the new term.
 #[test]
 fn request_vote_with_higher_term_adopts_term_and_can_grant() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, Some(0), &[1]);
     let out = recv(&mut n, &cfg, 2, rv(2, 1, 1));
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer, send(2, vote(2, true))]);
@@ -97,7 +97,7 @@ fn request_vote_with_higher_term_adopts_term_and_can_grant() {
 /// Safety).
 #[test]
 fn at_most_one_vote_per_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 1, Some(1), &[]);
     let out = recv(&mut n, &cfg, 2, rv(1, 5, 1));
     assert_eq!(out, vec![send(2, vote(1, false))]);
@@ -108,7 +108,7 @@ fn at_most_one_vote_per_term() {
 /// term": a candidate has voted for itself, so it refuses a rival of its term.
 #[test]
 fn candidate_refuses_a_rival_of_its_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     assert_eq!(recv(&mut n, &cfg, 1, rv(1, 0, 0)), vec![send(1, vote(1, false))]);
@@ -120,7 +120,7 @@ fn candidate_refuses_a_rival_of_its_term() {
 /// (the reply may have been lost), without a new write to stable storage.
 #[test]
 fn duplicate_request_vote_is_granted_again_without_persist() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 1, None, &[]);
     recv(&mut n, &cfg, 1, rv(1, 0, 0));
     let out = recv(&mut n, &cfg, 1, rv(1, 0, 0));
@@ -131,7 +131,7 @@ fn duplicate_request_vote_is_granted_again_without_persist() {
 /// The reply carries our term so the stale candidate can update itself.
 #[test]
 fn request_vote_from_stale_term_is_refused() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 3, None, &[]);
     let out = recv(&mut n, &cfg, 1, rv(2, 10, 2));
     assert_eq!(out, vec![send(1, vote(3, false))]);
@@ -144,7 +144,7 @@ fn request_vote_from_stale_term_is_refused() {
 /// be elected (Leader Completeness).
 #[test]
 fn vote_refused_to_longer_log_with_older_last_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 2, None, &[1, 2]);
     let out = recv(&mut n, &cfg, 1, rv(3, 5, 1));
     assert_eq!(out, vec![Output::Persist, send(1, vote(3, false))]);
@@ -155,7 +155,7 @@ fn vote_refused_to_longer_log_with_older_last_term() {
 /// is more up-to-date".
 #[test]
 fn vote_refused_to_shorter_log_with_same_last_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 2, None, &[1, 2, 2]);
     let out = recv(&mut n, &cfg, 1, rv(2, 2, 2));
     assert_eq!(out, vec![send(1, vote(2, false))]);
@@ -165,7 +165,7 @@ fn vote_refused_to_shorter_log_with_same_last_term() {
 /// term wins even with a shorter log, and an equal log is good enough.
 #[test]
 fn vote_granted_to_later_last_term_or_equal_log() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut a = node(0, 2, None, &[1, 1, 1]);
     assert_eq!(sent(&recv(&mut a, &cfg, 1, rv(3, 1, 2))), vec![(1, vote(3, true))]);
     let mut b = node(0, 2, None, &[1, 2]);
@@ -178,7 +178,7 @@ fn vote_granted_to_later_last_term_or_equal_log() {
 /// last entry, matchIndex at 0.
 #[test]
 fn majority_of_votes_makes_leader_which_heartbeats_everyone() {
-    let cfg = Config::new(5);
+    let cfg = Config::new(5).unwrap();
     let mut n = node(0, 1, None, &[1, 1]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     assert!(recv(&mut n, &cfg, 1, vote(2, true)).is_empty());
@@ -195,7 +195,7 @@ fn majority_of_votes_makes_leader_which_heartbeats_everyone() {
 /// counted twice, or a candidate could "win" with a minority.
 #[test]
 fn duplicate_vote_reply_counts_once() {
-    let cfg = Config::new(5);
+    let cfg = Config::new(5).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     recv(&mut n, &cfg, 1, vote(1, true));
@@ -208,7 +208,7 @@ fn duplicate_vote_reply_counts_once() {
 /// §5.2: a refused vote is not a vote.
 #[test]
 fn refused_votes_are_not_counted() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     assert_eq!(recv(&mut n, &cfg, 1, vote(1, false)), vec![]);
@@ -220,7 +220,7 @@ fn refused_votes_are_not_counted() {
 /// it could combine votes of different terms into a false majority.
 #[test]
 fn stale_term_vote_reply_is_ignored() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     step(&mut n, &cfg, Input::ElectionTimeout);
@@ -233,7 +233,7 @@ fn stale_term_vote_reply_is_ignored() {
 /// it, persist, and become a follower with no vote in the new term.
 #[test]
 fn candidate_steps_down_on_higher_term_vote_reply() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     let out = recv(&mut n, &cfg, 1, vote(5, false));
@@ -246,7 +246,7 @@ fn candidate_steps_down_on_higher_term_vote_reply() {
 /// candidate accepts its entries and stops campaigning.
 #[test]
 fn candidate_steps_down_on_append_entries_of_its_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 0, None, &[]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     let out = recv(&mut n, &cfg, 1, ae(1, 0, 0, &[1], 0));
@@ -261,7 +261,7 @@ fn candidate_steps_down_on_append_entries_of_its_term() {
 /// be a second leader alongside the new term's one.
 #[test]
 fn leader_steps_down_on_higher_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     let out = recv(&mut n, &cfg, 1, rv(3, 0, 0));
     assert_eq!(out, vec![Output::Persist, send(1, vote(3, false))], "candidate 1's log is behind");
@@ -273,7 +273,7 @@ fn leader_steps_down_on_higher_term() {
 /// leader) change nothing.
 #[test]
 fn vote_reply_to_leader_is_ignored() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 1, &[]);
     let before = n.clone();
     assert_eq!(recv(&mut n, &cfg, 2, vote(1, true)), vec![]);
@@ -284,7 +284,7 @@ fn vote_reply_to_leader_is_ignored() {
 /// do nothing on a heartbeat tick.
 #[test]
 fn heartbeat_timeout_does_nothing_on_non_leaders() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut f = node(0, 1, None, &[1]);
     assert_eq!(step(&mut f, &cfg, Input::HeartbeatTimeout), vec![]);
     step(&mut f, &cfg, Input::ElectionTimeout);

@@ -11,7 +11,7 @@ use common::*;
 use raftcheck_core::{Config, Input, Mutant, Node, Output};
 
 fn correct(cluster_size: usize) -> Config {
-    Config::new(cluster_size)
+    Config::new(cluster_size).unwrap()
 }
 
 /// M1 (Figure 2, votedFor is persistent): a server votes for 1 in term 1,
@@ -20,7 +20,7 @@ fn correct(cluster_size: usize) -> Config {
 fn m1_scenario(cfg: &Config) -> bool {
     let mut n = node(0, 0, None, &[]);
     recv(&mut n, cfg, 1, rv(1, 0, 0));
-    let mut r: N = Node::restart(0, n.persistent_state(cfg));
+    let mut r: N = Node::restart(0, n.persistent_state(cfg)).unwrap();
     recv(&mut r, cfg, 2, rv(1, 0, 0)).contains(&send(2, vote(1, true)))
 }
 

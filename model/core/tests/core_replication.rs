@@ -14,7 +14,7 @@ use raftcheck_core::{Config, Entry, HeartbeatStyle, Input, Output, Role};
 /// sent at once to every follower from its nextIndex.
 #[test]
 fn propose_on_leader_appends_persists_and_replicates() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     let out = step(&mut n, &cfg, Input::Propose(cmd(2)));
     let append = ae(2, 1, 1, &[2], 0);
@@ -30,7 +30,7 @@ fn propose_on_leader_appends_persists_and_replicates() {
 /// their log is untouched.
 #[test]
 fn propose_on_follower_or_candidate_is_refused() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(0, 1, None, &[1]);
     assert_eq!(step(&mut n, &cfg, Input::Propose(7)), vec![Output::NotLeader]);
     step(&mut n, &cfg, Input::ElectionTimeout);
@@ -42,7 +42,7 @@ fn propose_on_follower_or_candidate_is_refused() {
 /// commits and is applied in the same step, after it was persisted.
 #[test]
 fn single_node_commits_its_proposal_at_once() {
-    let cfg = Config::new(1);
+    let cfg = Config::new(1).unwrap();
     let mut n = leader(0, &cfg, 1, &[]);
     let out = step(&mut n, &cfg, Input::Propose(cmd(1)));
     assert_eq!(
@@ -63,7 +63,7 @@ fn single_node_commits_its_proposal_at_once() {
 /// index order.
 #[test]
 fn majority_replication_of_current_term_entry_commits_and_applies() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     step(&mut n, &cfg, Input::Propose(cmd(2)));
     let out = recv(&mut n, &cfg, 1, ae_ok(2, 2));
@@ -84,7 +84,7 @@ fn majority_replication_of_current_term_entry_commits_and_applies() {
 /// with [`HeartbeatStyle::WithEntries`], whatever each follower still lacks.
 #[test]
 fn heartbeat_carries_commit_index_and_missing_entries() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     step(&mut n, &cfg, Input::Propose(cmd(2)));
     recv(&mut n, &cfg, 1, ae_ok(2, 2));
@@ -97,7 +97,7 @@ fn heartbeat_carries_commit_index_and_missing_entries() {
 /// missing entries.
 #[test]
 fn empty_heartbeat_then_catch_up_on_successful_reply() {
-    let cfg = Config { heartbeat: HeartbeatStyle::Empty, ..Config::new(3) };
+    let cfg = Config::new(3).unwrap().with_heartbeat(HeartbeatStyle::Empty);
     let mut n = leader(0, &cfg, 2, &[1]);
     let out = step(&mut n, &cfg, Input::Propose(cmd(2)));
     assert_eq!(sent(&out), vec![(1, ae(2, 1, 1, &[2], 0)), (2, ae(2, 1, 1, &[2], 0))], "a proposal is not a heartbeat");
@@ -113,7 +113,7 @@ fn empty_heartbeat_then_catch_up_on_successful_reply() {
 /// entry above it reaches a majority.
 #[test]
 fn figure_8_old_term_entry_commits_only_through_a_current_term_entry() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 3, &[1, 2]);
     assert_eq!(recv(&mut n, &cfg, 1, ae_ok(3, 2)), vec![]);
     assert_eq!(match_index(&n), vec![2, 2, 0]);
@@ -130,7 +130,7 @@ fn figure_8_old_term_entry_commits_only_through_a_current_term_entry() {
 /// resend and miscount replicas.
 #[test]
 fn reordered_success_reply_does_not_move_progress_back() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1, 1, 1]);
     recv(&mut n, &cfg, 1, ae_ok(2, 3));
     assert_eq!(recv(&mut n, &cfg, 1, ae_ok(2, 1)), vec![]);
@@ -144,7 +144,7 @@ fn reordered_success_reply_does_not_move_progress_back() {
 /// to one past the leader's last entry of that term.
 #[test]
 fn rejection_backs_up_past_leaders_last_entry_of_conflict_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 4, &[1, 1, 2, 3]);
     let out = recv(&mut n, &cfg, 1, ae_reject(4, Some(2), 3));
     assert_eq!(out, vec![send(1, ae(4, 3, 2, &[3], 0))]);
@@ -155,7 +155,7 @@ fn rejection_backs_up_past_leaders_last_entry_of_conflict_term() {
 /// term: the follower's whole term is skipped (nextIndex = conflictIndex).
 #[test]
 fn rejection_skips_conflict_term_the_leader_lacks() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 4, &[1, 1, 3, 3]);
     let out = recv(&mut n, &cfg, 1, ae_reject(4, Some(2), 3));
     assert_eq!(out, vec![send(1, ae(4, 2, 1, &[3, 3], 0))]);
@@ -165,7 +165,7 @@ fn rejection_skips_conflict_term_the_leader_lacks() {
 /// follower's last index + 1.
 #[test]
 fn rejection_for_short_log_backs_up_to_its_end() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 4, &[1, 1, 3, 3]);
     let out = recv(&mut n, &cfg, 2, ae_reject(4, None, 2));
     assert_eq!(out, vec![send(2, ae(4, 1, 1, &[1, 3, 3], 0))]);
@@ -177,7 +177,7 @@ fn rejection_for_short_log_backs_up_to_its_end() {
 /// unknown, and `next > match` holds.
 #[test]
 fn stale_rejection_does_not_back_up_below_match_index() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1, 1, 1]);
     recv(&mut n, &cfg, 1, ae_ok(2, 3));
     let out = recv(&mut n, &cfg, 1, ae_reject(2, None, 1));
@@ -189,7 +189,7 @@ fn stale_rejection_does_not_back_up_below_match_index() {
 /// request: the current leader ignores it.
 #[test]
 fn stale_term_append_entries_reply_is_ignored() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 3, &[1, 2]);
     let before = n.clone();
     assert_eq!(recv(&mut n, &cfg, 1, ae_ok(2, 2)), vec![]);
@@ -200,7 +200,7 @@ fn stale_term_append_entries_reply_is_ignored() {
 /// Figure 2, All Servers: a reply with a higher term deposes the leader.
 #[test]
 fn leader_steps_down_on_higher_term_append_entries_reply() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     let out = recv(&mut n, &cfg, 1, ae_reject(5, None, 0));
     assert_eq!(out, vec![Output::Persist]);
@@ -210,7 +210,7 @@ fn leader_steps_down_on_higher_term_append_entries_reply() {
 /// `max_entries_per_append` bounds each AppendEntries batch.
 #[test]
 fn batches_respect_max_entries_per_append() {
-    let cfg = Config { max_entries_per_append: 2, ..Config::new(3) };
+    let cfg = Config::new(3).unwrap().with_max_entries_per_append(2);
     let mut n = leader(0, &cfg, 2, &[1, 1, 1, 1]);
     let out = recv(&mut n, &cfg, 1, ae_reject(2, None, 1));
     assert_eq!(out, vec![send(1, ae(2, 0, 0, &[1, 1], 0))]);
@@ -223,7 +223,7 @@ fn batches_respect_max_entries_per_append() {
 /// leader must not keep us from electing a new one).
 #[test]
 fn append_entries_from_stale_term_is_rejected() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 3, None, &[1]);
     let out = recv(&mut n, &cfg, 0, ae(2, 1, 1, &[2], 1));
     assert_eq!(out, vec![send(0, ae_reject(3, None, 0))]);
@@ -235,7 +235,7 @@ fn append_entries_from_stale_term_is_rejected() {
 /// prevLogIndex". Hint: no conflicting term, retry from our last index + 1.
 #[test]
 fn append_entries_beyond_our_log_is_rejected_with_length_hint() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 2, None, &[1]);
     let out = recv(&mut n, &cfg, 0, ae(2, 3, 2, &[2], 0));
     assert_eq!(out, vec![Output::ResetElectionTimer, send(0, ae_reject(2, None, 2))]);
@@ -247,7 +247,7 @@ fn append_entries_beyond_our_log_is_rejected_with_length_hint() {
 /// nothing is deleted yet.
 #[test]
 fn append_entries_with_mismatched_prev_term_is_rejected_with_term_hint() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 3, None, &[1, 2, 2, 2]);
     let out = recv(&mut n, &cfg, 0, ae(3, 4, 3, &[3], 0));
     assert_eq!(out, vec![Output::ResetElectionTimer, send(0, ae_reject(3, Some(2), 2))]);
@@ -260,7 +260,7 @@ fn append_entries_with_mismatched_prev_term_is_rejected_with_term_hint() {
 /// break Log Matching.
 #[test]
 fn conflicting_entry_and_all_after_it_are_deleted() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 3, None, &[1, 1, 2, 2]);
     let out = recv(&mut n, &cfg, 0, ae(3, 2, 1, &[3], 0));
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer, send(0, ae_ok(3, 3))]);
@@ -271,7 +271,7 @@ fn conflicting_entry_and_all_after_it_are_deleted() {
 /// log", persisted before the success reply.
 #[test]
 fn new_entries_are_appended_and_persisted_before_the_reply() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1]);
     let out = recv(&mut n, &cfg, 0, ae(1, 1, 1, &[1, 1], 0));
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer, send(0, ae_ok(1, 3))]);
@@ -283,7 +283,7 @@ fn new_entries_are_appended_and_persisted_before_the_reply() {
 /// be committed). Its success reply reports only what it covered.
 #[test]
 fn delayed_matching_request_does_not_truncate() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1, 1, 1, 1]);
     let out = recv(&mut n, &cfg, 0, ae(1, 1, 1, &[1], 0));
     assert_eq!(out, vec![Output::ResetElectionTimer, send(0, ae_ok(1, 2))]);
@@ -296,7 +296,7 @@ fn delayed_matching_request_does_not_truncate() {
 /// in order (All Servers: "If commitIndex > lastApplied ... apply").
 #[test]
 fn commit_index_limited_to_last_new_entry() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1, 1, 1, 1]);
     let out = recv(&mut n, &cfg, 0, ae(1, 1, 1, &[1], 4));
     assert_eq!(
@@ -315,7 +315,7 @@ fn commit_index_limited_to_last_new_entry() {
 /// it is the smaller one, and a later heartbeat commits the rest.
 #[test]
 fn commit_index_follows_leader_commit() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[]);
     let out = recv(&mut n, &cfg, 0, ae(1, 0, 0, &[1, 1, 1], 1));
     assert_eq!(applied(&out), vec![1]);
@@ -329,7 +329,7 @@ fn commit_index_follows_leader_commit() {
 /// leaderCommit leaves it (and what was applied) alone.
 #[test]
 fn commit_index_never_goes_down_on_delayed_request() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1, 1, 1]);
     recv(&mut n, &cfg, 0, ae(1, 3, 1, &[], 3));
     assert_eq!(n.commit_index(), 3);
@@ -342,7 +342,7 @@ fn commit_index_never_goes_down_on_delayed_request() {
 /// a follower adopt the term and forget its old vote, persisted first.
 #[test]
 fn append_entries_with_higher_term_adopts_it() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, Some(2), &[1]);
     let out = recv(&mut n, &cfg, 0, ae(3, 1, 1, &[], 0));
     assert_eq!(out, vec![Output::Persist, Output::ResetElectionTimer, send(0, ae_ok(3, 1))]);
@@ -358,7 +358,7 @@ fn append_entries_with_higher_term_adopts_it() {
 /// order (State Machine Safety).
 #[test]
 fn leader_repairs_divergent_followers_and_all_apply_the_same() {
-    let mut c = Cluster::new(Config::new(3), &[(3, &[1, 1, 3]), (3, &[1]), (3, &[1, 1, 2, 2])]);
+    let mut c = Cluster::new(Config::new(3).unwrap(), &[(3, &[1, 1, 3]), (3, &[1]), (3, &[1, 1, 2, 2])]);
     c.input(0, Input::ElectionTimeout);
     c.deliver_all();
     assert!(c.nodes[0].is_leader());
@@ -449,12 +449,12 @@ fn figure_8_run(cfg: Config) -> (Applied, Vec<Applied>) {
 /// (State Machine Safety broken).
 #[test]
 fn figure_8_run_never_applies_an_overwritten_entry() {
-    let (s1_applied, end) = figure_8_run(Config::new(5));
+    let (s1_applied, end) = figure_8_run(Config::new(5).unwrap());
     assert_eq!(s1_applied, vec![], "S1 must not commit its term-2 entry by counting replicas");
     for (id, applied) in end.iter().enumerate() {
         assert_eq!(applied, &vec![(1, 1), (2, 30), (3, 50)], "applied by S{}", id + 1);
     }
-    let (s1_applied, end) = figure_8_run(Config { mutant: Some(raftcheck_core::Mutant::M8), ..Config::new(5) });
+    let (s1_applied, end) = figure_8_run(Config::new(5).unwrap().with_mutant(Some(raftcheck_core::Mutant::M8)));
     assert_eq!(s1_applied, vec![(1, 1), (2, 20)], "M8: S1 commits the term-2 entry");
     assert_eq!(end[4], vec![(1, 1), (2, 30), (3, 50)], "and S5 later commits another at index 2");
 }

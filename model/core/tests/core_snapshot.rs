@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use raftcheck_core::{Config, Input, Output, Role};
+use raftcheck_core::{Config, Input, Output, Role, SnapshotRefusal};
 
 /// A follower of term 1 with the log `[1, 1, 1]` fully committed and applied.
 fn applied_follower(cfg: &Config) -> N {
@@ -21,7 +21,7 @@ fn applied_follower(cfg: &Config) -> N {
 /// the consistency check) and is persisted.
 #[test]
 fn service_snapshot_compacts_the_log_and_persists() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = applied_follower(&cfg);
     let out = step(&mut n, &cfg, Input::Snapshot { index: 2, data: vec![2] });
     assert_eq!(out, vec![Output::Persist]);
@@ -33,17 +33,21 @@ fn service_snapshot_compacts_the_log_and_persists() {
 }
 
 /// A service snapshot that is not newer than the current one, or that covers
-/// entries not yet applied (so possibly not committed, §7), is ignored.
+/// entries not yet applied (so possibly not committed, §7), is refused, and
+/// the output says why.
 #[test]
 fn service_snapshot_ignored_if_old_or_beyond_applied() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1, 1, 1, 1]);
     recv(&mut n, &cfg, 0, ae(1, 4, 1, &[], 2));
     step(&mut n, &cfg, Input::Snapshot { index: 2, data: vec![2] });
     let before = n.clone();
-    assert_eq!(step(&mut n, &cfg, Input::Snapshot { index: 2, data: vec![9] }), vec![]);
-    assert_eq!(step(&mut n, &cfg, Input::Snapshot { index: 1, data: vec![9] }), vec![]);
-    assert_eq!(step(&mut n, &cfg, Input::Snapshot { index: 3, data: vec![9] }), vec![], "3 is not applied");
+    let compacted = SnapshotRefusal::AlreadyCompacted { snapshot_index: 2 };
+    let refused = |index, why| vec![Output::SnapshotRefused { index, why }];
+    assert_eq!(step(&mut n, &cfg, Input::Snapshot { index: 2, data: vec![9] }), refused(2, compacted));
+    assert_eq!(step(&mut n, &cfg, Input::Snapshot { index: 1, data: vec![9] }), refused(1, compacted));
+    let beyond = SnapshotRefusal::BeyondApplied { applied: 2 };
+    assert_eq!(step(&mut n, &cfg, Input::Snapshot { index: 3, data: vec![9] }), refused(3, beyond), "3 is not applied");
     assert_eq!(n, before);
 }
 
@@ -62,7 +66,7 @@ fn snapshotted_leader(cfg: &Config) -> N {
 /// leader sends InstallSnapshot instead of AppendEntries.
 #[test]
 fn lagging_follower_gets_install_snapshot() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = snapshotted_leader(&cfg);
     let out = recv(&mut n, &cfg, 2, ae_reject(3, None, 1));
     assert_eq!(out, vec![send(2, snap_msg(3, 3, 2, vec![3]))]);
@@ -76,7 +80,7 @@ fn lagging_follower_gets_install_snapshot() {
 /// snapshot follow at once.
 #[test]
 fn install_snapshot_reply_advances_progress_and_sends_the_rest() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = snapshotted_leader(&cfg);
     recv(&mut n, &cfg, 2, ae_reject(3, None, 1));
     let out = recv(&mut n, &cfg, 2, snap_reply(3, 3));
@@ -89,7 +93,7 @@ fn install_snapshot_reply_advances_progress_and_sends_the_rest() {
 /// snapshot's last included entry, backs up to just after the snapshot.
 #[test]
 fn fast_backup_uses_the_snapshot_boundary_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node_with_snapshot(0, 3, &[1, 1, 2, 3], 3, vec![3]);
     elect(&mut n, &cfg);
     let out = recv(&mut n, &cfg, 1, ae_reject(4, Some(2), 3));
@@ -100,7 +104,7 @@ fn fast_backup_uses_the_snapshot_boundary_term() {
 /// refused; the reply tells the old leader our term; no timer reset.
 #[test]
 fn install_snapshot_from_stale_term_is_refused() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 4, None, &[1]);
     let before = n.clone();
     let out = recv(&mut n, &cfg, 0, snap_msg(3, 3, 2, vec![3]));
@@ -114,7 +118,7 @@ fn install_snapshot_from_stale_term_is_refused() {
 /// before anything is applied or answered.
 #[test]
 fn install_snapshot_replaces_a_short_log() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 3, None, &[1]);
     let out = recv(&mut n, &cfg, 0, snap_msg(3, 3, 2, vec![3]));
     assert_eq!(
@@ -137,7 +141,7 @@ fn install_snapshot_replaces_a_short_log() {
 /// which conflict with the leader's) is discarded.
 #[test]
 fn install_snapshot_discards_a_conflicting_log() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 3, None, &[1, 1, 1, 1]);
     recv(&mut n, &cfg, 0, snap_msg(3, 3, 2, vec![3]));
     assert_eq!((n.log().last_index(), n.log().last_term()), (3, 2));
@@ -150,7 +154,7 @@ fn install_snapshot_discards_a_conflicting_log() {
 /// a committed entry's replica.
 #[test]
 fn install_snapshot_keeps_the_matching_suffix() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 3, None, &[1, 1, 2, 2, 2]);
     let out = recv(&mut n, &cfg, 0, snap_msg(3, 3, 2, vec![3]));
     assert_eq!(sent(&out), vec![(0, snap_reply(3, 3))]);
@@ -164,7 +168,7 @@ fn install_snapshot_keeps_the_matching_suffix() {
 /// answered (so the leader's progress moves) and otherwise ignored.
 #[test]
 fn stale_install_snapshot_is_answered_and_ignored() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = applied_follower(&cfg);
     let before = n.clone();
     let out = recv(&mut n, &cfg, 0, snap_msg(1, 2, 1, vec![2]));
@@ -176,7 +180,7 @@ fn stale_install_snapshot_is_answered_and_ignored() {
 /// InstallSnapshot) makes a candidate a follower.
 #[test]
 fn candidate_steps_down_on_install_snapshot_of_its_term() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node(1, 1, None, &[1]);
     step(&mut n, &cfg, Input::ElectionTimeout);
     let out = recv(&mut n, &cfg, 0, snap_msg(2, 2, 1, vec![2]));
@@ -190,7 +194,7 @@ fn candidate_steps_down_on_install_snapshot_of_its_term() {
 /// compacted entries), the rest are appended and committed by receiver 5.
 #[test]
 fn append_entries_overlapping_the_snapshot_appends_the_rest() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node_with_snapshot(1, 2, &[1, 1, 2], 3, vec![3]);
     let out = recv(&mut n, &cfg, 0, ae(2, 1, 1, &[1, 2, 2], 4));
     assert_eq!(
@@ -209,7 +213,7 @@ fn append_entries_overlapping_the_snapshot_appends_the_rest() {
 /// success for what it covered, no change, no commit regression.
 #[test]
 fn append_entries_entirely_below_the_snapshot_changes_nothing() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = node_with_snapshot(1, 2, &[1, 1, 2], 3, vec![3]);
     let before = n.clone();
     let out = recv(&mut n, &cfg, 0, ae(2, 0, 0, &[1, 1], 2));
@@ -222,7 +226,7 @@ fn append_entries_entirely_below_the_snapshot_changes_nothing() {
 /// heartbeat; an up-to-date follower gets an ordinary heartbeat.
 #[test]
 fn leader_compaction_switches_lagging_follower_to_install_snapshot() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     step(&mut n, &cfg, Input::Propose(cmd(2)));
     let out = recv(&mut n, &cfg, 1, ae_ok(2, 2));
@@ -236,7 +240,7 @@ fn leader_compaction_switches_lagging_follower_to_install_snapshot() {
 /// the current leader's progress is not changed by it.
 #[test]
 fn stale_term_install_snapshot_reply_is_ignored() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = snapshotted_leader(&cfg);
     let before = n.clone();
     assert_eq!(recv(&mut n, &cfg, 2, snap_reply(2, 3)), vec![]);
@@ -248,7 +252,7 @@ fn stale_term_install_snapshot_reply_is_ignored() {
 /// and then follows by AppendEntries; every step keeps the Persist contract.
 #[test]
 fn partitioned_follower_catches_up_through_a_snapshot() {
-    let mut c = Cluster::new(Config::new(3), &[(0, &[]), (0, &[]), (0, &[])]);
+    let mut c = Cluster::new(Config::new(3).unwrap(), &[(0, &[]), (0, &[]), (0, &[])]);
     c.input(0, Input::ElectionTimeout);
     c.deliver_all();
     for k in 1..=3 {
@@ -277,7 +281,7 @@ fn partitioned_follower_catches_up_through_a_snapshot() {
 /// lacks the snapshot's last entry, so the log is replaced).
 #[test]
 fn leader_steps_down_on_higher_term_install_snapshot() {
-    let cfg = Config::new(3);
+    let cfg = Config::new(3).unwrap();
     let mut n = leader(0, &cfg, 2, &[1]);
     let out = recv(&mut n, &cfg, 1, snap_msg(3, 2, 1, vec![2]));
     assert_eq!(

@@ -153,12 +153,11 @@ pub struct Bounds {
 impl Bounds {
     /// The core configuration these bounds run the nodes with.
     pub fn core_config(&self) -> Config {
-        Config {
-            cluster_size: self.servers,
-            max_entries_per_append: self.max_entries_per_append,
-            heartbeat: self.heartbeat_style,
-            mutant: self.mutant,
-        }
+        Config::new(self.servers)
+            .expect("the bounds allow 1 to 5 servers (Bounds::validate)")
+            .with_max_entries_per_append(self.max_entries_per_append)
+            .with_heartbeat(self.heartbeat_style)
+            .with_mutant(self.mutant)
     }
 
     /// Checks every bound against its documented range.

@@ -8,7 +8,7 @@ use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, Mode
 use raftcheck_core::io::{Input, Output};
 use raftcheck_core::node::{Config, Node, Role};
 use raftcheck_core::panic_guard::guarded;
-use raftcheck_core::properties::{History, ServiceState, StepRecord};
+use raftcheck_core::properties::{History, Safety, ServiceState, StepRecord};
 use raftcheck_core::types::NodeId;
 use std::sync::Arc;
 
@@ -176,7 +176,15 @@ impl RaftModel {
             Action::Crash(n) => self.crash(&mut state, n),
             Action::Restart(n) => {
                 let server = Arc::make_mut(&mut state.servers[n]);
-                let node = Node::restart(n, server.persisted.clone());
+                let node = match Node::restart(n, server.persisted.clone()) {
+                    Ok(node) => node,
+                    Err(refused) => {
+                        // The core saved a state it cannot restart from.
+                        let detail = format!("node {n} cannot restart from what it saved: {refused}");
+                        state.history.record_broken(Safety::NodeInvariants, Some(detail));
+                        return Some(state);
+                    }
+                };
                 server.service = ServiceState::restored(node.log().snapshot_index(), node.snapshot(), &AppliedValues);
                 server.node = Some(node);
                 let mut history = std::mem::take(&mut state.history);

@@ -125,7 +125,7 @@ impl Replay {
         let config: &Config = &model.config;
         Replay {
             raftcheck_replay: REPLAY_VERSION,
-            cluster_size: config.cluster_size,
+            cluster_size: config.cluster_size(),
             max_entries_per_append: (config.max_entries_per_append != usize::MAX)
                 .then_some(config.max_entries_per_append),
             heartbeat: match config.heartbeat {

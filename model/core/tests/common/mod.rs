@@ -46,7 +46,7 @@ pub fn terms_of(log: &Log<u8>) -> Vec<Term> {
 
 /// A follower restarted in `term` with `voted_for` and a log of `terms`.
 pub fn node(id: NodeId, term: Term, voted_for: Option<NodeId>, terms: &[Term]) -> N {
-    Node::restart(id, PersistentState { term, voted_for, log: log_of(terms), snapshot: None })
+    Node::restart(id, PersistentState { term, voted_for, log: log_of(terms), snapshot: None }).unwrap()
 }
 
 /// A follower whose log of `terms` was compacted through `snap_index`,
@@ -54,7 +54,7 @@ pub fn node(id: NodeId, term: Term, voted_for: Option<NodeId>, terms: &[Term]) -
 pub fn node_with_snapshot(id: NodeId, term: Term, terms: &[Term], snap_index: Index, data: Vec<u8>) -> N {
     let mut log = log_of(terms);
     log.compact_through(snap_index);
-    Node::restart(id, PersistentState { term, voted_for: None, log, snapshot: Some(data) })
+    Node::restart(id, PersistentState { term, voted_for: None, log, snapshot: Some(data) }).unwrap()
 }
 
 /// Steps `n` and, in a correct configuration, checks its invariants after.
@@ -200,7 +200,7 @@ pub fn votes(n: &N) -> u64 {
 
 /// The config of a correct cluster of `n` servers with the given mutant.
 pub fn with_mutant(cluster_size: usize, mutant: raftcheck_core::Mutant) -> Config {
-    Config { mutant: Some(mutant), ..Config::new(cluster_size) }
+    Config::new(cluster_size).unwrap().with_mutant(Some(mutant))
 }
 
 /// A small cluster over a FIFO network, with each server's "disk" (what it
@@ -266,7 +266,7 @@ impl Cluster {
     /// Crashes server `id` and restarts it from its disk; its service starts
     /// over (no snapshot in these scenarios), and messages to it are lost.
     pub fn crash_and_restart(&mut self, id: NodeId) {
-        self.nodes[id] = Node::restart(id, self.disk[id].clone());
+        self.nodes[id] = Node::restart(id, self.disk[id].clone()).unwrap();
         self.applied[id].clear();
         self.net.retain(|(_, to, _)| *to != id);
     }
