@@ -89,7 +89,7 @@ pub struct ModelArgs {
     #[arg(long)]
     one_value_per_term: Option<bool>,
     /// What heartbeats carry: with-entries or empty.
-    #[arg(long, value_parser = parse_heartbeat_style)]
+    #[arg(long, value_parser = |s: &str| s.parse::<HeartbeatStyle>())]
     heartbeat_style: Option<HeartbeatStyle>,
     /// Most entries per AppendEntries (1-8).
     #[arg(long)]
@@ -170,14 +170,6 @@ fn parse_limit(s: &str) -> Result<Limit, String> {
     }
 }
 
-fn parse_heartbeat_style(s: &str) -> Result<HeartbeatStyle, String> {
-    match s {
-        "with-entries" => Ok(HeartbeatStyle::WithEntries),
-        "empty" => Ok(HeartbeatStyle::Empty),
-        _ => Err(format!("unknown heartbeat style '{s}' (expected with-entries or empty)")),
-    }
-}
-
 /// The validated work: bounds and options.
 struct Plan {
     config_name: String,
@@ -214,7 +206,7 @@ impl ModelArgs {
         note("heartbeats", self.heartbeats.map(|v| v.name().to_string()));
         note("max-heartbeats", self.max_heartbeats.map(|v| v.to_string()));
         note("one-value-per-term", self.one_value_per_term.map(|v| v.to_string()));
-        note("heartbeat-style", self.heartbeat_style.map(|v| style_name(v).to_string()));
+        note("heartbeat-style", self.heartbeat_style.map(|v| v.to_string()));
         note("max-entries", self.max_entries.map(|v| v.to_string()));
         given
     }
@@ -273,13 +265,6 @@ impl ModelArgs {
             progress,
         };
         Ok(Plan { config_name: named.name.to_string(), overrides: self.explicit_bounds(), bounds: b, options })
-    }
-}
-
-fn style_name(style: HeartbeatStyle) -> &'static str {
-    match style {
-        HeartbeatStyle::WithEntries => "with-entries",
-        HeartbeatStyle::Empty => "empty",
     }
 }
 
@@ -488,7 +473,7 @@ fn json_report(plan: &Plan, report: &RunReport) -> String {
             "servers": b.servers, "max_term": b.max_term, "max_elections": b.max_elections, "election_order": b.election_order, "values": b.values, "crashes": b.crashes,
             "crash_mid_step": b.crash_mid_step, "snapshots": b.snapshots, "network": b.network.name(), "max_in_flight": b.link_capacity, "max_messages": b.network_capacity,
             "heartbeats": b.heartbeats.name(), "max_heartbeats": b.max_heartbeats, "one_value_per_term": b.one_value_per_term,
-            "heartbeat_style": style_name(b.heartbeat_style), "max_entries": b.max_entries_per_append, "mutant": b.mutant.map(|m| m.id()),
+            "heartbeat_style": b.heartbeat_style.name(), "max_entries": b.max_entries_per_append, "mutant": b.mutant.map(|m| m.id()),
         },
         "stopped": report.stopped,
         "found_by_hunt": report.found_by_hunt,

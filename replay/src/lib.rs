@@ -194,7 +194,7 @@ pub fn trace_header(replay: &Replay) -> Header {
         raftcheck_trace: raftcheck_traces::VERSION,
         cluster_size: replay.cluster_size,
         max_entries_per_append: replay.max_entries_per_append,
-        heartbeat: replay.heartbeat.clone(),
+        heartbeat: replay.heartbeat,
         mutant: replay.mutant.clone(),
     }
 }
@@ -203,11 +203,7 @@ pub fn trace_header(replay: &Replay) -> Header {
 /// mutant), recording their events in `trace` if given.
 pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<Played, ReplayError> {
     let mutant = replay.mutant().map_err(ReplayError::Invalid)?;
-    let heartbeat = match replay.heartbeat.as_str() {
-        "with_entries" => HeartbeatStyle::WithEntries,
-        "empty" => HeartbeatStyle::Empty,
-        other => return Err(ReplayError::Invalid(format!("unknown heartbeat style {other:?}"))),
-    };
+    let heartbeat = replay.heartbeat;
     let n = replay.cluster_size;
     if n == 0 || n > 64 {
         return Err(ReplayError::Invalid(format!("cluster_size {n} (expected 1 to 64)")));

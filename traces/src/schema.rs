@@ -38,7 +38,7 @@ pub struct Header {
     /// At most this many entries per AppendEntries (`null`: unlimited).
     pub max_entries_per_append: Option<usize>,
     /// What heartbeats carry: `"with_entries"` or `"empty"`.
-    pub heartbeat: String,
+    pub heartbeat: HeartbeatStyle,
     /// The seeded bug the nodes ran with (`null`: none). Informative: the
     /// validator checks against the correct core unless told otherwise.
     pub mutant: Option<String>,
@@ -52,11 +52,7 @@ impl Header {
             cluster_size: config.cluster_size(),
             max_entries_per_append: (config.max_entries_per_append != usize::MAX)
                 .then_some(config.max_entries_per_append),
-            heartbeat: match config.heartbeat {
-                HeartbeatStyle::WithEntries => "with_entries",
-                HeartbeatStyle::Empty => "empty",
-            }
-            .to_string(),
+            heartbeat: config.heartbeat,
             mutant: config.mutant.map(|m| m.id().to_string()),
         }
     }
@@ -64,15 +60,10 @@ impl Header {
     /// The core configuration to validate with: the header's, with
     /// `mutant` instead of the header's mutant.
     pub fn config(&self, mutant: Option<Mutant>) -> Result<Config, String> {
-        let heartbeat = match self.heartbeat.as_str() {
-            "with_entries" => HeartbeatStyle::WithEntries,
-            "empty" => HeartbeatStyle::Empty,
-            other => return Err(format!("unknown heartbeat style {other:?} (expected \"with_entries\" or \"empty\")")),
-        };
         let config = Config::new(self.cluster_size).map_err(|e| format!("cluster_size: {e}"))?;
         Ok(config
             .with_max_entries_per_append(self.max_entries_per_append.unwrap_or(usize::MAX))
-            .with_heartbeat(heartbeat)
+            .with_heartbeat(self.heartbeat)
             .with_mutant(mutant))
     }
 }

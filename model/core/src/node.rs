@@ -12,15 +12,52 @@ use crate::types::{majority, Command, Index, NodeId, SnapshotData, Term};
 use serde::{Deserialize, Serialize};
 
 /// How a leader's heartbeat AppendEntries are built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+///
+/// Spelled `with-entries` / `empty` on the command line and in reports
+/// ([`HeartbeatStyle::name`], [`str::parse`]), `with_entries` / `empty` in
+/// trace and replay files (serde); each reader accepts both spellings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum HeartbeatStyle {
     /// A heartbeat carries every entry from the follower's `next_index`
     /// (the usual 6.824 design): it doubles as a retransmission.
     #[default]
+    #[serde(alias = "with-entries")]
     WithEntries,
     /// A heartbeat carries no entries; the leader sends missing entries when
     /// a successful reply shows the follower behind (etcd's design).
     Empty,
+}
+
+impl HeartbeatStyle {
+    /// Both styles.
+    pub const ALL: [HeartbeatStyle; 2] = [HeartbeatStyle::WithEntries, HeartbeatStyle::Empty];
+
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            HeartbeatStyle::WithEntries => "with-entries",
+            HeartbeatStyle::Empty => "empty",
+        }
+    }
+}
+
+impl std::fmt::Display for HeartbeatStyle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for HeartbeatStyle {
+    type Err = String;
+    /// `with-entries` (or `with_entries`) or `empty`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "with-entries" | "with_entries" => Ok(HeartbeatStyle::WithEntries),
+            "empty" => Ok(HeartbeatStyle::Empty),
+            _ => Err(format!("unknown heartbeat style '{s}' (expected with-entries or empty)")),
+        }
+    }
 }
 
 /// Cluster-wide settings of the core. Not part of a node's state.

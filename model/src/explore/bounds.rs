@@ -208,10 +208,7 @@ impl Bounds {
             self.heartbeats.name(),
             self.max_heartbeats.map_or("any".to_string(), |h| h.to_string()),
             self.one_value_per_term,
-            match self.heartbeat_style {
-                HeartbeatStyle::WithEntries => "with-entries",
-                HeartbeatStyle::Empty => "empty",
-            },
+            self.heartbeat_style,
             self.max_entries_per_append,
             self.mutant.map_or("none".to_string(), |m| m.id().to_string()),
         )

@@ -83,7 +83,7 @@ pub struct Replay {
     /// At most this many entries per AppendEntries (`null`: unlimited).
     pub max_entries_per_append: Option<usize>,
     /// What heartbeats carry: `"with_entries"` or `"empty"`.
-    pub heartbeat: String,
+    pub heartbeat: HeartbeatStyle,
     /// The seeded bug the counterexample was found with (`null`: none).
     pub mutant: Option<String>,
     /// The property the model found broken after the last action.
@@ -128,11 +128,7 @@ impl Replay {
             cluster_size: config.cluster_size(),
             max_entries_per_append: (config.max_entries_per_append != usize::MAX)
                 .then_some(config.max_entries_per_append),
-            heartbeat: match config.heartbeat {
-                HeartbeatStyle::WithEntries => "with_entries",
-                HeartbeatStyle::Empty => "empty",
-            }
-            .to_string(),
+            heartbeat: config.heartbeat,
             mutant: config.mutant.map(|m| m.id().to_string()),
             property: property.to_string(),
             actions,
