@@ -5,34 +5,32 @@
 use raftcheck_checker::formats::{self, Format};
 use raftcheck_checker::models::{decode_kv, decode_register};
 use raftcheck_checker::{check, CheckOptions, PartitionOutcome, Verdict};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const ETCD_LINEARIZABLE: [usize; 23] =
     [2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102];
 
-fn corpus() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/porcupine"));
-    assert!(
-        dir.is_dir(),
-        "the conformance corpus is missing: expected {} (the project's shared/ folder beside the repository)",
-        dir.display()
-    );
-    dir
+#[path = "../../tests/support/shared_corpus.rs"]
+mod shared_corpus;
+
+/// Porcupine's corpus, or `None` (the test is skipped, saying so).
+fn corpus(test: &str) -> Option<PathBuf> {
+    shared_corpus::porcupine(&PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")), test)
 }
 
 fn read(path: &PathBuf) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-fn check_etcd(n: usize, options: &CheckOptions) -> Verdict {
-    let path = corpus().join(format!("jepsen/etcd_{n:03}.log"));
+fn check_etcd(dir: &Path, n: usize, options: &CheckOptions) -> Verdict {
+    let path = dir.join(format!("jepsen/etcd_{n:03}.log"));
     let records = formats::parse(&read(&path), Format::Jepsen).unwrap();
     let decoded = decode_register(records, true, Format::Jepsen.reading(), None).unwrap();
     check(&decoded.model, &decoded.history, options, None).verdict
 }
 
-fn check_kv(name: &str, options: &CheckOptions) -> raftcheck_checker::CheckReport {
-    let path = corpus().join(format!("kv/{name}.txt"));
+fn check_kv(dir: &Path, name: &str, options: &CheckOptions) -> raftcheck_checker::CheckReport {
+    let path = dir.join(format!("kv/{name}.txt"));
     let text = read(&path);
     assert_eq!(Format::detect(&text), Some(Format::Edn));
     let records = formats::parse(&text, Format::Edn).unwrap();
@@ -42,11 +40,12 @@ fn check_kv(name: &str, options: &CheckOptions) -> raftcheck_checker::CheckRepor
 
 #[test]
 fn etcd_logs_get_porcupines_verdicts() {
+    let Some(dir) = corpus("etcd_logs_get_porcupines_verdicts") else { return };
     let options = CheckOptions::default();
     let mut wrong = Vec::new();
     for n in (0..=102).filter(|&n| n != 95) {
         let expected = if ETCD_LINEARIZABLE.contains(&n) { Verdict::Linearizable } else { Verdict::NotLinearizable };
-        let got = check_etcd(n, &options);
+        let got = check_etcd(&dir, n, &options);
         if got != expected {
             wrong.push(format!("etcd_{n:03}: got {got:?}, expected {expected:?}"));
         }
@@ -56,11 +55,13 @@ fn etcd_logs_get_porcupines_verdicts() {
 
 #[test]
 fn empty_etcd_log_is_trivially_linearizable() {
-    assert_eq!(check_etcd(95, &CheckOptions::default()), Verdict::Linearizable);
+    let Some(dir) = corpus("empty_etcd_log_is_trivially_linearizable") else { return };
+    assert_eq!(check_etcd(&dir, 95, &CheckOptions::default()), Verdict::Linearizable);
 }
 
 #[test]
 fn kv_logs_get_porcupines_verdicts_partitioned_and_whole() {
+    let Some(dir) = corpus("kv_logs_get_porcupines_verdicts_partitioned_and_whole") else { return };
     for (name, expected) in [
         ("c01-ok", true),
         ("c01-bad", false),
@@ -70,13 +71,13 @@ fn kv_logs_get_porcupines_verdicts_partitioned_and_whole() {
         ("c50-bad", false),
     ] {
         let expected = if expected { Verdict::Linearizable } else { Verdict::NotLinearizable };
-        let report = check_kv(name, &CheckOptions::default());
+        let report = check_kv(&dir, name, &CheckOptions::default());
         assert_eq!(report.verdict, expected, "{name} partitioned");
         if name != "c01-ok" && name != "c01-bad" {
             assert_eq!(report.partitions.len(), 10, "{name}: one partition per key");
         }
         if !name.starts_with("c50") {
-            let whole = check_kv(name, &CheckOptions { no_partition: true, ..CheckOptions::default() });
+            let whole = check_kv(&dir, name, &CheckOptions { no_partition: true, ..CheckOptions::default() });
             assert_eq!(whole.verdict, expected, "{name} unpartitioned");
         }
     }
@@ -84,7 +85,8 @@ fn kv_logs_get_porcupines_verdicts_partitioned_and_whole() {
 
 #[test]
 fn refutation_explains_the_partition() {
-    let report = check_kv("c10-bad", &CheckOptions::default());
+    let Some(dir) = corpus("refutation_explains_the_partition") else { return };
+    let report = check_kv(&dir, "c10-bad", &CheckOptions::default());
     let (partition, explanation) = report.refuted().expect("c10-bad is refuted");
     assert!(partition.key.is_some());
     // The prefix and the stuck operation belong to the refuted partition.
@@ -137,8 +139,9 @@ fn assert_explanation_replays<M: raftcheck_checker::Model>(
 
 #[test]
 fn explanations_are_valid_prefixes() {
+    let Some(dir) = corpus("explanations_are_valid_prefixes") else { return };
     for n in (0..=102).filter(|&n| n != 95 && !ETCD_LINEARIZABLE.contains(&n)) {
-        let path = corpus().join(format!("jepsen/etcd_{n:03}.log"));
+        let path = dir.join(format!("jepsen/etcd_{n:03}.log"));
         let records = formats::parse(&read(&path), Format::Jepsen).unwrap();
         let decoded = decode_register(records, true, Format::Jepsen.reading(), None).unwrap();
         let report = check(&decoded.model, &decoded.history, &CheckOptions::default(), None);
@@ -146,7 +149,7 @@ fn explanations_are_valid_prefixes() {
         assert_explanation_replays(&decoded.model, &decoded.history, e, &format!("etcd_{n:03}"));
     }
     for name in ["c01-bad", "c10-bad", "c50-bad"] {
-        let path = corpus().join(format!("kv/{name}.txt"));
+        let path = dir.join(format!("kv/{name}.txt"));
         let records = formats::parse(&read(&path), Format::Edn).unwrap();
         let decoded = decode_kv(records, Format::Edn.reading()).unwrap();
         for no_partition in [false, true] {
@@ -171,8 +174,9 @@ fn explanations_are_valid_prefixes() {
 /// changes of candidate order, not for losing the reductions.
 #[test]
 fn independent_operations_keep_the_whole_search_small() {
+    let Some(dir) = corpus("independent_operations_keep_the_whole_search_small") else { return };
     for (name, bound) in [("c10-ok", 5_000), ("c10-bad", 1_500)] {
-        let whole = check_kv(name, &CheckOptions { no_partition: true, ..CheckOptions::default() });
+        let whole = check_kv(&dir, name, &CheckOptions { no_partition: true, ..CheckOptions::default() });
         let configurations: usize = whole.partitions.iter().map(|p| p.configurations).sum();
         assert!(configurations < bound, "{name}: {configurations} configurations searched whole");
     }
@@ -184,8 +188,9 @@ fn independent_operations_keep_the_whole_search_small() {
 /// refuted in `explanations_are_valid_prefixes`.)
 #[test]
 fn c50_ok_searched_whole_is_decided() {
+    let Some(dir) = corpus("c50_ok_searched_whole_is_decided") else { return };
     let options = CheckOptions { no_partition: true, memory_budget: Some(256 << 20), ..CheckOptions::default() };
-    let report = check_kv("c50-ok", &options);
+    let report = check_kv(&dir, "c50-ok", &options);
     assert_eq!(report.verdict, Verdict::Linearizable, "{:?}", report.unknown_reason);
     assert_eq!(report.partitions.len(), 1);
 }
