@@ -5,13 +5,16 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn corpus(rel: &str) -> String {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/porcupine"));
-    assert!(
-        dir.is_dir(),
-        "the conformance corpus is missing: expected {} (the project's shared/ folder beside the repository)",
-        dir.display()
-    );
+#[path = "support/shared_corpus.rs"]
+mod shared_corpus;
+
+/// Porcupine's corpus folder, or `None` (the test is skipped, saying so).
+fn corpus(test: &str) -> Option<PathBuf> {
+    shared_corpus::porcupine(&PathBuf::from(env!("CARGO_MANIFEST_DIR")), test)
+}
+
+/// A file of porcupine's corpus, by its path inside the corpus.
+fn corpus_file(dir: &std::path::Path, rel: &str) -> String {
     dir.join(rel).display().to_string()
 }
 
@@ -58,7 +61,8 @@ fn malformed_input_names_file_and_line_and_exits_2() {
     }
     let out = lin(&["--model", "kv", "/no/such/file.jsonl"]);
     assert_eq!(code(&out), 2);
-    let out = lin(&["--model", "kv", "--timeout", "soon", &corpus("kv/c01-ok.txt")]);
+    let history = file("malformed", "fine.jsonl", "{\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"x\"}\n");
+    let out = lin(&["--model", "kv", "--timeout", "soon", &history]);
     assert_eq!(code(&out), 2, "a bad option value is a usage error");
 }
 
@@ -198,7 +202,8 @@ fn every_edn_history_form_is_read_by_auto_and_edn() {
 
 #[test]
 fn several_files_worst_verdict_wins_and_json_reports_each() {
-    let (ok, bad) = (corpus("kv/c01-ok.txt"), corpus("kv/c01-bad.txt"));
+    let Some(dir) = corpus("several_files_worst_verdict_wins_and_json_reports_each") else { return };
+    let (ok, bad) = (corpus_file(&dir, "kv/c01-ok.txt"), corpus_file(&dir, "kv/c01-bad.txt"));
     assert_eq!(code(&lin(&["--model", "kv", &ok, &ok])), 0);
     let out = lin(&["--model", "kv", "--json", &ok, &bad]);
     assert_eq!(code(&out), 1);
@@ -215,7 +220,8 @@ fn several_files_worst_verdict_wins_and_json_reports_each() {
 #[test]
 fn limits_end_with_unknown() {
     // c50-bad searched whole takes seconds and tens of MB.
-    let c50 = corpus("kv/c50-bad.txt");
+    let Some(dir) = corpus("limits_end_with_unknown") else { return };
+    let c50 = corpus_file(&dir, "kv/c50-bad.txt");
     let started = Instant::now();
     let out = lin(&["--model", "kv", "--no-partition", "--timeout", "300ms", "--json", &c50]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
@@ -246,7 +252,8 @@ fn the_timeout_covers_reading_and_progress_shows_on_long_checks() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("timeout reached while reading the file"));
     // A check that runs for seconds reports its progress on stderr, once a
     // second, from one thread for the whole run.
-    let c50 = corpus("kv/c50-bad.txt");
+    let Some(dir) = corpus("the_timeout_covers_reading_and_progress_shows_on_long_checks") else { return };
+    let c50 = corpus_file(&dir, "kv/c50-bad.txt");
     let out = lin(&["--model", "kv", "--no-partition", "--timeout", "2.5s", "--memory-budget", "1G", &c50, &c50]);
     assert_ne!(code(&out), 2, "{}", stderr(&out));
     let progress = stderr(&out).lines().filter(|l| l.contains("partition(s) done")).count();
@@ -255,10 +262,12 @@ fn the_timeout_covers_reading_and_progress_shows_on_long_checks() {
 
 #[test]
 fn html_report_for_c50_bad_and_a_large_history() {
+    let Some(corpus_dir) = corpus("html_report_for_c50_bad_and_a_large_history") else { return };
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lin-cli-html");
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("c50-bad.html");
-    let out = lin(&["--model", "kv", "--html", report.to_str().unwrap(), &corpus("kv/c50-bad.txt")]);
+    let c50 = corpus_file(&corpus_dir, "kv/c50-bad.txt");
+    let out = lin(&["--model", "kv", "--html", report.to_str().unwrap(), &c50]);
     assert_eq!(code(&out), 1);
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains("id=\"first-error\""));
