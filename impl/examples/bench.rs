@@ -27,6 +27,7 @@
 //! level run), to measure the cost of tracing and to make large real traces
 //! for the validator.
 
+use clap::{Parser, Subcommand};
 use raftcheck_core::Config;
 use raftcheck_impl::kv::{Clerk, KvServer, KvServerOptions};
 use raftcheck_impl::net::{ClientEnd, Network, Server};
@@ -43,37 +44,78 @@ use std::time::{Duration, Instant};
 
 const NODES: usize = 3;
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let option = |name: &str, default: &str| -> String {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or(default.to_string())
-    };
-    let seconds: f64 = option("--seconds", "5").parse().expect("--seconds takes a number");
-    let duration = Duration::from_secs_f64(seconds);
-    let trace_path = args.iter().position(|a| a == "--trace").and_then(|i| args.get(i + 1)).map(PathBuf::from);
-    let trace = || {
-        trace_path.as_ref().map(|path| {
-            let config = Config::new(NODES).unwrap();
+/// Throughput and latency of the runtime on the simulated network.
+#[derive(Parser, Debug)]
+#[command(name = "bench")]
+struct Args {
+    #[command(subcommand)]
+    workload: Workload,
+}
+
+#[derive(Subcommand, Debug)]
+enum Workload {
+    /// 3 Raft nodes; each proposer proposes and waits for the apply.
+    Raft {
+        /// Concurrency levels to run, one after the other.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+        proposers: Vec<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// 3 key/value servers; each clerk appends to its own key.
+    Kv {
+        /// Concurrency levels to run, one after the other.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+        clerks: Vec<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The lab network's own benchmark: 100,000 sequential calls.
+    Rpc,
+}
+
+/// Options of the `raft` and `kv` workloads.
+#[derive(clap::Args, Debug)]
+struct Common {
+    /// How long each concurrency level runs, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Record the cluster's event trace in this file (the last level run).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+}
+
+impl Common {
+    fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.seconds)
+    }
+
+    /// A fresh trace writer, if `--trace` was given.
+    fn trace(&self) -> Option<Arc<TraceWriter>> {
+        self.trace.as_ref().map(|path| {
+            let config = Config::new(NODES).expect("a 3-node cluster");
             Arc::new(TraceWriter::create(path, &Header::for_config(&config)).expect("the trace file can be made"))
         })
-    };
-    match args.first().map(String::as_str) {
-        Some("raft") => {
-            for k in levels(&option("--proposers", "1,8,64")) {
-                let trace = trace();
-                report(&format!("raft, {k} proposer(s)"), raft_run(k, duration, trace.clone()));
+    }
+}
+
+fn main() {
+    match Args::parse().workload {
+        Workload::Raft { proposers, common } => {
+            for k in proposers {
+                let trace = common.trace();
+                report(&format!("raft, {k} proposer(s)"), raft_run(k, common.duration(), trace.clone()));
                 finish(trace);
             }
         }
-        Some("kv") => {
-            for k in levels(&option("--clerks", "1,8,64")) {
-                let trace = trace();
-                report(&format!("kv, {k} clerk(s)"), kv_run(k, duration, trace.clone()));
+        Workload::Kv { clerks, common } => {
+            for k in clerks {
+                let trace = common.trace();
+                report(&format!("kv, {k} clerk(s)"), kv_run(k, common.duration(), trace.clone()));
                 finish(trace);
             }
         }
-        Some("rpc") => rpc_run(),
-        _ => eprintln!("usage: bench raft|kv|rpc [--seconds S] [--proposers|--clerks 1,8,64] [--trace FILE]"),
+        Workload::Rpc => rpc_run(),
     }
 }
 
@@ -88,10 +130,6 @@ fn options(i: usize, trace: &Option<Arc<TraceWriter>>) -> Options {
     let mut options = Options::lab(i as u64);
     options.trace = trace.clone();
     options
-}
-
-fn levels(text: &str) -> Vec<usize> {
-    text.split(',').map(|k| k.trim().parse().expect("a list of numbers such as 1,8,64")).collect()
 }
 
 /// Operations, the run's length, and each operation's latency.

@@ -202,7 +202,7 @@ pub fn trace_header(replay: &Replay) -> Header {
 /// Plays `replay` on a fresh cluster of runtime nodes (with the replay's
 /// mutant), recording their events in `trace` if given.
 pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<Played, ReplayError> {
-    let mutant = replay.mutant().map_err(ReplayError::Invalid)?;
+    let mutant = replay.mutant().map_err(|e| ReplayError::Invalid(e.to_string()))?;
     let heartbeat = replay.heartbeat;
     let n = replay.cluster_size;
     if n == 0 || n > 64 {

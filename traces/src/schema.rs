@@ -8,8 +8,8 @@
 
 use crate::digest::{log_digest, Digest, Digestible};
 use raftcheck_core::{
-    Command, Config, Entry, HeartbeatStyle, Index, Input, Log, Message, Mutant, Node, NodeId, Output, PersistentState,
-    PersistentView, Role, SnapshotData, Term,
+    Command, Config, ConfigError, Entry, HeartbeatStyle, Index, Input, Log, Message, Mutant, Node, NodeId, Output,
+    PersistentState, PersistentView, Role, SnapshotData, Term,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,8 +59,8 @@ impl Header {
 
     /// The core configuration to validate with: the header's, with
     /// `mutant` instead of the header's mutant.
-    pub fn config(&self, mutant: Option<Mutant>) -> Result<Config, String> {
-        let config = Config::new(self.cluster_size).map_err(|e| format!("cluster_size: {e}"))?;
+    pub fn config(&self, mutant: Option<Mutant>) -> Result<Config, ConfigError> {
+        let config = Config::new(self.cluster_size)?;
         Ok(config
             .with_max_entries_per_append(self.max_entries_per_append.unwrap_or(usize::MAX))
             .with_heartbeat(self.heartbeat)

@@ -177,7 +177,8 @@ pub fn validate_reader(mut reader: impl BufRead, options: Options) -> Result<Rep
         Some(text) => parse_header(text, number)?,
         None => return Err(InputError { line: 1, message: "empty file: expected a trace header".into() }),
     };
-    let config = header.config(options.mutant).map_err(|m| InputError { line: 1, message: m })?;
+    let config =
+        header.config(options.mutant).map_err(|e| InputError { line: 1, message: format!("cluster_size: {e}") })?;
     let mut validator = Validator::new(config);
     let mut events = 0;
     while let Some(text) = next_line(&mut reader, &mut line, &mut number)? {

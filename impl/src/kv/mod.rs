@@ -17,6 +17,7 @@ pub use clerk::Clerk;
 pub use machine::Machine;
 pub use server::{KvServer, KvServerOptions};
 
+use raftcheck_core::UnknownName;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -111,12 +112,12 @@ impl fmt::Display for KvMutant {
 
 /// Accepts the id (`m21`, `M21`) or the full name.
 impl FromStr for KvMutant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         let wanted = s.trim().to_ascii_lowercase();
         KvMutant::ALL
             .into_iter()
             .find(|m| m.id() == wanted || m.name() == wanted)
-            .ok_or_else(|| format!("unknown service mutant '{s}' (known: m21, m26)"))
+            .ok_or_else(|| UnknownName::new("service mutant", s, &["m21", "m26"]))
     }
 }

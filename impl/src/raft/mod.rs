@@ -192,7 +192,7 @@ impl Raft {
         let (sender, events) = mpsc::channel();
         let inbox = Inbox { sender };
         let state = decode_state(&persister.raft_state(), &persister.snapshot())
-            .map_err(|reason| StorageError::Corrupt { path: format!("node {me}'s persister"), reason })?;
+            .map_err(|e| StorageError::Corrupt { path: format!("node {me}'s persister"), reason: e.to_string() })?;
         let config = Config::new(cluster_size)?
             .with_max_entries_per_append(options.max_entries_per_append)
             .with_heartbeat(options.heartbeat)

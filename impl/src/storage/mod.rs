@@ -106,6 +106,20 @@ struct RaftStateOwned {
     log: Log<Vec<u8>>,
 }
 
+/// Why the two stored blobs do not decode into a state.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// A snapshot blob but no Raft state blob.
+    #[error("a snapshot without Raft state")]
+    SnapshotWithoutState,
+    /// The Raft state blob does not decode.
+    #[error("the Raft state does not decode: {0}")]
+    State(postcard::Error),
+    /// Bytes left after the Raft state.
+    #[error("{0} unexpected bytes after the Raft state")]
+    TrailingBytes(usize),
+}
+
 /// Splits the state to persist into the two blobs a [`Persister`] stores.
 pub fn encode_state(state: PersistentView<'_, Vec<u8>, Vec<u8>>) -> (Vec<u8>, Vec<u8>) {
     let record = RaftStateRef { term: state.term, voted_for: state.voted_for, log: state.log };
@@ -122,17 +136,16 @@ pub fn view(state: &State) -> PersistentView<'_, Vec<u8>, Vec<u8>> {
 /// anything (both empty) gets the initial state. Whether the state is one
 /// a node can restart from (a snapshot exactly when the log was compacted)
 /// is the core's to say, in [`raftcheck_core::Node::restart`].
-pub fn decode_state(raft_state: &[u8], snapshot: &[u8]) -> Result<State, String> {
+pub fn decode_state(raft_state: &[u8], snapshot: &[u8]) -> Result<State, DecodeError> {
     if raft_state.is_empty() {
         if !snapshot.is_empty() {
-            return Err("a snapshot without Raft state".to_string());
+            return Err(DecodeError::SnapshotWithoutState);
         }
         return Ok(State::default());
     }
-    let (record, rest): (RaftStateOwned, _) =
-        postcard::take_from_bytes(raft_state).map_err(|e| format!("the Raft state does not decode: {e}"))?;
+    let (record, rest): (RaftStateOwned, _) = postcard::take_from_bytes(raft_state).map_err(DecodeError::State)?;
     if !rest.is_empty() {
-        return Err(format!("{} unexpected bytes after the Raft state", rest.len()));
+        return Err(DecodeError::TrailingBytes(rest.len()));
     }
     // An empty blob is no snapshot, unless the log says one was taken.
     let compacted = record.log.snapshot_index() > 0;

@@ -12,6 +12,7 @@ mod election;
 pub mod io;
 pub mod log;
 pub mod mutant;
+pub mod names;
 pub mod node;
 pub mod panic_guard;
 pub mod properties;
@@ -25,6 +26,7 @@ pub use crate::io::{
 };
 pub use crate::log::Log;
 pub use crate::mutant::Mutant;
+pub use crate::names::UnknownName;
 pub use crate::node::{
     Config, ConfigError, HeartbeatStyle, InvariantViolation, Node, NodeParts, PersistentState, PersistentView,
     RestoreError, Role,

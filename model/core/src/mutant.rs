@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::names::UnknownName;
+
 /// One classic Raft bug. The core consults the active mutant (if any) at the
 /// exact place where the bug lives; nowhere else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -143,12 +145,12 @@ impl fmt::Display for Mutant {
 
 /// Accepts the id (`m8`, `M8`) or the full name (`figure-8-commit`).
 impl FromStr for Mutant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         let wanted = s.trim().to_ascii_lowercase();
         Mutant::ALL.into_iter().find(|m| m.id() == wanted || m.name() == wanted).ok_or_else(|| {
             let known: Vec<&str> = Mutant::ALL.iter().map(|m| m.id()).collect();
-            format!("unknown mutant '{s}' (known: {}; see --list-mutants)", known.join(", "))
+            UnknownName::new("mutant", s, &known)
         })
     }
 }

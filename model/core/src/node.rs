@@ -8,6 +8,7 @@
 use crate::io::{Input, Message, Output};
 use crate::log::Log;
 use crate::mutant::Mutant;
+use crate::names::UnknownName;
 use crate::types::{majority, Command, Index, NodeId, SnapshotData, Term};
 use serde::{Deserialize, Serialize};
 
@@ -49,13 +50,13 @@ impl std::fmt::Display for HeartbeatStyle {
 }
 
 impl std::str::FromStr for HeartbeatStyle {
-    type Err = String;
+    type Err = UnknownName;
     /// `with-entries` (or `with_entries`) or `empty`.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         match s {
             "with-entries" | "with_entries" => Ok(HeartbeatStyle::WithEntries),
             "empty" => Ok(HeartbeatStyle::Empty),
-            _ => Err(format!("unknown heartbeat style '{s}' (expected with-entries or empty)")),
+            _ => Err(UnknownName::new("heartbeat style", s, &["with-entries", "empty"])),
         }
     }
 }

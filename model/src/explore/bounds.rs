@@ -6,6 +6,7 @@
 use raftcheck_core::mutant::Mutant;
 use raftcheck_core::node::{Config, HeartbeatStyle};
 use raftcheck_core::types::{NodeId, Term};
+use raftcheck_core::UnknownName;
 use std::fmt;
 use std::str::FromStr;
 
@@ -41,13 +42,13 @@ impl fmt::Display for NetworkKind {
 }
 
 impl FromStr for NetworkKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         match s.to_ascii_lowercase().as_str() {
             "reordering" => Ok(NetworkKind::Reordering),
             "lossy" => Ok(NetworkKind::Lossy),
             "duplicating" => Ok(NetworkKind::Duplicating),
-            _ => Err(format!("unknown network '{s}' (expected reordering, lossy or duplicating)")),
+            _ => Err(UnknownName::new("network", s, &["reordering", "lossy", "duplicating"])),
         }
     }
 }
@@ -78,16 +79,22 @@ impl Heartbeats {
 }
 
 impl FromStr for Heartbeats {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         match s.to_ascii_lowercase().as_str() {
             "off" | "false" => Ok(Heartbeats::Off),
             "while-lagging" | "lagging" | "true" => Ok(Heartbeats::WhileLagging),
             "always" => Ok(Heartbeats::Always),
-            _ => Err(format!("unknown heartbeat setting '{s}' (expected off, while-lagging or always)")),
+            _ => Err(UnknownName::new("heartbeat setting", s, &["off", "while-lagging", "always"])),
         }
     }
 }
+
+/// A bound outside its documented range, with the range in words (the
+/// option's name and what it takes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OutOfBounds(pub &'static str);
 
 /// The bounds that make the model finite, plus the shaping choices that keep
 /// deep scopes tractable. Most fields limit the environment; two pick a
@@ -161,8 +168,8 @@ impl Bounds {
     }
 
     /// Checks every bound against its documented range.
-    pub fn validate(&self) -> Result<(), String> {
-        let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_string()) };
+    pub fn validate(&self) -> Result<(), OutOfBounds> {
+        let check = |ok: bool, what: &'static str| if ok { Ok(()) } else { Err(OutOfBounds(what)) };
         check((1..=5).contains(&self.servers), "--servers must be 1 to 5")?;
         check((1..=8).contains(&self.max_term), "--max-term must be 1 to 8")?;
         check(self.max_elections.is_none_or(|e| (1..=16).contains(&e)), "--max-elections must be 1 to 16")?;

@@ -15,6 +15,7 @@ use raftcheck_core::io::{Input, Message};
 use raftcheck_core::node::{Config, HeartbeatStyle};
 use raftcheck_core::types::{Index, NodeId};
 use raftcheck_core::Mutant;
+use raftcheck_core::UnknownName;
 use serde::{Deserialize, Serialize};
 
 /// The format version this build writes and reads.
@@ -92,22 +93,41 @@ pub struct Replay {
     pub actions: Vec<ReplayAction>,
 }
 
+/// Why a replay file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayFileError {
+    /// The text is not JSON.
+    #[error("not a replay file (invalid JSON: {0})")]
+    NotJson(serde_json::Error),
+    /// The JSON has no format version.
+    #[error("not a replay file: expected \"raftcheck_replay\": <version>")]
+    NoVersion,
+    /// A format version this build does not read.
+    #[error("replay format version {0}; this build reads {REPLAY_VERSION}")]
+    Version(u64),
+    /// A field is missing, unknown or of the wrong kind.
+    #[error("bad replay file: {0}")]
+    Malformed(serde_json::Error),
+    /// The mutant named is not one this build has.
+    #[error("bad replay file: {0}")]
+    Mutant(#[from] UnknownName),
+}
+
 impl Replay {
     /// The mutant, parsed.
-    pub fn mutant(&self) -> Result<Option<Mutant>, String> {
+    pub fn mutant(&self) -> Result<Option<Mutant>, UnknownName> {
         self.mutant.as_deref().map(str::parse).transpose()
     }
 
     /// Reads a replay file's text; the error names what is wrong.
-    pub fn parse(text: &str) -> Result<Replay, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not a replay file (invalid JSON: {e})"))?;
+    pub fn parse(text: &str) -> Result<Replay, ReplayFileError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(ReplayFileError::NotJson)?;
         match value.get("raftcheck_replay").and_then(serde_json::Value::as_u64) {
             Some(REPLAY_VERSION) => {}
-            Some(other) => return Err(format!("replay format version {other}; this build reads {REPLAY_VERSION}")),
-            None => return Err("not a replay file: expected \"raftcheck_replay\": <version>".into()),
+            Some(other) => return Err(ReplayFileError::Version(other)),
+            None => return Err(ReplayFileError::NoVersion),
         }
-        let replay: Replay = serde_json::from_value(value).map_err(|e| format!("bad replay file: {e}"))?;
+        let replay: Replay = serde_json::from_value(value).map_err(ReplayFileError::Malformed)?;
         replay.mutant()?;
         Ok(replay)
     }

@@ -9,6 +9,7 @@ use crate::explore::novelty_cell;
 use crate::explore::search::{self, Limits, Outcome, Stop};
 use crate::explore::state::ClusterState;
 use crate::explore::symmetry;
+use raftcheck_core::UnknownName;
 use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};
 use std::fmt;
 use std::str::FromStr;
@@ -36,15 +37,15 @@ pub enum Strategy {
 }
 
 impl FromStr for Strategy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(Strategy::Auto),
             "dfs" => Ok(Strategy::Dfs),
             "bfs" => Ok(Strategy::Bfs),
             "sim" | "simulation" | "walk" => Ok(Strategy::Sim),
             "hunt" => Ok(Strategy::Hunt),
-            _ => Err(format!("unknown strategy '{s}' (expected auto, dfs, bfs, sim or hunt)")),
+            _ => Err(UnknownName::new("strategy", s, &["auto", "dfs", "bfs", "sim", "hunt"])),
         }
     }
 }
@@ -72,12 +73,12 @@ pub enum Engine {
 }
 
 impl FromStr for Engine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         match s.to_ascii_lowercase().as_str() {
             "own" | "raftcheck" => Ok(Engine::Own),
             "stateright" => Ok(Engine::Stateright),
-            _ => Err(format!("unknown engine '{s}' (expected own or stateright)")),
+            _ => Err(UnknownName::new("engine", s, &["own", "stateright"])),
         }
     }
 }

@@ -299,11 +299,10 @@ where
     }
 }
 
-/// The process's resident memory now, in bytes (Linux), if known.
+/// The process's resident memory now, in bytes, where the operating
+/// system tells it.
 pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    memory_stats::memory_stats().map(|stats| stats.physical_mem as u64)
 }
 
 /// Rebuilds the path that `actions` take from the initial state.

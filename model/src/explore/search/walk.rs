@@ -19,27 +19,26 @@
 //! in seconds rather than never.
 
 use super::{replay, Limits, Outcome, ProgressFn, Shared, Stop};
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
 use stateright::Model;
 use std::collections::HashSet;
 use std::hash::Hash;
 use std::sync::Arc;
 
-/// A small, fast, seeded generator (SplitMix64).
-pub struct Rng(u64);
+/// The walks' seeded generator: PCG (`Pcg64Mcg`), whose stream for a seed
+/// is fixed across platforms and crate versions, so a walk's seed replays.
+pub struct Rng(Pcg64Mcg);
 
 impl Rng {
     /// A generator started from `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(Pcg64Mcg::seed_from_u64(seed))
     }
-    /// The next number in `0..n` (`n > 0`).
+    /// The next number in `0..n` (`n > 0`), by widening multiplication (the
+    /// bias is below 2^-32 for the small `n` the walks use).
     pub fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z as u128 * n as u128) >> 64) as usize
+        ((self.0.next_u64() as u128 * n as u128) >> 64) as usize
     }
 }
 
