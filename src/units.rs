@@ -4,13 +4,29 @@
 
 use std::time::Duration;
 
+/// A duration or a size that cannot be read; each names what was typed
+/// and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityError {
+    #[error("'{text}': unknown unit '{unit}' (expected a duration such as 60, 1.5s, 500ms, 5m or 1h)")]
+    UnknownUnit { text: String, unit: String },
+    #[error("'{0}' is not a duration (expected e.g. 60, 1.5s, 500ms, 5m or 1h)")]
+    NotADuration(String),
+    #[error("'{0}': expected a positive duration of at most 30 days")]
+    DurationOutOfRange(String),
+    #[error("'{0}': expected a size such as 512M or 4G")]
+    NotASize(String),
+    #[error("'{0}': expected a positive size")]
+    SizeNotPositive(String),
+}
+
 /// The longest duration accepted: 30 days.
 const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
 
 /// Parses a positive duration: bare seconds (`60`, `1.5`) or a number with
 /// one unit, `ms`, `s`, `m` or `h` (`250ms`, `1.5s`, `5m`, `1h`). At most
 /// 30 days. The error names what was expected.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, QuantityError> {
     let t = text.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
     let (number, unit) = (t[..split].trim(), &t[split..]);
@@ -19,24 +35,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => 0.001,
         "m" => 60.0,
         "h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "'{text}': unknown unit '{unit}' (expected a duration such as 60, 1.5s, 500ms, 5m or 1h)"
-            ))
-        }
+        _ => return Err(QuantityError::UnknownUnit { text: text.to_string(), unit: unit.to_string() }),
     };
-    let value: f64 =
-        number.parse().map_err(|_| format!("'{text}' is not a duration (expected e.g. 60, 1.5s, 500ms, 5m or 1h)"))?;
+    let value: f64 = number.parse().map_err(|_| QuantityError::NotADuration(text.to_string()))?;
     let seconds = value * scale;
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
-        return Err(format!("'{text}': expected a positive duration of at most 30 days"));
+        return Err(QuantityError::DurationOutOfRange(text.to_string()));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Parses a positive size in bytes: `1048576`, `512K`, `512M`, `4G`, `1T`
 /// (powers of 1024; a trailing `B` or `iB` is allowed: `4GiB`).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, QuantityError> {
     let t = text.trim().trim_end_matches(['B', 'b']).trim_end_matches('i');
     let (number, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
         Some('K') => (&t[..t.len() - 1], 1u64 << 10),
@@ -45,9 +56,9 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         Some('T') => (&t[..t.len() - 1], 1 << 40),
         _ => (t, 1),
     };
-    let value: f64 = number.trim().parse().map_err(|_| format!("'{text}': expected a size such as 512M or 4G"))?;
+    let value: f64 = number.trim().parse().map_err(|_| QuantityError::NotASize(text.to_string()))?;
     if !(value.is_finite() && value > 0.0) {
-        return Err(format!("'{text}': expected a positive size"));
+        return Err(QuantityError::SizeNotPositive(text.to_string()));
     }
     Ok((value * scale as f64) as usize)
 }
