@@ -6,15 +6,19 @@
 //! not, 3 some check was stopped by a limit (and none refuted), 2 a usage
 //! or input error in any file.
 
+use crate::output::{self, ms, Envelope, InputError, PerFile};
 use crate::units::{parse_duration, parse_size, total_memory_bytes};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use raftcheck_checker::explain::render_text;
-use raftcheck_checker::formats::{self, Format};
+use raftcheck_checker::formats::{self, Format, ParseError};
 use raftcheck_checker::models::{decode_kv, decode_register, Decoded};
-use raftcheck_checker::{check, html, CheckOptions, Datum, Model, PartitionOutcome, Progress, UnknownReason, Verdict};
+use raftcheck_checker::{
+    check, html, CheckOptions, Datum, HistoryError, Model, PartitionOutcome, Progress, UnknownReason, Verdict,
+};
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -168,9 +172,44 @@ struct FileResult {
     /// The human-readable report.
     text: String,
     /// The input error, if any.
-    error: Option<String>,
-    json: Value,
+    error: Option<InputError>,
+    json: PerFile<FileReport>,
     html: Option<String>,
+}
+
+/// Why a file could not be checked (exit code 2).
+#[derive(Debug, thiserror::Error)]
+enum FileError {
+    #[error(
+        "no --model given and the file name does not name one (*.kv.jsonl, *.register.jsonl, *.cas-register.jsonl)"
+    )]
+    NoModel,
+    #[error("--initial applies to the register models, not kv")]
+    InitialOnKv,
+    #[error("cannot read the file: {0}")]
+    Read(std::io::Error),
+    #[error(
+        "cannot tell the format from the start of the file: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or EDN (a map with keyword keys, a vector or a list of them); use --format"
+    )]
+    UnknownFormat,
+    /// A line that is not an operation of the format.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// Operations that do not make a history of the model.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+impl FileError {
+    /// The error in the common shape: the line when it is on one.
+    fn report(&self, path: &Path) -> InputError {
+        let file = path.display().to_string();
+        match self {
+            FileError::Parse(e) => InputError::new(file, Some(e.line), &e.message),
+            FileError::History(e) => InputError::new(file, Some(e.line), &e.message),
+            other => InputError::new(file, None, other.to_string()),
+        }
+    }
 }
 
 /// Runs the subcommand and returns the process exit code.
@@ -199,12 +238,12 @@ pub fn run(args: LinArgs) -> u8 {
             .par_iter()
             .map(|path| {
                 check_file(&config, &board, path).unwrap_or_else(|e| {
-                    let message = format!("{}: {e:#}", path.display());
+                    let error = e.report(path);
                     FileResult {
                         verdict: None,
                         text: String::new(),
-                        error: Some(message.clone()),
-                        json: json!({"file": path.display().to_string(), "verdict": "error", "error": message}),
+                        error: Some(error.clone()),
+                        json: PerFile::failed(error),
                         html: None,
                     }
                 })
@@ -212,11 +251,11 @@ pub fn run(args: LinArgs) -> u8 {
             .collect()
     });
     for r in &results {
-        if let Some(message) = &r.error {
-            eprintln!("raftcheck lin: {message}");
+        if let Some(error) = &r.error {
+            eprintln!("raftcheck lin: {}", error.error);
         }
         if !config.json {
-            emit(&r.text);
+            output::print(&r.text);
         }
     }
     let code = exit_code(results.iter().map(|r| r.verdict));
@@ -227,7 +266,7 @@ pub fn run(args: LinArgs) -> u8 {
             return 2;
         }
         if !config.json {
-            emit(&format!("HTML report: {}\n", path.display()));
+            output::print(&format!("HTML report: {}\n", path.display()));
         }
     }
     if config.json {
@@ -235,21 +274,104 @@ pub fn run(args: LinArgs) -> u8 {
             0 => "linearizable",
             1 => "not-linearizable",
             3 => "unknown",
-            _ => "error",
+            _ => output::ERROR,
         };
-        let files: Vec<Value> = results.into_iter().map(|r| r.json).collect();
-        let summary =
-            json!({"verdict": overall, "exit_code": code, "elapsed_ms": ms(started.elapsed()), "files": files});
-        emit(&format!("{summary}\n"));
+        let files = results.into_iter().map(|r| r.json).collect();
+        Envelope::new(overall, code, started.elapsed(), LinReport { files }).print();
     }
     code
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error, so write
-/// failures are ignored.
-fn emit(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+/// `raftcheck lin --json`, inside the [`Envelope`]: one entry per file, in
+/// the order given.
+#[derive(Serialize)]
+struct LinReport {
+    files: Vec<PerFile<FileReport>>,
+}
+
+/// One file's report.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FileReport {
+    Checked(Box<Checked>),
+    /// `--timeout` ran out while the file was being read.
+    TimedOutReading {
+        file: String,
+        verdict: &'static str,
+        unknown_reason: &'static str,
+        parse_ms: f64,
+        check_ms: f64,
+        elapsed_ms: f64,
+    },
+}
+
+/// A file that was read and checked.
+#[derive(Serialize)]
+struct Checked {
+    file: String,
+    format: String,
+    model: Option<String>,
+    verdict: &'static str,
+    ops: usize,
+    open_ops: usize,
+    failed_ops_left_out: usize,
+    skipped_entries: usize,
+    partitions: usize,
+    configurations: usize,
+    partition_details: Vec<PartitionDetail>,
+    search_steps: u64,
+    parse_ms: f64,
+    check_ms: f64,
+    elapsed_ms: f64,
+    /// Not linearizable: the refuted partition's key (`null` for the whole
+    /// history) and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refuted_partition: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<ExplanationReport>,
+    /// Unknown: which limit stopped the search.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unknown_reason: Option<&'static str>,
+    /// Unknown: the deepest dead end found so far, and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial_partition: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial_explanation: Option<ExplanationReport>,
+}
+
+#[derive(Serialize)]
+struct PartitionDetail {
+    key: Option<String>,
+    ops: usize,
+    outcome: &'static str,
+    configurations: usize,
+    search_steps: u64,
+}
+
+/// Why a partition cannot be linearized (or how far the search got): the
+/// longest linearizable prefix, the model state after it, the operation
+/// that could not be placed next and the candidates tried.
+#[derive(Serialize)]
+struct ExplanationReport {
+    prefix_length: usize,
+    prefix: Vec<OperationReport>,
+    state: String,
+    stuck: OperationReport,
+    candidates: Vec<CandidateReport>,
+}
+
+#[derive(Serialize)]
+struct OperationReport {
+    process: u64,
+    line: Option<usize>,
+    op: String,
+}
+
+#[derive(Serialize)]
+struct CandidateReport {
+    #[serde(flatten)]
+    op: OperationReport,
+    accepted_by_model: bool,
 }
 
 /// Worst first: an input error (2), then not linearizable (1), then
@@ -276,11 +398,7 @@ fn exit_code(verdicts: impl Iterator<Item = Option<Verdict>>) -> u8 {
     code
 }
 
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-fn model_for(config: &Config, path: &Path) -> Result<ModelName> {
+fn model_for(config: &Config, path: &Path) -> Result<ModelName, FileError> {
     if let Some(m) = config.model {
         return Ok(m);
     }
@@ -294,26 +412,24 @@ fn model_for(config: &Config, path: &Path) -> Result<ModelName> {
             return Ok(model);
         }
     }
-    bail!("no --model given and the file name does not name one (*.kv.jsonl, *.register.jsonl, *.cas-register.jsonl)")
+    Err(FileError::NoModel)
 }
 
-fn check_file(config: &Config, board: &ProgressBoard, path: &Path) -> Result<FileResult> {
+fn check_file(config: &Config, board: &ProgressBoard, path: &Path) -> Result<FileResult, FileError> {
     let model = model_for(config, path)?;
     if model == ModelName::Kv && config.initial.is_some() {
-        bail!("--initial applies to the register models, not kv");
+        return Err(FileError::InitialOnKv);
     }
     let parse_started = Instant::now();
     // The time limit covers reading the file as well as the search.
     let deadline = config.timeout.map(|t| parse_started + t);
-    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let text = std::fs::read_to_string(path).map_err(FileError::Read)?;
     let format = match config.format {
         FormatName::Jsonl => Format::Jsonl,
         FormatName::Jepsen => Format::Jepsen,
         FormatName::Edn => Format::Edn,
         FormatName::Auto if text.trim().is_empty() => Format::Jsonl,
-        FormatName::Auto => Format::detect(&text).context(
-            "cannot tell the format from the start of the file: expected a JSON object (jsonl), a Jepsen log line (`INFO  jepsen.util - ...`) or EDN (a map with keyword keys, a vector or a list of them); use --format",
-        )?,
+        FormatName::Auto => Format::detect(&text).ok_or(FileError::UnknownFormat)?,
     };
     let Some(records) = formats::parse_before(&text, format, deadline)? else {
         return Ok(timed_out_reading(path, parse_started.elapsed()));
@@ -322,10 +438,10 @@ fn check_file(config: &Config, board: &ProgressBoard, path: &Path) -> Result<Fil
     let skipped = records.skipped.len();
     let context = FileContext { config, board, path, format, model, parse_started, deadline, skipped };
     match model {
-        ModelName::Kv => context.finish(decode_kv(records, reading)?),
+        ModelName::Kv => Ok(context.finish(decode_kv(records, reading)?)),
         ModelName::Register | ModelName::CasRegister => {
             let decoded = decode_register(records, model == ModelName::CasRegister, reading, config.initial.clone())?;
-            context.finish(decoded)
+            Ok(context.finish(decoded))
         }
     }
 }
@@ -337,7 +453,14 @@ fn timed_out_reading(path: &Path, spent: Duration) -> FileResult {
         verdict: Some(Verdict::Unknown),
         text: format!("{file}: unknown (timeout reached while reading the file, after {:.1} ms)\n", ms(spent)),
         error: None,
-        json: json!({"file": file, "verdict": "unknown", "unknown_reason": "timeout", "parse_ms": ms(spent), "check_ms": 0.0, "elapsed_ms": ms(spent)}),
+        json: PerFile::Read(FileReport::TimedOutReading {
+            file,
+            verdict: Verdict::Unknown.name(),
+            unknown_reason: "timeout",
+            parse_ms: ms(spent),
+            check_ms: 0.0,
+            elapsed_ms: ms(spent),
+        }),
         html: None,
     }
 }
@@ -355,7 +478,7 @@ struct FileContext<'a> {
 }
 
 impl FileContext<'_> {
-    fn finish<M: Model>(self, decoded: Decoded<M>) -> Result<FileResult> {
+    fn finish<M: Model>(self, decoded: Decoded<M>) -> FileResult {
         let parse_time = self.parse_started.elapsed();
         let check_started = Instant::now();
         let progress = Arc::new(Progress::default());
@@ -375,29 +498,38 @@ impl FileContext<'_> {
             ms(parse_time),
             ms(check_time),
         );
-        let mut out = json!({
-            "file": file,
-            "format": format!("{:?}", self.format).to_lowercase(),
-            "model": self.model.to_possible_value().map(|v| v.get_name().to_string()),
-            "verdict": report.verdict.name(),
-            "ops": decoded.history.len(),
-            "open_ops": decoded.open,
-            "failed_ops_left_out": decoded.failed_left_out,
-            "skipped_entries": self.skipped,
-            "partitions": report.partitions.len(),
-            "configurations": report.partitions.iter().map(|p| p.configurations).sum::<usize>(),
-            "partition_details": report.partitions.iter().map(|p| json!({
-                "key": p.key,
-                "ops": p.ops.len(),
-                "outcome": p.outcome.name(),
-                "configurations": p.configurations,
-                "search_steps": p.steps,
-            })).collect::<Vec<_>>(),
-            "search_steps": report.partitions.iter().map(|p| p.steps).sum::<u64>(),
-            "parse_ms": ms(parse_time),
-            "check_ms": ms(check_time),
-            "elapsed_ms": ms(parse_time + check_time),
-        });
+        let mut out = Checked {
+            file: file.clone(),
+            format: format!("{:?}", self.format).to_lowercase(),
+            model: self.model.to_possible_value().map(|v| v.get_name().to_string()),
+            verdict: report.verdict.name(),
+            ops: decoded.history.len(),
+            open_ops: decoded.open,
+            failed_ops_left_out: decoded.failed_left_out,
+            skipped_entries: self.skipped,
+            partitions: report.partitions.len(),
+            configurations: report.partitions.iter().map(|p| p.configurations).sum(),
+            partition_details: report
+                .partitions
+                .iter()
+                .map(|p| PartitionDetail {
+                    key: p.key.clone(),
+                    ops: p.ops.len(),
+                    outcome: p.outcome.name(),
+                    configurations: p.configurations,
+                    search_steps: p.steps,
+                })
+                .collect(),
+            search_steps: report.partitions.iter().map(|p| p.steps).sum(),
+            parse_ms: ms(parse_time),
+            check_ms: ms(check_time),
+            elapsed_ms: ms(parse_time + check_time),
+            refuted_partition: None,
+            explanation: None,
+            unknown_reason: None,
+            partial_partition: None,
+            partial_explanation: None,
+        };
         let mut text = String::new();
         match report.verdict {
             Verdict::Linearizable => text.push_str(&format!("{file}: linearizable: {summary}\n")),
@@ -408,8 +540,8 @@ impl FileContext<'_> {
                     partition.key.as_ref().map_or("the whole history".to_string(), |k| format!("partition {k:?}"));
                 text.push_str(&format!("  {name} ({} ops) cannot be linearized\n", partition.ops.len()));
                 text.push_str(&render_text(&decoded.model, &decoded.history, explanation, 12));
-                out["refuted_partition"] = json!(partition.key);
-                out["explanation"] = explanation_json(&decoded.model, &decoded.history, explanation);
+                out.refuted_partition = Some(partition.key.clone());
+                out.explanation = Some(explanation_report(&decoded.model, &decoded.history, explanation));
             }
             Verdict::Unknown => {
                 let why = match report.unknown_reason {
@@ -423,7 +555,7 @@ impl FileContext<'_> {
                     "{file}: unknown ({why} reached; {done}/{} partition(s) linearizable): {summary}\n",
                     report.partitions.len()
                 ));
-                out["unknown_reason"] = json!(why);
+                out.unknown_reason = Some(why);
                 // What the search had established when it stopped.
                 let partial = report.partitions.iter().find_map(|p| match &p.outcome {
                     PartitionOutcome::Unknown(Some(e)) => Some((p, e)),
@@ -435,36 +567,42 @@ impl FileContext<'_> {
                         partition.key.as_ref().map_or("the whole history".to_string(), |k| format!("partition {k:?}"))
                     ));
                     text.push_str(&render_text(&decoded.model, &decoded.history, e, 5));
-                    out["partial_partition"] = json!(partition.key);
-                    out["partial_explanation"] = explanation_json(&decoded.model, &decoded.history, e);
+                    out.partial_partition = Some(partition.key.clone());
+                    out.partial_explanation = Some(explanation_report(&decoded.model, &decoded.history, e));
                 }
             }
         }
         let html = self.config.html.as_ref().map(|_| html::render(&decoded.model, &decoded.history, &report, &file));
-        Ok(FileResult { verdict: Some(report.verdict), text, error: None, json: out, html })
+        FileResult {
+            verdict: Some(report.verdict),
+            text,
+            error: None,
+            json: PerFile::Read(FileReport::Checked(Box::new(out))),
+            html,
+        }
     }
 }
 
-fn explanation_json<M: Model>(
+fn explanation_report<M: Model>(
     model: &M,
     history: &[raftcheck_checker::Operation<M::Input, M::Output>],
     e: &raftcheck_checker::Explanation,
-) -> Value {
+) -> ExplanationReport {
     let op = |i: usize| {
         let o = &history[i];
-        json!({"process": o.process, "line": o.line, "op": model.describe_operation(&o.input, o.output.as_ref())})
+        OperationReport { process: o.process, line: o.line, op: model.describe_operation(&o.input, o.output.as_ref()) }
     };
-    json!({
-        "prefix_length": e.prefix.order.len(),
-        "prefix": e.prefix.order.iter().map(|&i| op(i)).collect::<Vec<_>>(),
-        "state": e.state(),
-        "stuck": op(e.stuck),
-        "candidates": e.candidates.iter().map(|c| {
-            let mut v = op(c.op);
-            v["accepted_by_model"] = json!(c.accepted_by_model);
-            v
-        }).collect::<Vec<_>>(),
-    })
+    ExplanationReport {
+        prefix_length: e.prefix.order.len(),
+        prefix: e.prefix.order.iter().map(|&i| op(i)).collect(),
+        state: e.state().to_string(),
+        stuck: op(e.stuck),
+        candidates: e
+            .candidates
+            .iter()
+            .map(|c| CandidateReport { op: op(c.op), accepted_by_model: c.accepted_by_model })
+            .collect(),
+    }
 }
 
 /// The files being checked, for progress output. One background thread

@@ -3,15 +3,20 @@
 //! This binary is thin: it parses arguments, dispatches to one subcommand
 //! module and turns the verdict into an exit code (see the README):
 //! 0 ok, 1 violated / not linearizable, 2 usage or input error, 3 incomplete.
+//! Everything printed on stdout goes through [`output`] (a closed pipe ends
+//! the process quietly with success); `print!` and `println!` are refused.
+
+#![deny(clippy::print_stdout)]
 
 mod lin_cmd;
 mod model_cmd;
 mod mutants_cmd;
+mod output;
 mod replay_cmd;
 mod trace_cmd;
 mod units;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// The model checker allocates and frees small states at a high rate;
@@ -47,8 +52,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // The matches are kept beside the parsed arguments: they tell which
+    // options the user gave (`model` reports those that override its
+    // configuration).
+    let parsed = Cli::command().try_get_matches().and_then(|matches| {
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        Ok((cli, matches))
+    });
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // clap prints help/version to stdout with exit 0, usage errors with 2.
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -56,8 +68,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let (_, command_matches) = matches.subcommand().expect("clap requires a subcommand");
     let code = match cli.command {
-        Command::Model(args) => model_cmd::run(args),
+        Command::Model(args) => model_cmd::run(args, command_matches),
         Command::Lin(args) => lin_cmd::run(args),
         Command::Mutants(args) => mutants_cmd::run(args),
         Command::Trace(args) => trace_cmd::run(args),

@@ -3,15 +3,17 @@
 //! Arguments are parsed into [`ModelArgs`], validated into bounds and run
 //! options before any work, then the report is printed as text or JSON.
 
+use crate::output::{self, outln, Envelope};
 use crate::units::{parse_duration, parse_size, peak_rss_bytes};
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Command};
 use raftcheck_core::{HeartbeatStyle, Mutant};
-use raftcheck_model::explore::bounds::{Bounds, Heartbeats, NetworkKind};
+use raftcheck_model::explore::bounds::{Bounds, Heartbeats, NetworkKind, OutOfBounds};
 use raftcheck_model::explore::configs;
 use raftcheck_model::explore::describe;
 use raftcheck_model::explore::run::{self, Engine, Progress, RunOptions, RunReport, Status, Strategy, Trace, Verdict};
 use raftcheck_model::explore::search::visited::omission_probability;
-use serde_json::json;
+use serde::Serialize;
 use std::time::Duration;
 
 /// Options of `raftcheck model`. Explicit bounds override the chosen
@@ -34,6 +36,68 @@ pub struct ModelArgs {
     /// List the seeded bugs (mutants) and exit.
     #[arg(long)]
     list_mutants: bool,
+    #[command(flatten)]
+    bounds: BoundArgs,
+    /// Re-introduce one classic bug: its id (m8) or name (figure-8-commit).
+    #[arg(long)]
+    mutant: Option<Mutant>,
+    /// auto (a bug hunt of --hunt-time, then dfs), dfs (exhaustive,
+    /// symmetry-reduced), bfs (exhaustive, shortest counterexamples), sim
+    /// (random walks until --timeout: swarm weights on every other walk,
+    /// every other walk from a state that first reached a new cell) or hunt
+    /// (bfs and random walks side by side, and after 2 s a one-thread dfs,
+    /// until one finds a counterexample or explores everything, or
+    /// --timeout or --hunt-time ends them).
+    #[arg(long, default_value = "auto")]
+    strategy: Strategy,
+    /// How long the bug hunt of --strategy auto (and hunt without
+    /// --timeout) runs: seconds, or a number with ms, s, m or h.
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    hunt_time: Duration,
+    /// Which search runs the strategy: own (default) or stateright (its own
+    /// checker, for comparison; dfs, bfs and sim only).
+    #[arg(long, default_value = "own")]
+    engine: Engine,
+    /// End the run as incomplete (exit 3) once resident memory exceeds
+    /// this size, e.g. 512M or 4G.
+    #[arg(long, value_parser = parse_size)]
+    memory_budget: Option<usize>,
+    /// Checker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Stop after this long: seconds, or a number with s, m or h. The run is
+    /// then incomplete (exit 3) unless something was found. Simulation
+    /// defaults to 60s.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Seed of the random walks (sim, hunt and the hunt of auto).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Turn symmetry reduction off (dfs and sim).
+    #[arg(long)]
+    no_symmetry: bool,
+    /// Print one JSON object on stdout instead of the text report.
+    #[arg(long)]
+    json: bool,
+    /// Instead of checking, serve stateright's Explorer (a web UI that walks
+    /// the model step by step) at this address, e.g. localhost:3000, until
+    /// interrupted.
+    #[arg(long, value_name = "ADDR")]
+    explore: Option<String>,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
+    /// When a property is violated, also write the counterexample to FILE
+    /// as a replay file, for `raftcheck replay` to play on the threaded
+    /// runtime.
+    #[arg(long, value_name = "FILE")]
+    replay_out: Option<std::path::PathBuf>,
+}
+
+/// The bound options of `raftcheck model`: each one given on the command
+/// line overrides the configuration's value, and the report names it.
+#[derive(Args, Debug)]
+struct BoundArgs {
     /// Number of servers (1-5).
     #[arg(long)]
     servers: Option<usize>,
@@ -94,80 +158,49 @@ pub struct ModelArgs {
     /// Most entries per AppendEntries (1-8).
     #[arg(long)]
     max_entries: Option<usize>,
-    /// Re-introduce one classic bug: its id (m8) or name (figure-8-commit).
-    #[arg(long)]
-    mutant: Option<Mutant>,
-    /// auto (a bug hunt of --hunt-time, then dfs), dfs (exhaustive,
-    /// symmetry-reduced), bfs (exhaustive, shortest counterexamples), sim
-    /// (random walks until --timeout: swarm weights on every other walk,
-    /// every other walk from a state that first reached a new cell) or hunt
-    /// (bfs and random walks side by side, and after 2 s a one-thread dfs,
-    /// until one finds a counterexample or explores everything, or
-    /// --timeout or --hunt-time ends them).
-    #[arg(long, default_value = "auto")]
-    strategy: Strategy,
-    /// How long the bug hunt of --strategy auto (and hunt without
-    /// --timeout) runs: seconds, or a number with ms, s, m or h.
-    #[arg(long, value_parser = parse_duration, default_value = "3s")]
-    hunt_time: Duration,
-    /// Which search runs the strategy: own (default) or stateright (its own
-    /// checker, for comparison; dfs, bfs and sim only).
-    #[arg(long, default_value = "own")]
-    engine: Engine,
-    /// End the run as incomplete (exit 3) once resident memory exceeds
-    /// this size, e.g. 512M or 4G.
-    #[arg(long, value_parser = parse_size)]
-    memory_budget: Option<usize>,
-    /// Checker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Stop after this long: seconds, or a number with s, m or h. The run is
-    /// then incomplete (exit 3) unless something was found. Simulation
-    /// defaults to 60s.
-    #[arg(long, value_parser = parse_duration)]
-    timeout: Option<Duration>,
-    /// Seed of the random walks (sim, hunt and the hunt of auto).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Turn symmetry reduction off (dfs and sim).
-    #[arg(long)]
-    no_symmetry: bool,
-    /// Print one JSON object on stdout instead of the text report.
-    #[arg(long)]
-    json: bool,
-    /// Instead of checking, serve stateright's Explorer (a web UI that walks
-    /// the model step by step) at this address, e.g. localhost:3000, until
-    /// interrupted.
-    #[arg(long, value_name = "ADDR")]
-    explore: Option<String>,
-    /// No progress lines on stderr.
-    #[arg(long)]
-    quiet: bool,
-    /// When a property is violated, also write the counterexample to FILE
-    /// as a replay file, for `raftcheck replay` to play on the threaded
-    /// runtime.
-    #[arg(long, value_name = "FILE")]
-    replay_out: Option<std::path::PathBuf>,
 }
 
 /// A limit given on the command line: a number, or `any` for none.
 #[derive(Clone, Copy, Debug)]
 struct Limit(Option<u8>);
 
-impl std::fmt::Display for Limit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(n) => write!(f, "{n}"),
-            None => f.write_str("any"),
-        }
+/// A limit that is neither a number nor `any`.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}': expected a number (0-255) or any")]
+struct LimitError(String);
+
+fn parse_limit(s: &str) -> Result<Limit, LimitError> {
+    match s {
+        "any" | "none" => Ok(Limit(None)),
+        _ => s.parse().map(|n| Limit(Some(n))).map_err(|_| LimitError(s.to_string())),
     }
 }
 
-fn parse_limit(s: &str) -> Result<Limit, String> {
-    match s {
-        "any" | "none" => Ok(Limit(None)),
-        _ => s.parse().map(|n| Limit(Some(n))).map_err(|_| format!("'{s}': expected a number (0-255) or any")),
-    }
+/// Options that cannot be run together, found before any work.
+#[derive(Debug, thiserror::Error)]
+enum PlanError {
+    #[error("unknown configuration '{wanted}' (known: {known})")]
+    UnknownConfig { wanted: String, known: String },
+    /// Bounds out of range or inconsistent, as the model says.
+    #[error(transparent)]
+    Bounds(#[from] OutOfBounds),
+    #[error("--threads must be at least 1")]
+    NoThreads,
+    #[error("--threads must be at most 256")]
+    TooManyThreads,
+    #[error("--engine stateright runs --strategy dfs, bfs or sim only")]
+    EngineStrategy,
+}
+
+/// An `--explore` address that cannot be served.
+#[derive(Debug, thiserror::Error)]
+enum AddressError {
+    #[error("not an address ({0}); expected HOST:PORT")]
+    NotAnAddress(std::io::Error),
+    #[error("resolves to no address")]
+    NoAddress,
+    #[error("cannot listen there: {0}")]
+    CannotListen(std::io::Error),
 }
 
 /// The validated work: bounds and options.
@@ -180,67 +213,58 @@ struct Plan {
     options: RunOptions,
 }
 
-impl ModelArgs {
-    /// The bound options given on the command line, as typed.
-    fn explicit_bounds(&self) -> Vec<String> {
-        let mut given = Vec::new();
-        let mut note = |name: &str, value: Option<String>| {
-            if let Some(v) = value {
-                given.push(format!("--{name} {v}"));
-            }
-        };
-        note("servers", self.servers.map(|v| v.to_string()));
-        note("max-term", self.max_term.map(|v| v.to_string()));
-        note("max-elections", self.max_elections.map(|v| v.to_string()));
-        note(
-            "election-order",
-            self.election_order.as_ref().map(|o| o.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")),
-        );
-        note("values", self.values.map(|v| v.to_string()));
-        note("crashes", self.crashes.map(|v| v.to_string()));
-        note("crash-mid-step", self.crash_mid_step.map(|v| v.to_string()));
-        note("snapshots", self.snapshots.map(|v| v.to_string()));
-        note("network", self.network.map(|v| v.to_string()));
-        note("max-in-flight", self.max_in_flight.map(|v| v.to_string()));
-        note("max-messages", self.max_messages.map(|v| v.to_string()));
-        note("heartbeats", self.heartbeats.map(|v| v.name().to_string()));
-        note("max-heartbeats", self.max_heartbeats.map(|v| v.to_string()));
-        note("one-value-per-term", self.one_value_per_term.map(|v| v.to_string()));
-        note("heartbeat-style", self.heartbeat_style.map(|v| v.to_string()));
-        note("max-entries", self.max_entries.map(|v| v.to_string()));
-        given
-    }
+/// The bound options given on the command line, as typed (`--servers 5`),
+/// in the order of `--help`. Which ones were given is clap's to say: those
+/// whose value came from the command line.
+fn explicit_bounds(matches: &ArgMatches) -> Vec<String> {
+    let bound_args = BoundArgs::augment_args(Command::new("bounds"));
+    bound_args
+        .get_arguments()
+        .filter(|arg| matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|arg| {
+            let id = arg.get_id().as_str();
+            let name = arg.get_long().unwrap_or(id);
+            let values: Vec<String> =
+                matches.get_raw(id).into_iter().flatten().map(|v| v.to_string_lossy().into_owned()).collect();
+            format!("--{name} {}", values.join(","))
+        })
+        .collect()
+}
 
-    fn plan(&self) -> Result<Plan, String> {
+impl ModelArgs {
+    /// The validated work; `matches` are the subcommand's, which tell which
+    /// bound options were given.
+    fn plan(&self, matches: &ArgMatches) -> Result<Plan, PlanError> {
         let wanted = self.config.as_deref().unwrap_or("default");
         let named = configs::named(wanted).ok_or_else(|| {
             let names: Vec<&str> = configs::all().iter().map(|c| c.name).collect();
-            format!("unknown configuration '{wanted}' (known: {})", names.join(", "))
+            PlanError::UnknownConfig { wanted: wanted.to_string(), known: names.join(", ") }
         })?;
+        let given = &self.bounds;
         let mut b = named.bounds;
-        b.servers = self.servers.unwrap_or(b.servers);
-        b.max_term = self.max_term.unwrap_or(b.max_term);
-        b.max_elections = self.max_elections.map_or(b.max_elections, |l| l.0);
-        if self.election_order.is_some() {
-            b.election_order = self.election_order.clone();
+        b.servers = given.servers.unwrap_or(b.servers);
+        b.max_term = given.max_term.unwrap_or(b.max_term);
+        b.max_elections = given.max_elections.map_or(b.max_elections, |l| l.0);
+        if given.election_order.is_some() {
+            b.election_order = given.election_order.clone();
         }
-        b.values = self.values.unwrap_or(b.values);
-        b.crashes = self.crashes.unwrap_or(b.crashes);
-        b.crash_mid_step = self.crash_mid_step.unwrap_or(b.crash_mid_step);
-        b.snapshots = self.snapshots.unwrap_or(b.snapshots);
-        b.network = self.network.unwrap_or(b.network);
-        b.link_capacity = self.max_in_flight.unwrap_or(b.link_capacity);
-        b.network_capacity = self.max_messages.map_or(b.network_capacity, |l| l.0);
-        b.heartbeats = self.heartbeats.unwrap_or(b.heartbeats);
-        b.max_heartbeats = self.max_heartbeats.map_or(b.max_heartbeats, |l| l.0);
-        b.one_value_per_term = self.one_value_per_term.unwrap_or(b.one_value_per_term);
-        b.heartbeat_style = self.heartbeat_style.unwrap_or(b.heartbeat_style);
-        b.max_entries_per_append = self.max_entries.unwrap_or(b.max_entries_per_append);
+        b.values = given.values.unwrap_or(b.values);
+        b.crashes = given.crashes.unwrap_or(b.crashes);
+        b.crash_mid_step = given.crash_mid_step.unwrap_or(b.crash_mid_step);
+        b.snapshots = given.snapshots.unwrap_or(b.snapshots);
+        b.network = given.network.unwrap_or(b.network);
+        b.link_capacity = given.max_in_flight.unwrap_or(b.link_capacity);
+        b.network_capacity = given.max_messages.map_or(b.network_capacity, |l| l.0);
+        b.heartbeats = given.heartbeats.unwrap_or(b.heartbeats);
+        b.max_heartbeats = given.max_heartbeats.map_or(b.max_heartbeats, |l| l.0);
+        b.one_value_per_term = given.one_value_per_term.unwrap_or(b.one_value_per_term);
+        b.heartbeat_style = given.heartbeat_style.unwrap_or(b.heartbeat_style);
+        b.max_entries_per_append = given.max_entries.unwrap_or(b.max_entries_per_append);
         b.mutant = self.mutant.or(b.mutant);
         b.validate()?;
         let threads = match self.threads {
-            Some(0) => return Err("--threads must be at least 1".to_string()),
-            Some(t) if t > 256 => return Err("--threads must be at most 256".to_string()),
+            Some(0) => return Err(PlanError::NoThreads),
+            Some(t) if t > 256 => return Err(PlanError::TooManyThreads),
             Some(t) => t,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -249,7 +273,7 @@ impl ModelArgs {
             (t, _) => t,
         };
         if self.engine == Engine::Stateright && matches!(self.strategy, Strategy::Auto | Strategy::Hunt) {
-            return Err("--engine stateright runs --strategy dfs, bfs or sim only".to_string());
+            return Err(PlanError::EngineStrategy);
         }
         let progress: Option<fn(&Progress)> = if self.quiet { None } else { Some(print_progress) };
         let options = RunOptions {
@@ -264,7 +288,7 @@ impl ModelArgs {
             symmetry: !self.no_symmetry,
             progress,
         };
-        Ok(Plan { config_name: named.name.to_string(), overrides: self.explicit_bounds(), bounds: b, options })
+        Ok(Plan { config_name: named.name.to_string(), overrides: explicit_bounds(matches), bounds: b, options })
     }
 }
 
@@ -290,22 +314,23 @@ fn print_progress(p: &Progress) {
     );
 }
 
-/// Runs the subcommand and returns the process exit code.
-pub fn run(args: ModelArgs) -> u8 {
+/// Runs the subcommand and returns the process exit code; `matches` are
+/// the subcommand's.
+pub fn run(args: ModelArgs, matches: &ArgMatches) -> u8 {
     if args.list_configs {
         for c in configs::all() {
-            println!("{:<8} {}", c.name, c.description);
-            println!("         {}", c.bounds.summary());
+            outln!("{:<8} {}", c.name, c.description);
+            outln!("         {}", c.bounds.summary());
         }
         return 0;
     }
     if args.list_mutants {
         for m in Mutant::ALL {
-            println!("{:<4} {:<26} {}", m.id(), m.name(), m.description());
+            outln!("{:<4} {:<26} {}", m.id(), m.name(), m.description());
         }
         return 0;
     }
-    let plan = match args.plan() {
+    let plan = match args.plan(matches) {
         Ok(plan) => plan,
         Err(message) => {
             eprintln!("raftcheck model: {message}");
@@ -343,28 +368,26 @@ pub fn run(args: ModelArgs) -> u8 {
             return 2;
         }
     }
-    if args.json {
-        println!("{}", json_report(&plan, &report));
-    } else {
-        print!("{}", text_report(&plan, &report));
-    }
-    match report.verdict {
+    let code = match report.verdict {
         Verdict::Ok => 0,
         Verdict::Violated => 1,
         Verdict::Incomplete => 3,
+    };
+    if args.json {
+        Envelope::new(report.verdict.name(), code, report.elapsed, json_report(&plan, &report)).print();
+    } else {
+        output::print(&text_report(&plan, &report));
     }
+    code
 }
 
 /// Resolves `address` and checks that it can be bound now, so that the
 /// Explorer's server does not fail later.
-fn bindable(address: &str) -> Result<std::net::SocketAddr, String> {
+fn bindable(address: &str) -> Result<std::net::SocketAddr, AddressError> {
     use std::net::ToSocketAddrs;
-    let resolved = address
-        .to_socket_addrs()
-        .map_err(|e| format!("not an address ({e}); expected HOST:PORT"))?
-        .next()
-        .ok_or("resolves to no address")?;
-    std::net::TcpListener::bind(resolved).map_err(|e| format!("cannot listen there: {e}"))?;
+    let resolved =
+        address.to_socket_addrs().map_err(AddressError::NotAnAddress)?.next().ok_or(AddressError::NoAddress)?;
+    std::net::TcpListener::bind(resolved).map_err(AddressError::CannotListen)?;
     Ok(resolved)
 }
 
@@ -446,49 +469,122 @@ fn text_report(plan: &Plan, report: &RunReport) -> String {
     out
 }
 
-fn json_report(plan: &Plan, report: &RunReport) -> String {
-    let properties: Vec<_> = report
-        .properties
-        .iter()
-        .map(|p| json!({"name": p.name, "expectation": p.expectation, "status": p.status.name()}))
-        .collect();
+/// `raftcheck model --json`, inside the [`Envelope`] (which holds the
+/// verdict, the exit code and `elapsed_ms`).
+#[derive(Serialize)]
+struct ModelReport<'a> {
+    config: &'a str,
+    /// The bound options merged into the configuration, as typed.
+    explicit_options: &'a [String],
+    scope: String,
+    bounds: BoundsReport,
+    stopped: Option<&'static str>,
+    found_by_hunt: bool,
+    visited_bytes: usize,
+    strategy: String,
+    threads: usize,
+    complete: bool,
+    unique_states: usize,
+    total_states: usize,
+    max_depth: usize,
+    /// How long the bug hunt before the exhaustive search took (auto).
+    hunt_ms: Option<f64>,
+    peak_rss_bytes: Option<u64>,
+    properties: Vec<PropertyReport>,
+    counterexample: Option<CounterexampleReport>,
+}
+
+/// The effective bounds, named as their options.
+#[derive(Serialize)]
+struct BoundsReport {
+    servers: usize,
+    max_term: u64,
+    max_elections: Option<u8>,
+    election_order: Option<Vec<usize>>,
+    values: u8,
+    crashes: u8,
+    crash_mid_step: bool,
+    snapshots: u8,
+    network: &'static str,
+    max_in_flight: u8,
+    max_messages: Option<u8>,
+    heartbeats: &'static str,
+    max_heartbeats: Option<u8>,
+    one_value_per_term: bool,
+    heartbeat_style: &'static str,
+    max_entries: usize,
+    mutant: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct PropertyReport {
+    name: &'static str,
+    expectation: &'static str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct CounterexampleReport {
+    property: &'static str,
+    /// Steps from the initial state.
+    length: usize,
+    steps: Vec<String>,
+    final_state: Vec<String>,
+    detail: Option<String>,
+}
+
+fn json_report<'a>(plan: &'a Plan, report: &RunReport) -> ModelReport<'a> {
     let counterexample = report.counterexample().map(|cx| {
         let trace = cx.path.as_ref().expect("a violated property has a path");
         let last = &trace.last().expect("paths are not empty").0;
-        json!({
-            "property": cx.name,
-            "length": trace.len() - 1,
-            "steps": trace_lines(trace),
-            "final_state": describe::cluster(last),
-            "detail": last.history.detail.as_deref(),
-        })
+        CounterexampleReport {
+            property: cx.name,
+            length: trace.len() - 1,
+            steps: trace_lines(trace),
+            final_state: describe::cluster(last),
+            detail: last.history.detail.as_deref().map(str::to_string),
+        }
     });
     let b = &plan.bounds;
-    let value = json!({
-        "verdict": report.verdict.name(),
-        "config": plan.config_name,
-        "explicit_options": plan.overrides,
-        "scope": b.summary(),
-        "bounds": {
-            "servers": b.servers, "max_term": b.max_term, "max_elections": b.max_elections, "election_order": b.election_order, "values": b.values, "crashes": b.crashes,
-            "crash_mid_step": b.crash_mid_step, "snapshots": b.snapshots, "network": b.network.name(), "max_in_flight": b.link_capacity, "max_messages": b.network_capacity,
-            "heartbeats": b.heartbeats.name(), "max_heartbeats": b.max_heartbeats, "one_value_per_term": b.one_value_per_term,
-            "heartbeat_style": b.heartbeat_style.name(), "max_entries": b.max_entries_per_append, "mutant": b.mutant.map(|m| m.id()),
+    ModelReport {
+        config: &plan.config_name,
+        explicit_options: &plan.overrides,
+        scope: b.summary(),
+        bounds: BoundsReport {
+            servers: b.servers,
+            max_term: b.max_term,
+            max_elections: b.max_elections,
+            election_order: b.election_order.clone(),
+            values: b.values,
+            crashes: b.crashes,
+            crash_mid_step: b.crash_mid_step,
+            snapshots: b.snapshots,
+            network: b.network.name(),
+            max_in_flight: b.link_capacity,
+            max_messages: b.network_capacity,
+            heartbeats: b.heartbeats.name(),
+            max_heartbeats: b.max_heartbeats,
+            one_value_per_term: b.one_value_per_term,
+            heartbeat_style: b.heartbeat_style.name(),
+            max_entries: b.max_entries_per_append,
+            mutant: b.mutant.map(|m| m.id()),
         },
-        "stopped": report.stopped,
-        "found_by_hunt": report.found_by_hunt,
-        "visited_bytes": report.visited_bytes,
-        "strategy": plan.options.strategy.to_string(),
-        "threads": plan.options.threads,
-        "complete": report.complete,
-        "unique_states": report.unique_states,
-        "total_states": report.states,
-        "max_depth": report.max_depth,
-        "elapsed_secs": report.elapsed.as_secs_f64(),
-        "hunt_secs": report.hunt_elapsed.map(|h| h.as_secs_f64()),
-        "peak_rss_bytes": peak_rss_bytes(),
-        "properties": properties,
-        "counterexample": counterexample,
-    });
-    value.to_string()
+        stopped: report.stopped,
+        found_by_hunt: report.found_by_hunt,
+        visited_bytes: report.visited_bytes,
+        strategy: plan.options.strategy.to_string(),
+        threads: plan.options.threads,
+        complete: report.complete,
+        unique_states: report.unique_states,
+        total_states: report.states,
+        max_depth: report.max_depth,
+        hunt_ms: report.hunt_elapsed.map(output::ms),
+        peak_rss_bytes: peak_rss_bytes(),
+        properties: report
+            .properties
+            .iter()
+            .map(|p| PropertyReport { name: p.name, expectation: p.expectation, status: p.status.name() })
+            .collect(),
+        counterexample,
+    }
 }

@@ -1,10 +1,12 @@
 //! `raftcheck mutants`: every seeded bug, where it lives and which checker
 //! must catch it.
 
+use crate::output::{outln, Envelope};
 use clap::Args;
 use raftcheck_core::Mutant;
 use raftcheck_impl::kv::KvMutant;
-use serde_json::json;
+use serde::Serialize;
+use std::time::Instant;
 
 /// Options of `raftcheck mutants`.
 #[derive(Args, Debug)]
@@ -15,6 +17,7 @@ pub struct MutantsArgs {
 }
 
 /// One listed bug.
+#[derive(Serialize)]
 struct Listed {
     id: &'static str,
     name: &'static str,
@@ -41,30 +44,30 @@ fn listing() -> Vec<Listed> {
     core.chain(service).collect()
 }
 
+/// `raftcheck mutants --json`, inside the [`Envelope`] (verdict `ok`).
+#[derive(Serialize)]
+struct MutantsReport {
+    mutants: Vec<Listed>,
+}
+
 /// Prints the listing; always exit code 0.
 pub fn run(args: MutantsArgs) -> u8 {
+    let started = Instant::now();
     let all = listing();
     if args.json {
-        let items: Vec<_> = all
-            .iter()
-            .map(|m| {
-                json!({"id": m.id, "name": m.name, "layer": m.layer, "caught_by": m.caught_by,
-                       "description": m.description})
-            })
-            .collect();
-        println!("{}", json!({ "mutants": items }));
+        Envelope::new("ok", 0, started.elapsed(), MutantsReport { mutants: all }).print();
         return 0;
     }
-    println!("Seeded bugs (ids as in docs/mutants.md).\n");
+    outln!("Seeded bugs (ids as in docs/mutants.md).\n");
     for (layer, heading) in [
         ("core", "In the Raft core: model-checked with `raftcheck model --mutant ID` (see --list-mutants there)"),
         ("service", "In the runtime's key/value service: invisible to the model, caught by checking histories"),
     ] {
-        println!("{heading}:");
+        outln!("{heading}:");
         for m in all.iter().filter(|m| m.layer == layer) {
-            println!("  {:<4} {:<26} {}", m.id, m.name, m.description);
+            outln!("  {:<4} {:<26} {}", m.id, m.name, m.description);
         }
-        println!();
+        outln!();
     }
     0
 }

@@ -3,11 +3,13 @@
 //! Exit code: 0 every trace valid; 1 some trace invalid (its first bad
 //! event named); 2 a usage or input error in any file (with file and line).
 
+use crate::output::{self, ms, outln, Envelope, InputError, PerFile};
 use clap::Args;
 use raftcheck_core::Mutant;
-use raftcheck_traces::validate::{replaying, validate_file, Options, Report, Verdict};
-use serde_json::json;
+use raftcheck_traces::validate::{self, replaying, validate_file, Options, Report, Verdict};
+use serde::Serialize;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// Options of `raftcheck trace`.
 #[derive(Args, Debug)]
@@ -36,6 +38,7 @@ pub struct TraceArgs {
 /// Runs the subcommand and returns the process exit code.
 pub fn run(args: TraceArgs) -> u8 {
     quiet_core_panics();
+    let started = Instant::now();
     let options = Options { mutant: args.mutant };
     let mut code = 0;
     let mut files = Vec::new();
@@ -47,23 +50,65 @@ pub fn run(args: TraceArgs) -> u8 {
                     code = 1;
                 }
                 if !args.json {
-                    println!("{}", text(&name, &report));
+                    outln!("{}", text(&name, &report));
                 }
-                files.push(report_json(&name, &report));
+                files.push(PerFile::Read(file_report(&name, &report)));
             }
             Err(error) => {
                 code = 2;
+                let error = input_error(name, error);
                 if !args.json {
-                    eprintln!("{name}: {error}");
+                    eprintln!("{}", error.error);
                 }
-                files.push(json!({"file": name, "verdict": null, "error": error.to_string(), "line": error.line}));
+                files.push(PerFile::failed(error));
             }
         }
     }
     if args.json {
-        println!("{}", json!({ "files": files }));
+        // The worst verdict wins, as in `raftcheck lin`.
+        let overall = match code {
+            0 => Verdict::Valid.name(),
+            1 => Verdict::Invalid.name(),
+            _ => output::ERROR,
+        };
+        Envelope::new(overall, code, started.elapsed(), TraceReport { files }).print();
     }
     code
+}
+
+/// A trace that cannot be read, in the common shape (line 0 is no line:
+/// the file could not be opened).
+fn input_error(file: String, error: validate::InputError) -> InputError {
+    InputError::new(file, Some(error.line).filter(|&l| l > 0), error.message)
+}
+
+/// `raftcheck trace --json`, inside the [`Envelope`]: one entry per file,
+/// in the order given.
+#[derive(Serialize)]
+struct TraceReport {
+    files: Vec<PerFile<FileReport>>,
+}
+
+/// One trace's verdict.
+#[derive(Serialize)]
+struct FileReport {
+    file: String,
+    verdict: &'static str,
+    events: u64,
+    elapsed_ms: f64,
+    failure: Option<FailureReport>,
+}
+
+/// The first bad event: where, which check, what was expected and seen.
+#[derive(Serialize)]
+struct FailureReport {
+    line: usize,
+    seq: u64,
+    node: usize,
+    check: &'static str,
+    message: String,
+    expected: String,
+    seen: String,
 }
 
 fn text(name: &str, report: &Report) -> String {
@@ -74,13 +119,23 @@ fn text(name: &str, report: &Report) -> String {
     }
 }
 
-fn report_json(name: &str, report: &Report) -> serde_json::Value {
-    let failure = report.failure.as_ref().map(|f| {
-        json!({"line": f.line, "seq": f.seq, "node": f.node, "check": f.check.name(), "message": f.message,
-               "expected": f.expected, "seen": f.seen})
+fn file_report(name: &str, report: &Report) -> FileReport {
+    let failure = report.failure.as_ref().map(|f| FailureReport {
+        line: f.line,
+        seq: f.seq,
+        node: f.node,
+        check: f.check.name(),
+        message: f.message.clone(),
+        expected: f.expected.clone(),
+        seen: f.seen.clone(),
     });
-    json!({"file": name, "verdict": report.verdict.name(), "events": report.events,
-           "elapsed_ms": report.elapsed.as_secs_f64() * 1e3, "failure": failure})
+    FileReport {
+        file: name.to_string(),
+        verdict: report.verdict.name(),
+        events: report.events,
+        elapsed_ms: ms(report.elapsed),
+        failure,
+    }
 }
 
 /// A core that panics on a recorded input is reported as an invalid trace;

@@ -127,7 +127,7 @@ fn json_report_of_a_clean_run() {
     assert_eq!(v["complete"], true);
     assert!(v["unique_states"].as_u64().unwrap() > 0);
     assert!(v["total_states"].as_u64().unwrap() >= v["unique_states"].as_u64().unwrap());
-    assert!(v["elapsed_secs"].as_f64().is_some());
+    assert!(v["elapsed_ms"].as_f64().is_some());
     let props = v["properties"].as_array().unwrap();
     assert!(props.iter().any(|p| p["name"] == "election safety" && p["status"] == "holds"));
     assert!(v["counterexample"].is_null());
