@@ -6,7 +6,7 @@
 use crate::output::{self, ms, outln, Envelope, InputError, PerFile};
 use clap::Args;
 use raftcheck_core::Mutant;
-use raftcheck_traces::validate::{self, replaying, validate_file, Options, Report, Verdict};
+use raftcheck_traces::validate::{self, validate_file, Options, Report, Verdict};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -37,7 +37,6 @@ pub struct TraceArgs {
 
 /// Runs the subcommand and returns the process exit code.
 pub fn run(args: TraceArgs) -> u8 {
-    quiet_core_panics();
     let started = Instant::now();
     let options = Options { mutant: args.mutant };
     let mut code = 0;
@@ -136,15 +135,4 @@ fn file_report(name: &str, report: &Report) -> FileReport {
         elapsed_ms: ms(report.elapsed),
         failure,
     }
-}
-
-/// A core that panics on a recorded input is reported as an invalid trace;
-/// keep the panic's own message off the terminal.
-fn quiet_core_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !replaying() {
-            default(info);
-        }
-    }));
 }

@@ -29,13 +29,12 @@ use crate::schema::{
     Event, Header, PersistedSummary, StateSummary, TraceInput, TraceMessage, TraceNode, TraceOutput, TracePersistent,
     VERSION,
 };
+use raftcheck_core::panic_guard::guarded;
 use raftcheck_core::properties::{History, Opaque, ServiceState, StepRecord};
 use raftcheck_core::{Config, Input, Mutant, Node, NodeId, Output};
-use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::BufRead;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -149,17 +148,6 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
-
-thread_local! {
-    static REPLAYING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether this thread is replaying a step through the core right now (a
-/// panic there is reported as a failure of the trace, not of the program:
-/// a panic hook may stay quiet).
-pub fn replaying() -> bool {
-    REPLAYING.with(Cell::get)
-}
 
 /// Validates the trace in the file at `path`.
 pub fn validate_file(path: &Path, options: Options) -> Result<Report, InputError> {
@@ -381,9 +369,9 @@ impl Validator {
             }
         }
         let before = node.clone();
-        REPLAYING.with(|r| r.set(true));
-        let replayed = catch_unwind(AssertUnwindSafe(|| node.step(&config, input.clone())));
-        REPLAYING.with(|r| r.set(false));
+        // The one panic guard: a panic of the core is a failure of the trace,
+        // kept off the terminal.
+        let replayed = guarded(|| node.step(&config, input.clone()));
         let expected = match replayed {
             Ok(outputs) => outputs,
             Err(_) => {
