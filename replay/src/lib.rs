@@ -5,7 +5,7 @@
 //! names them. Every action is handed to the node's event loop and waited
 //! for, so the run is deterministic.
 
-use raftcheck_core::{HeartbeatStyle, Mutant, NodeId};
+use raftcheck_core::{Config, HeartbeatStyle, Mutant, NodeId};
 use raftcheck_impl::raft::{ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, Transport};
 use raftcheck_impl::storage::MemoryPersister;
 use raftcheck_model::explore::replay_file::{Replay, ReplayAction, ReplayMessage, ReplayStep};
@@ -205,9 +205,8 @@ pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<Played, R
     let mutant = replay.mutant().map_err(|e| ReplayError::Invalid(e.to_string()))?;
     let heartbeat = replay.heartbeat;
     let n = replay.cluster_size;
-    if n == 0 || n > 64 {
-        return Err(ReplayError::Invalid(format!("cluster_size {n} (expected 1 to 64)")));
-    }
+    // The core says which sizes it runs, before a persister is made per node.
+    Config::new(n).map_err(|e| ReplayError::Invalid(format!("cluster_size: {e}")))?;
     let mut cluster = Cluster {
         replay_mutant: mutant,
         max_entries: replay.max_entries_per_append.unwrap_or(usize::MAX),
