@@ -542,7 +542,7 @@ fn json_report<'a>(plan: &'a Plan, report: &RunReport) -> ModelReport<'a> {
             length: trace.len() - 1,
             steps: trace_lines(trace),
             final_state: describe::cluster(last),
-            detail: last.history.detail.as_deref().map(str::to_string),
+            detail: last.history.detail.as_deref().map(ToString::to_string),
         }
     });
     let b = &plan.bounds;

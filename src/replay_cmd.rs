@@ -70,7 +70,7 @@ pub fn run(args: ReplayArgs) -> u8 {
         Err(e) => return input_error(InputError::new(&trace_name, None, format!("cannot write the trace: {e}"))),
     };
     let played = replay::run(&replay, Some(Arc::clone(&writer)));
-    let flushed = writer.flush();
+    let flushed = writer.finish();
     let played = match played {
         Ok(played) => played,
         Err(e) => {

@@ -14,7 +14,11 @@ use raftcheck_core::{
 use serde::{Deserialize, Serialize};
 
 /// The format version this build writes and reads.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
+
+/// The oldest format version this build reads (version 1 had no end record
+/// and no `may_duplicate`).
+pub const OLDEST_VERSION: u64 = 1;
 
 /// A message as traced: commands and snapshot data by digest.
 pub type TraceMessage = Message<Digest, Digest>;
@@ -42,6 +46,37 @@ pub struct Header {
     /// The seeded bug the nodes ran with (`null`: none). Informative: the
     /// validator checks against the correct core unless told otherwise.
     pub mutant: Option<String>,
+    /// Whether the network may deliver one sent message more than once (a
+    /// transport that retransmits). Absent: it may not, and a second
+    /// delivery is reported as a duplicate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_duplicate: bool,
+}
+
+/// The last line of a trace closed cleanly ([`crate::TraceWriter::finish`]):
+/// `{"event":"end","events":N}`, N the number of events before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndRecord {
+    /// Always `"end"`.
+    pub event: EndTag,
+    /// How many events the trace holds.
+    pub events: u64,
+}
+
+/// The tag of an [`EndRecord`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndTag {
+    /// `"end"`.
+    End,
+}
+
+impl EndRecord {
+    /// The end record of a trace of `events` events.
+    pub fn new(events: u64) -> Self {
+        EndRecord { event: EndTag::End, events }
+    }
 }
 
 impl Header {
@@ -54,6 +89,7 @@ impl Header {
                 .then_some(config.max_entries_per_append),
             heartbeat: config.heartbeat,
             mutant: config.mutant.map(|m| m.id().to_string()),
+            may_duplicate: false,
         }
     }
 

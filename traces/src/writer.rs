@@ -1,7 +1,7 @@
 //! Writing a trace: one writer per cluster, shared by its nodes' threads,
 //! numbering events in the order they are written.
 
-use crate::schema::{Event, Header};
+use crate::schema::{EndRecord, Event, Header};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -12,6 +12,9 @@ struct Sink {
     next_seq: u64,
     /// The first write error; later events are dropped and `flush` reports it.
     error: Option<io::Error>,
+    /// Set by [`TraceWriter::finish`]: the end record is written, and
+    /// later events are dropped.
+    finished: bool,
 }
 
 /// A trace being written. Events get consecutive sequence numbers in the
@@ -34,7 +37,7 @@ impl TraceWriter {
         let mut out = BufWriter::with_capacity(1 << 16, out);
         serde_json::to_writer(&mut out, header)?;
         out.write_all(b"\n")?;
-        Ok(TraceWriter { sink: Mutex::new(Sink { out, next_seq: 1, error: None }) })
+        Ok(TraceWriter { sink: Mutex::new(Sink { out, next_seq: 1, error: None, finished: false }) })
     }
 
     /// Writes the event `make` builds with the next sequence number.
@@ -48,7 +51,7 @@ impl TraceWriter {
     /// before it or not at all.
     pub fn write_if(&self, still: impl FnOnce() -> bool, make: impl FnOnce(u64) -> Event) {
         let mut sink = self.sink.lock().expect("trace lock");
-        if sink.error.is_some() || !still() {
+        if sink.error.is_some() || sink.finished || !still() {
             return;
         }
         let event = make(sink.next_seq);
@@ -64,6 +67,29 @@ impl TraceWriter {
     /// How many events were written.
     pub fn events(&self) -> u64 {
         self.sink.lock().expect("trace lock").next_seq - 1
+    }
+
+    /// Closes the trace cleanly: writes the end record (with the number of
+    /// events), flushes, and drops any event written later. A trace without
+    /// its end record was cut short, and the validator says so. Returns the
+    /// number of events; a second call writes nothing more.
+    pub fn finish(&self) -> io::Result<u64> {
+        let mut sink = self.sink.lock().expect("trace lock");
+        let events = sink.next_seq - 1;
+        if !sink.finished && sink.error.is_none() {
+            sink.finished = true;
+            let written = serde_json::to_writer(&mut sink.out, &EndRecord::new(events))
+                .map_err(io::Error::from)
+                .and_then(|()| sink.out.write_all(b"\n"));
+            if let Err(e) = written {
+                sink.error = Some(e);
+            }
+        }
+        if let Some(e) = sink.error.take() {
+            return Err(e);
+        }
+        sink.out.flush()?;
+        Ok(events)
     }
 
     /// Writes out what is buffered; reports the first error of any write.

@@ -142,6 +142,51 @@ impl Safety {
     }
 }
 
+/// How a safety property was broken: the property, the nodes involved, the
+/// term or index where it shows (where there is one), and all of it in
+/// words (`Display`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Breach {
+    /// The property broken.
+    pub property: Safety,
+    /// The nodes involved, the one that just changed last.
+    pub nodes: Vec<NodeId>,
+    /// The term where it shows, if one.
+    pub term: Option<Term>,
+    /// The log index where it shows, if one.
+    pub index: Option<Index>,
+    /// What happened, in words.
+    pub what: String,
+}
+
+impl Breach {
+    /// `property` broken as `what` says.
+    pub fn new(property: Safety, what: impl Into<String>) -> Self {
+        Breach { property, nodes: Vec::new(), term: None, index: None, what: what.into() }
+    }
+    /// The same, naming the nodes involved.
+    pub fn nodes(mut self, nodes: &[NodeId]) -> Self {
+        self.nodes = nodes.to_vec();
+        self
+    }
+    /// The same, naming the term.
+    pub fn term(mut self, term: Term) -> Self {
+        self.term = Some(term);
+        self
+    }
+    /// The same, naming the index.
+    pub fn index(mut self, index: Index) -> Self {
+        self.index = Some(index);
+        self
+    }
+}
+
+impl std::fmt::Display for Breach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
 /// Reachability goals: states a scope must be able to reach, so that a
 /// scope (or a core) that does nothing cannot pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -264,9 +309,9 @@ pub struct History<C> {
     pub applied: Vec<C>,
     /// Bit `p as u16`: safety property `p` was broken.
     pub broken: u16,
-    /// What broke the first broken property, in words, where more can be
-    /// said than its name (a broken invariant, a panic's message).
-    pub detail: Option<Arc<str>>,
+    /// How the first broken property was broken: the nodes, the term or
+    /// index where it shows, in words.
+    pub detail: Option<Arc<Breach>>,
     /// Bit `n`: node `n` has restarted at least once.
     pub restarted: u64,
     /// Events witnessed (snapshot installed, suffix truncated, ...).
@@ -298,12 +343,13 @@ impl<C: Command> History<C> {
         self.broken & property.bit() == 0
     }
 
-    /// Records that `property` is broken; `detail` says how, if known.
-    pub fn record_broken(&mut self, property: Safety, detail: Option<String>) {
+    /// Records a broken property, and how it broke if it is the first.
+    pub fn record_broken(&mut self, breach: Breach) {
+        let bit = breach.property.bit();
         if self.broken == 0 {
-            self.detail = detail.map(Arc::from);
+            self.detail = Some(Arc::new(breach));
         }
-        self.broken |= property.bit();
+        self.broken |= bit;
     }
 
     /// Records one step of a running node: `cluster` holds the node as it
@@ -321,10 +367,17 @@ impl<C: Command> History<C> {
         let StepRecord { node: n, before, outputs } = step;
         let Some(node) = cluster.node(n) else { return };
         for output in outputs {
-            self.observe_output(output, service, contents);
+            self.observe_output(n, output, service, contents);
         }
         if node.commit_index() < before.commit_index() || node.last_applied() < before.last_applied() {
-            self.record_broken(Safety::Monotonic, None);
+            let what = format!(
+                "node {n}'s commit/applied went from {}/{} to {}/{}",
+                before.commit_index(),
+                before.last_applied(),
+                node.commit_index(),
+                node.last_applied()
+            );
+            self.record_broken(Breach::new(Safety::Monotonic, what).nodes(&[n]).index(node.commit_index()));
         }
         if truncated(before, node) {
             self.events |= SUFFIX_TRUNCATED;
@@ -335,11 +388,12 @@ impl<C: Command> History<C> {
         if let Some(snapshot) = node.snapshot().and_then(|d| contents.commands(d)) {
             let index = node.log().snapshot_index();
             if service.prefix(index).is_some_and(|applied| applied != snapshot) || snapshot.len() as Index != index {
-                self.record_broken(Safety::SnapshotMatchesApplied, None);
+                let what = format!("node {n}'s snapshot through index {index} differs from what its service applied");
+                self.record_broken(Breach::new(Safety::SnapshotMatchesApplied, what).nodes(&[n]).index(index));
             }
         }
         if let Err(broken) = node.check_invariants(cfg) {
-            self.record_broken(Safety::NodeInvariants, Some(broken.to_string()));
+            self.record_broken(Breach::new(Safety::NodeInvariants, broken.to_string()).nodes(&[n]));
         }
         self.observe_node(cluster, n, contents);
     }
@@ -363,12 +417,13 @@ impl<C: Command> History<C> {
 
     /// Records that the core panicked while stepping a node.
     pub fn observe_panic(&mut self, n: NodeId, message: &str) {
-        self.record_broken(Safety::NoPanic, Some(format!("node {n} panicked: {message}")));
+        self.record_broken(Breach::new(Safety::NoPanic, format!("node {n} panicked: {message}")).nodes(&[n]));
     }
 
     /// One output's effect on the service and on the applied history.
     fn observe_output<D>(
         &mut self,
+        n: NodeId,
         output: &Output<C, D>,
         service: &mut ServiceState<C>,
         contents: &impl SnapshotContents<C, D>,
@@ -376,23 +431,23 @@ impl<C: Command> History<C> {
         match output {
             Output::ApplyCommand { index, command, .. } => {
                 if *index != service.applied() + 1 {
-                    let what = format!("applied index {index} after {}", service.applied());
-                    self.record_broken(Safety::ApplyOrder, Some(what));
+                    let what = format!("node {n} applied index {index} after {}", service.applied());
+                    self.record_broken(Breach::new(Safety::ApplyOrder, what).nodes(&[n]).index(*index));
                 }
-                self.record_applied(*index, std::slice::from_ref(command));
+                self.record_applied(n, *index, std::slice::from_ref(command));
                 if *index == service.applied() + 1 {
                     service.commands.push(command.clone());
                 }
             }
             Output::ApplySnapshot { index, data, .. } => {
                 if *index <= service.applied() {
-                    let what = format!("snapshot through {index} applied after {}", service.applied());
-                    self.record_broken(Safety::ApplyOrder, Some(what));
+                    let what = format!("node {n} applied a snapshot through {index} after {}", service.applied());
+                    self.record_broken(Breach::new(Safety::ApplyOrder, what).nodes(&[n]).index(*index));
                 }
                 self.events |= SNAPSHOT_INSTALLED;
                 *service = ServiceState::restored(*index, Some(data), contents);
                 if let Some(commands) = contents.commands(data) {
-                    self.record_applied(1, commands);
+                    self.record_applied(n, 1, commands);
                 }
             }
             _ => {}
@@ -401,11 +456,14 @@ impl<C: Command> History<C> {
 
     /// Commands `commands` were applied at indices `first..`: each must
     /// agree with what any node applied there before.
-    fn record_applied(&mut self, first: Index, commands: &[C]) {
+    fn record_applied(&mut self, n: NodeId, first: Index, commands: &[C]) {
         for (k, command) in commands.iter().enumerate() {
             let index = first as usize + k;
             match self.applied.get(index - 1) {
-                Some(seen) if seen != command => self.record_broken(Safety::AppliedAgreement, None),
+                Some(seen) if seen != command => {
+                    let what = format!("node {n} applied at index {index} a command other than the one applied there before");
+                    self.record_broken(Breach::new(Safety::AppliedAgreement, what).nodes(&[n]).index(index as Index))
+                }
                 Some(_) => {}
                 None if index == self.applied.len() + 1 => self.applied.push(command.clone()),
                 None => {}
@@ -429,17 +487,20 @@ impl<C: Command> History<C> {
                 self.leaders.resize(term + 1, None);
             }
             match self.leaders[term] {
-                Some(other) if other != n => self.record_broken(Safety::ElectionSafety, None),
+                Some(other) if other != n => {
+                    let what = format!("nodes {other} and {n} both led term {term}");
+                    self.record_broken(Breach::new(Safety::ElectionSafety, what).nodes(&[other, n]).term(term as Term))
+                }
                 _ => self.leaders[term] = Some(n),
             }
         }
         // Log Matching (§5.3): only the stepped node's log changed.
         let mismatch = (0..cluster.size())
             .filter(|&m| m != n)
-            .filter_map(|m| cluster.node(m))
-            .any(|other| !logs_match(node, other, contents));
-        if mismatch {
-            self.record_broken(Safety::LogMatching, None);
+            .find(|&m| cluster.node(m).is_some_and(|other| !logs_match(node, other, contents)));
+        if let Some(m) = mismatch {
+            let what = format!("nodes {n} and {m} hold an entry of the same index and term but differ before it");
+            self.record_broken(Breach::new(Safety::LogMatching, what).nodes(&[n, m]));
         }
         // State Machine Safety (§5.4.3): committed prefixes never disagree.
         // (Compacted commands the caller cannot read are skipped: starting
@@ -447,7 +508,10 @@ impl<C: Command> History<C> {
         for index in opaque_through(node, contents) + 1..=node.commit_index() {
             let Some(command) = command_at(node, contents, index) else { continue };
             match self.committed.get(index as usize - 1) {
-                Some((seen, _)) if seen != command => self.record_broken(Safety::StateMachineSafety, None),
+                Some((seen, _)) if seen != command => {
+                    let what = format!("node {n} committed at index {index} a command other than the one committed there before");
+                    self.record_broken(Breach::new(Safety::StateMachineSafety, what).nodes(&[n]).index(index))
+                }
                 Some(_) => {}
                 None if index as usize == self.committed.len() + 1 => {
                     self.committed.push((command.clone(), node.term()))
@@ -458,11 +522,11 @@ impl<C: Command> History<C> {
         // Leader Completeness (§5.4): every leader holds every entry
         // committed before its term.
         let incomplete = (0..cluster.size())
-            .filter_map(|m| cluster.node(m))
-            .filter(|l| l.is_leader())
-            .any(|l| !holds_committed(l, &self.committed, contents));
-        if incomplete {
-            self.record_broken(Safety::LeaderCompleteness, None);
+            .find(|&m| cluster.node(m).is_some_and(|l| l.is_leader() && !holds_committed(l, &self.committed, contents)));
+        if let Some(l) = incomplete {
+            let term = cluster.node(l).map_or(0, |leader| leader.term());
+            let what = format!("leader {l} of term {term} lacks an entry committed in an earlier term");
+            self.record_broken(Breach::new(Safety::LeaderCompleteness, what).nodes(&[l]).term(term));
         }
     }
 

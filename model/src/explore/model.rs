@@ -8,7 +8,7 @@ use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, Mode
 use raftcheck_core::io::{Input, Output};
 use raftcheck_core::node::{Config, Node, Role};
 use raftcheck_core::panic_guard::guarded;
-use raftcheck_core::properties::{History, Safety, ServiceState, StepRecord};
+use raftcheck_core::properties::{Breach, History, Safety, ServiceState, StepRecord};
 use raftcheck_core::types::NodeId;
 use std::sync::Arc;
 
@@ -181,7 +181,7 @@ impl RaftModel {
                     Err(refused) => {
                         // The core saved a state it cannot restart from.
                         let detail = format!("node {n} cannot restart from what it saved: {refused}");
-                        state.history.record_broken(Safety::NodeInvariants, Some(detail));
+                        state.history.record_broken(Breach::new(Safety::NodeInvariants, detail).nodes(&[n]));
                         return Some(state);
                     }
                 };
@@ -328,7 +328,7 @@ mod tests {
         server.node = Some(Node::from_parts(parts));
         let next = model.successor(&state, &Action::Step(Step::HeartbeatTimeout(0))).expect("a step");
         assert_eq!(next.history.first_broken(), Some(Safety::NoPanic));
-        let detail = next.history.detail.as_deref().expect("the panic's message is kept");
+        let detail = next.history.detail.as_deref().expect("the panic's message is kept").to_string();
         assert!(detail.contains("node 0 panicked"), "{detail}");
         let mut actions = Vec::new();
         model.enabled_actions(&next, &mut actions);

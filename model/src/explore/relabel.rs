@@ -7,9 +7,10 @@
 //! field, ids renamed, per-server slots in their new order), so that a
 //! class can be fingerprinted without cloning. Keep each pair in step.
 
-use raftcheck_core::properties::History;
+use raftcheck_core::properties::{Breach, History};
 use raftcheck_core::{Command, Node, NodeId, NodeParts, PersistentState, Role, SnapshotData};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Renames the members of a set of ids kept as a bitmask.
 pub fn relabel_set(set: u64, rename: &[NodeId]) -> u64 {
@@ -96,8 +97,15 @@ pub fn relabel_history<C: Clone>(history: &History<C>, rename: &[NodeId]) -> His
     History {
         leaders: history.leaders.iter().map(|l| l.map(|p| rename[p])).collect(),
         restarted: relabel_set(history.restarted, rename),
+        detail: history.detail.as_ref().map(|breach| Arc::new(relabel_breach(breach, rename))),
         ..history.clone()
     }
+}
+
+/// The same breach with its nodes renamed (its words keep the old ids:
+/// they describe the state the search found, before renaming).
+fn relabel_breach(breach: &Breach, rename: &[NodeId]) -> Breach {
+    Breach { nodes: breach.nodes.iter().map(|&p| rename[p]).collect(), ..breach.clone() }
 }
 
 /// Feeds `hasher` what tells [`relabel_history`]`(history, rename)` apart.
@@ -110,7 +118,13 @@ pub fn hash_relabeled_history<C: Hash, H: Hasher>(history: &History<C>, rename: 
     committed.hash(hasher);
     applied.hash(hasher);
     broken.hash(hasher);
-    detail.hash(hasher);
+    match detail {
+        None => 0u8.hash(hasher),
+        Some(breach) => {
+            1u8.hash(hasher);
+            relabel_breach(breach, rename).hash(hasher);
+        }
+    }
     relabel_set(*restarted, rename).hash(hasher);
     events.hash(hasher);
 }
