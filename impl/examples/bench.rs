@@ -121,8 +121,8 @@ fn main() {
 
 fn finish(trace: Option<Arc<TraceWriter>>) {
     if let Some(trace) = trace {
-        trace.flush().expect("the trace was written");
-        println!("  trace: {} events", trace.events());
+        let events = trace.finish().expect("the trace was written");
+        println!("  trace: {events} events");
     }
 }
 

@@ -293,7 +293,7 @@ fn late_apply_attempt(attempt: u32) -> bool {
     // The service took "a" only now: the handover happened after the crash.
     assert!(matches!(late, ApplyMsg::Command { index: 1, .. }));
     std::thread::sleep(Duration::from_millis(50));
-    trace.flush().unwrap();
+    trace.finish().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let crash = text.lines().position(|l| l.contains("\"event\":\"crash\"")).expect("the crash is traced");
     assert!(!text.lines().skip(crash).any(|l| l.contains("\"event\":\"applied\"")), "{text}");

@@ -65,7 +65,7 @@ impl TestTrace {
     /// Once every node is stopped: flushes, validates, and keeps or removes
     /// the file. Panics (failing the test) if the trace is invalid.
     pub fn finish(&self) {
-        self.writer.flush().expect("the trace was written");
+        self.writer.finish().expect("the trace was written");
         if self.checked_by_test {
             return;
         }
