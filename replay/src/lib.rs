@@ -196,6 +196,7 @@ pub fn trace_header(replay: &Replay) -> Header {
         max_entries_per_append: replay.max_entries_per_append,
         heartbeat: replay.heartbeat,
         mutant: replay.mutant.clone(),
+        may_duplicate: false,
     }
 }
 

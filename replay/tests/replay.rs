@@ -30,7 +30,7 @@ fn a_hand_written_replay_plays_and_its_trace_validates() {
         let played = run(&replay, Some(Arc::clone(&trace))).unwrap();
         assert_eq!(played.actions, replay.actions.len());
         assert_eq!(played.events_after.len(), replay.actions.len());
-        trace.flush().unwrap();
+        trace.finish().unwrap();
         let report = validate_file(&path, Default::default()).unwrap();
         assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.failure);
         // Deterministic: the same steps every time (applies may interleave

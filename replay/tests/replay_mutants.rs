@@ -34,7 +34,7 @@ fn reproduced(mutant: Mutant) {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{}.ndjson", mutant.id()));
     let trace = Arc::new(TraceWriter::create(&path, &replay::trace_header(&replay)).unwrap());
     let played = replay::run(&replay, Some(Arc::clone(&trace))).unwrap_or_else(|e| panic!("{mutant}: {e}"));
-    trace.flush().unwrap();
+    trace.finish().unwrap();
     let last = replay.actions.len();
 
     let with_mutant = validate_file(&path, Options { mutant: Some(mutant) }).unwrap();
