@@ -13,15 +13,21 @@
 //!   order; the loop never waits for the service;
 //! * `ResetElectionTimer`: a fresh randomised deadline;
 //! * `Proposed` / `NotLeader`: the answer to the service's `start`.
+//!
+//! One fault-injection point, for replays and tests (never a Raft rule):
+//! [`Event::CrashInNextStep`] makes the node carry out only the first
+//! outputs of its next step and then stop as if crashed, between two outputs
+//! the loop otherwise carries out as a whole.
 
 use crate::raft::env::{Clock, TimeoutSource, Transport};
-use crate::raft::event::{Event, Inbox, ReplyRoute};
+use crate::raft::event::{CrashPoint, Event, Inbox, ReplyRoute};
 use crate::raft::status::StatusBoard;
 use crate::raft::{is_reply, ApplyMsg, SnapshotError, StartError, Started};
 use crate::storage::{encode_state, Persister};
 use raftcheck_core::{Config, Input, Node, Output, SnapshotRefusal};
 use raftcheck_traces::schema::{digest_input, digest_output};
 use raftcheck_traces::{log_digest, Digest, Event as TraceEvent, PersistedSummary, StateSummary, TraceWriter};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +39,14 @@ struct StepResult {
     started: Option<Started>,
     /// Why a service snapshot was not taken, if it was not.
     refused: Option<SnapshotRefusal>,
+}
+
+/// Why a step ended the event loop.
+enum Stop {
+    /// Saving the state failed: the node halted (why).
+    Halted(String),
+    /// A [`CrashPoint`] stopped the node part-way through the step.
+    Crashed,
 }
 
 /// The core node of the runtime: commands and snapshots are bytes.
@@ -61,6 +75,11 @@ pub(crate) struct Driver {
     /// The digest of the log as of the last traced step (the log changes
     /// only in steps that persist, so it is recomputed only then).
     pub(crate) traced_log: Option<Digest>,
+    /// Shared with the node's handle and its applier: set when the node
+    /// stops itself at a crash point, as [`crate::raft::Raft::kill`] sets it.
+    pub(crate) killed: Arc<AtomicBool>,
+    /// Where the next step stops (fault injection), if anywhere.
+    pub(crate) crash_point: Option<CrashPoint>,
 }
 
 impl Driver {
@@ -111,29 +130,31 @@ impl Driver {
         match event {
             Event::Message { from, message, reply } => self.step(Input::Receive { from, message }, reply).is_ok(),
             Event::Propose { command, answer } => {
-                let result = match self.step(Input::Propose(command), None) {
-                    Ok(StepResult { started: Some(started), .. }) => Ok(started),
-                    Ok(StepResult { started: None, .. }) => Err(StartError::NotLeader { term: self.node.term() }),
-                    Err(reason) => Err(StartError::Halted(reason)),
+                let (result, go_on) = match self.step(Input::Propose(command), None) {
+                    Ok(StepResult { started: Some(started), .. }) => (Ok(started), true),
+                    Ok(StepResult { started: None, .. }) => {
+                        (Err(StartError::NotLeader { term: self.node.term() }), true)
+                    }
+                    Err(Stop::Halted(reason)) => (Err(StartError::Halted(reason)), false),
+                    Err(Stop::Crashed) => (Err(StartError::Killed), false),
                 };
-                let halted = matches!(result, Err(StartError::Halted(_)));
                 let _ = answer.send(result);
-                !halted
+                go_on
             }
             Event::Snapshot { index, data, answer } => {
-                let result = match self.step(Input::Snapshot { index, data }, None) {
+                let (result, go_on) = match self.step(Input::Snapshot { index, data }, None) {
                     Ok(StepResult { refused: Some(SnapshotRefusal::BeyondApplied { applied }), .. }) => {
-                        Err(SnapshotError::BeyondApplied { index, applied })
+                        (Err(SnapshotError::BeyondApplied { index, applied }), true)
                     }
                     Ok(StepResult { refused: Some(SnapshotRefusal::AlreadyCompacted { snapshot_index }), .. }) => {
-                        Err(SnapshotError::Stale { index, snapshot_index })
+                        (Err(SnapshotError::Stale { index, snapshot_index }), true)
                     }
-                    Ok(StepResult { refused: None, .. }) => Ok(()),
-                    Err(reason) => Err(SnapshotError::Halted(reason)),
+                    Ok(StepResult { refused: None, .. }) => (Ok(()), true),
+                    Err(Stop::Halted(reason)) => (Err(SnapshotError::Halted(reason)), false),
+                    Err(Stop::Crashed) => (Err(SnapshotError::Killed), false),
                 };
-                let halted = matches!(result, Err(SnapshotError::Halted(_)));
                 let _ = answer.send(result);
-                !halted
+                go_on
             }
             Event::ElectionTimeout => {
                 self.election_deadline = self.clock.now() + self.timeouts.election_timeout();
@@ -146,6 +167,10 @@ impl Driver {
                 true
             }
             Event::Kill => false,
+            Event::CrashInNextStep { point } => {
+                self.crash_point = Some(point);
+                true
+            }
         }
     }
 
@@ -171,17 +196,22 @@ impl Driver {
     }
 
     /// Steps the core with `input` and carries out its outputs. Returns
-    /// what the core answered the caller (see [`StepResult`]), or the
-    /// reason the node halted.
-    fn step(&mut self, input: Input<Vec<u8>, Vec<u8>>, mut reply: Option<ReplyRoute>) -> Result<StepResult, String> {
+    /// what the core answered the caller (see [`StepResult`]), or why the
+    /// node stopped (its save failed, or a crash point was set).
+    fn step(&mut self, input: Input<Vec<u8>, Vec<u8>>, mut reply: Option<ReplyRoute>) -> Result<StepResult, Stop> {
         let requester = match &input {
             Input::Receive { from, .. } => Some(*from),
             _ => None,
         };
         let traced_input = self.trace.as_ref().map(|_| digest_input(&input));
-        let outputs = self.node.step(&self.config, input);
+        let mut outputs = self.node.step(&self.config, input);
         if let Some(input) = traced_input {
             self.trace_step(input, &outputs);
+        }
+        // Fault injection: the step is recorded whole, then cut.
+        let crash_after = self.crash_point.take().map(|point| point(&outputs).min(outputs.len()));
+        if let Some(keep) = crash_after {
+            outputs.truncate(keep);
         }
         let mut result = StepResult::default();
         for output in outputs {
@@ -191,7 +221,7 @@ impl Driver {
                     if let Err(e) = self.persister.save(raft_state, snapshot) {
                         let reason = format!("node {} halted: saving its state failed: {e}", self.node.id());
                         self.status.halt(reason.clone());
-                        return Err(reason);
+                        return Err(Stop::Halted(reason));
                     }
                     if let (Some(trace), Some(log)) = (&self.trace, self.traced_log) {
                         // The step's trace computed the log's digest already.
@@ -219,6 +249,12 @@ impl Driver {
                 Output::NotLeader => {}
                 Output::SnapshotRefused { why, .. } => result.refused = Some(why),
             }
+        }
+        if crash_after.is_some() {
+            // As a kill: the applier hands over nothing more, and `start`
+            // and `snapshot` report the node killed.
+            self.killed.store(true, Ordering::SeqCst);
+            return Err(Stop::Crashed);
         }
         self.publish();
         Ok(result)

@@ -4,12 +4,17 @@
 //! are totally ordered.
 
 use crate::raft::{RaftMessage, SnapshotError, StartError, Started};
-use raftcheck_core::{Index, NodeId};
+use raftcheck_core::{Index, NodeId, Output};
 use std::sync::mpsc::{Sender, SyncSender};
 
 /// Where the answer to a request goes: the RPC in progress that carried
 /// it. Dropping a route unanswered fails that RPC.
 pub type ReplyRoute = Box<dyn FnOnce(RaftMessage) + Send>;
+
+/// Fault injection (see [`Event::CrashInNextStep`]): given the outputs of
+/// the step, in the order the core returned them, how many of the first
+/// ones the node carries out before it stops as if crashed.
+pub type CrashPoint = Box<dyn FnOnce(&[Output<Vec<u8>, Vec<u8>>]) -> usize + Send>;
 
 /// One thing for a node's event loop to handle.
 pub enum Event {
@@ -31,6 +36,14 @@ pub enum Event {
     Barrier { done: SyncSender<()> },
     /// Stop: the loop ends and handles nothing more.
     Kill,
+    /// Fault injection, not a Raft rule (a replay or a test asks for it):
+    /// on its next step, whatever its input, the node carries out only the
+    /// first outputs, as many as the [`CrashPoint`] returns for them (at most
+    /// all of them), then stops as if crashed. The step is recorded whole,
+    /// as the core returned it; what was not carried out (a save, a send, an
+    /// apply) never happens. The caller of the step (`start`, `snapshot`)
+    /// is told the node was killed, and [`crate::raft::Raft::killed`] holds.
+    CrashInNextStep { point: CrashPoint },
 }
 
 /// A handle to a node's event queue. Cheap to clone; sending never blocks.

@@ -14,7 +14,7 @@ mod status;
 
 pub use driver::CoreNode;
 pub use env::{Clock, FixedTimeout, ManualClock, RandomTimeouts, SystemClock, TimeoutSource, Transport};
-pub use event::{Event, Inbox, ReplyRoute};
+pub use event::{CrashPoint, Event, Inbox, ReplyRoute};
 pub use status::Status;
 
 use crate::storage::{decode_state, view, Persister, StorageError};
@@ -224,6 +224,8 @@ impl Raft {
             heartbeat_deadline: Duration::ZERO,
             trace: options.trace.clone(),
             traced_log: None,
+            killed: Arc::clone(&killed),
+            crash_point: None,
         };
         driver.arm_timers();
         // Readable at once: a restarted node reports its saved term.
