@@ -4,23 +4,17 @@
 //! event named); 2 a usage or input error in any file (with file and line).
 
 use crate::output::{self, ms, outln, Envelope, InputError, PerFile};
+use crate::units::parse_size;
 use clap::Args;
 use raftcheck_core::Mutant;
-use raftcheck_traces::validate::{self, validate_file, Options, Report, Verdict};
+use raftcheck_traces::validate::{self, validate_file, Check, Completeness, Options, Report, Verdict};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Options of `raftcheck trace`.
 #[derive(Args, Debug)]
-#[command(after_help = "Exit codes: 0 every trace is valid; 1 some trace is invalid (the first bad event is \
-named with its line, what was expected and what was seen); 2 usage or input error (malformed line, unknown \
-format version, truncated file).\n\nEach trace is replayed through the Raft core, node by node, and every event \
-is checked: sequence numbers, lifecycle (steps only between a restart and a crash), network (nothing \
-delivered that was not sent), conformance (the core gives exactly the recorded outputs and state), \
-persistence (saves are what the core asked for; a restart reads exactly the last save) and apply order. \
-The format is described in traces/README.md.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
-raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson")]
+#[command(after_help = after_help())]
 pub struct TraceArgs {
     /// The traces to validate (NDJSON, one file per cluster).
     #[arg(required = true)]
@@ -30,15 +24,33 @@ pub struct TraceArgs {
     /// broke). Id (`m8`) or name.
     #[arg(long, value_parser = |s: &str| s.parse::<Mutant>())]
     mutant: Option<Mutant>,
+    /// The longest line accepted, in bytes (a longer one is an input
+    /// error naming its line). Suffixes K, M, G.
+    #[arg(long, value_parser = parse_size, default_value = "16M")]
+    max_line_bytes: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
 }
 
+/// The end of `--help`: exit codes, every check the validator makes, examples.
+fn after_help() -> String {
+    let checks: String = Check::ALL.iter().map(|c| format!("\n  {:<13} {}", c.name(), c.rule())).collect();
+    format!(
+        "Exit codes: 0 every trace is valid; 1 some trace is invalid (the first bad event is named with its \
+line, the rule it breaks, what was expected and seen, and the lines of the earlier events it conflicts with; \
+a trace without its end record is reported as cut short); 2 usage or input error (malformed or over-long \
+line, unknown format version, last line without its end).\n\nEach trace is replayed through the Raft core, \
+node by node, and every event is checked against these rules:{checks}\n\nThe format is described in \
+traces/README.md.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
+raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson"
+    )
+}
+
 /// Runs the subcommand and returns the process exit code.
 pub fn run(args: TraceArgs) -> u8 {
     let started = Instant::now();
-    let options = Options { mutant: args.mutant };
+    let options = Options { mutant: args.mutant, max_line_bytes: args.max_line_bytes };
     let mut code = 0;
     let mut files = Vec::new();
     for path in &args.files {
@@ -75,10 +87,14 @@ pub fn run(args: TraceArgs) -> u8 {
     code
 }
 
-/// A trace that cannot be read, in the common shape (line 0 is no line:
-/// the file could not be opened).
+/// A trace that cannot be read, in the common shape (the column, where
+/// known, leads the message).
 fn input_error(file: String, error: validate::InputError) -> InputError {
-    InputError::new(file, Some(error.line).filter(|&l| l > 0), error.message)
+    let message = match error.column {
+        Some(column) => format!("column {column}: {}", error.message),
+        None => error.message,
+    };
+    InputError::new(file, error.line, message)
 }
 
 /// `raftcheck trace --json`, inside the [`Envelope`]: one entry per file,
@@ -94,6 +110,9 @@ struct FileReport {
     file: String,
     verdict: &'static str,
     events: u64,
+    /// Whether the trace ends with its end record: `null` for a version-1
+    /// trace (which had none) or when validation stopped before the end.
+    complete: Option<bool>,
     elapsed_ms: f64,
     failure: Option<FailureReport>,
 }
@@ -108,11 +127,28 @@ struct FailureReport {
     message: String,
     expected: String,
     seen: String,
+    /// The safety property broken, for the `safety` check.
+    property: Option<&'static str>,
+    /// Earlier events this one conflicts with.
+    related: Vec<RelatedReport>,
+}
+
+/// An earlier event a failure conflicts with.
+#[derive(Serialize)]
+struct RelatedReport {
+    line: usize,
+    what: String,
 }
 
 fn text(name: &str, report: &Report) -> String {
     let ms = report.elapsed.as_secs_f64() * 1e3;
     match &report.failure {
+        None if report.events == 0 => format!("{name}: valid (no events, {ms:.0} ms)"),
+        None if report.complete == Completeness::Unknown => format!(
+            "{name}: valid ({} events, {ms:.0} ms; a version-1 trace has no end record: whether it was cut short \
+             cannot be told)",
+            report.events
+        ),
         None => format!("{name}: valid ({} events, {ms:.0} ms)", report.events),
         Some(failure) => format!("{name}: INVALID at {failure}"),
     }
@@ -127,11 +163,18 @@ fn file_report(name: &str, report: &Report) -> FileReport {
         message: f.message.clone(),
         expected: f.expected.clone(),
         seen: f.seen.clone(),
+        property: f.property.map(|p| p.name()),
+        related: f.related.iter().map(|r| RelatedReport { line: r.line, what: r.what.clone() }).collect(),
     });
     FileReport {
         file: name.to_string(),
         verdict: report.verdict.name(),
         events: report.events,
+        complete: match report.complete {
+            Completeness::Ended => Some(true),
+            Completeness::Cut => Some(false),
+            Completeness::Unknown => None,
+        },
         elapsed_ms: ms(report.elapsed),
         failure,
     }

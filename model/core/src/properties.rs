@@ -343,13 +343,14 @@ impl<C: Command> History<C> {
         self.broken & property.bit() == 0
     }
 
-    /// Records a broken property, and how it broke if it is the first.
+    /// Records a broken property. The breach kept is that of the property
+    /// [`History::first_broken`] names (the first in [`Safety::ALL`] order;
+    /// of two breaches of it, the earlier).
     pub fn record_broken(&mut self, breach: Breach) {
-        let bit = breach.property.bit();
-        if self.broken == 0 {
+        self.broken |= breach.property.bit();
+        if self.detail.as_ref().is_none_or(|kept| breach.property < kept.property) {
             self.detail = Some(Arc::new(breach));
         }
-        self.broken |= bit;
     }
 
     /// Records one step of a running node: `cluster` holds the node as it
@@ -461,7 +462,8 @@ impl<C: Command> History<C> {
             let index = first as usize + k;
             match self.applied.get(index - 1) {
                 Some(seen) if seen != command => {
-                    let what = format!("node {n} applied at index {index} a command other than the one applied there before");
+                    let what =
+                        format!("node {n} applied at index {index} a command other than the one applied there before");
                     self.record_broken(Breach::new(Safety::AppliedAgreement, what).nodes(&[n]).index(index as Index))
                 }
                 Some(_) => {}
@@ -509,7 +511,9 @@ impl<C: Command> History<C> {
             let Some(command) = command_at(node, contents, index) else { continue };
             match self.committed.get(index as usize - 1) {
                 Some((seen, _)) if seen != command => {
-                    let what = format!("node {n} committed at index {index} a command other than the one committed there before");
+                    let what = format!(
+                        "node {n} committed at index {index} a command other than the one committed there before"
+                    );
                     self.record_broken(Breach::new(Safety::StateMachineSafety, what).nodes(&[n]).index(index))
                 }
                 Some(_) => {}
@@ -521,8 +525,9 @@ impl<C: Command> History<C> {
         }
         // Leader Completeness (§5.4): every leader holds every entry
         // committed before its term.
-        let incomplete = (0..cluster.size())
-            .find(|&m| cluster.node(m).is_some_and(|l| l.is_leader() && !holds_committed(l, &self.committed, contents)));
+        let incomplete = (0..cluster.size()).find(|&m| {
+            cluster.node(m).is_some_and(|l| l.is_leader() && !holds_committed(l, &self.committed, contents))
+        });
         if let Some(l) = incomplete {
             let term = cluster.node(l).map_or(0, |leader| leader.term());
             let what = format!("leader {l} of term {term} lacks an entry committed in an earlier term");
