@@ -3,12 +3,24 @@
 //! clock that never moves (no timer fires unless the replay says so) and a
 //! network that delivers exactly the messages the replay names, when it
 //! names them. Every action is handed to the node's event loop and waited
-//! for, so the run is deterministic.
+//! for, so the run is deterministic. A crash inside a step
+//! ([`ReplayAction::CrashDuring`]) is played through the driver's
+//! fault-injection point, [`Event::CrashInNextStep`].
+//!
+//! [`compare`] then says whether the runtime's trace, validated against the
+//! core with the replay's mutant, shows the model's violation: the same
+//! property, broken at the same action.
 
+use raftcheck_core::properties::Safety;
 use raftcheck_core::{Config, HeartbeatStyle, Mutant, NodeId};
-use raftcheck_impl::raft::{ApplyMsg, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, Transport};
+use raftcheck_impl::raft::{
+    ApplyMsg, CrashPoint, Event, FixedTimeout, Inbox, ManualClock, Options, Raft, RaftMessage, Transport,
+};
 use raftcheck_impl::storage::MemoryPersister;
-use raftcheck_model::explore::replay_file::{Replay, ReplayAction, ReplayMessage, ReplayStep};
+use raftcheck_model::explore::replay_file::{
+    group_ends, outputs_before_crash, Replay, ReplayAction, ReplayMessage, ReplayStep,
+};
+use raftcheck_traces::validate::{Check, Failure, Report};
 use raftcheck_traces::{Header, TraceWriter};
 use std::fmt;
 use std::sync::mpsc;
@@ -35,8 +47,6 @@ impl Transport for PoolTransport {
 pub enum ReplayError {
     /// The runtime did not do what the model did (action number, 1-based).
     Diverged { action: usize, what: String },
-    /// The action cannot be played on the runtime.
-    Unsupported { action: usize, what: String },
     /// The replay file names something impossible (a node out of range...).
     Invalid(String),
 }
@@ -45,7 +55,6 @@ impl fmt::Display for ReplayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReplayError::Diverged { action, what } => write!(f, "action {action}: the runtime diverged: {what}"),
-            ReplayError::Unsupported { action, what } => write!(f, "action {action}: cannot be replayed: {what}"),
             ReplayError::Invalid(what) => write!(f, "{what}"),
         }
     }
@@ -116,10 +125,24 @@ impl Cluster {
         Ok(())
     }
 
+    /// The event that gives `step`'s node its input, for the inputs that
+    /// go through its queue (a delivery takes the message out of the pool);
+    /// `None` for a proposal or a snapshot, which go through the node's API.
+    fn queued_input(&self, step: &ReplayStep) -> Result<Option<Event>, String> {
+        Ok(match step {
+            ReplayStep::ElectionTimeout { .. } => Some(Event::ElectionTimeout),
+            ReplayStep::HeartbeatTimeout { .. } => Some(Event::HeartbeatTimeout),
+            ReplayStep::Propose { .. } | ReplayStep::Snapshot { .. } => None,
+            ReplayStep::Deliver { from, to, message, keep_copy } => {
+                let message = runtime_message(message);
+                self.take(*from, *to, &message, *keep_copy)?;
+                Some(Event::Message { from: *from, message, reply: None })
+            }
+        })
+    }
+
     fn step(&mut self, step: &ReplayStep) -> Result<(), String> {
         match step {
-            ReplayStep::ElectionTimeout { node } => self.inject(*node, Event::ElectionTimeout),
-            ReplayStep::HeartbeatTimeout { node } => self.inject(*node, Event::HeartbeatTimeout),
             ReplayStep::Propose { node, value } => {
                 let started = self.node(*node)?.start(vec![*value]);
                 started.map(|_| ()).map_err(|e| format!("node {node} refused the proposal of {value}: {e}"))
@@ -128,26 +151,63 @@ impl Cluster {
                 let done = self.node(*node)?.snapshot(*index, data.clone());
                 done.map_err(|e| format!("node {node} refused the snapshot through {index}: {e}"))
             }
-            ReplayStep::Deliver { from, to, message, keep_copy } => {
-                let message = runtime_message(message);
-                self.take(*from, *to, &message, *keep_copy)?;
-                self.inject(*to, Event::Message { from: *from, message, reply: None })
+            _ => {
+                let event = self.queued_input(step)?.expect("a queued input");
+                self.inject(step.node(), event)
             }
         }
     }
 
-    fn act(&mut self, action: &ReplayAction) -> Result<(), ReplayFailure> {
-        match action {
-            ReplayAction::Step(step) => self.step(step).map_err(ReplayFailure::Diverged),
-            ReplayAction::CrashDuring { .. } => Err(ReplayFailure::Unsupported(
-                "a crash in the middle of a step (the runtime carries out a step's outputs as a whole)".into(),
+    /// Node `step.node()` takes `step`, carries out the outputs of its first
+    /// `groups` groups and stops as if crashed (the driver's crash point);
+    /// then it is down, as after [`ReplayAction::Crash`].
+    fn crash_during(&mut self, step: &ReplayStep, groups: u8) -> Result<(), String> {
+        let n = step.node();
+        let inbox = self.node(n)?.inbox().clone();
+        let input = self.queued_input(step)?;
+        // The number of groups the runtime's step had, once it is taken.
+        let had = Arc::new(Mutex::new(None));
+        let point: CrashPoint = {
+            let had = Arc::clone(&had);
+            Box::new(move |outputs| {
+                *had.lock().expect("groups lock") = Some(group_ends(outputs).len());
+                // Beyond its groups: all of it (the replay reports it below).
+                outputs_before_crash(outputs, groups).unwrap_or(outputs.len())
+            })
+        };
+        if !inbox.send(Event::CrashInNextStep { point }) {
+            return Err(format!("node {n} stopped"));
+        }
+        match (input, step) {
+            (Some(event), _) => drop(inbox.send(event)),
+            // The node answers that it was killed: it stopped in the step.
+            (None, ReplayStep::Propose { value, .. }) => drop(self.node(n)?.start(vec![*value])),
+            (None, ReplayStep::Snapshot { index, data, .. }) => drop(self.node(n)?.snapshot(*index, data.clone())),
+            (None, _) => unreachable!("only proposals and snapshots go through the API"),
+        }
+        // The loop ends inside the step: nothing after it is handled.
+        let stopped = !inbox.barrier();
+        let raft = self.nodes[n].take().expect("checked running");
+        raft.kill();
+        self.persisters[n] = Arc::new(self.persisters[n].copy());
+        let had = *had.lock().expect("groups lock");
+        match had {
+            None => Err(format!("node {n} did not take the step")),
+            Some(had) if usize::from(groups) > had || groups == 0 => Err(format!(
+                "node {n}'s step has {had} group(s) of outputs; the replay crashes it after group {groups}"
             )),
-            ReplayAction::Drop { from, to, message } => {
-                self.take(*from, *to, &runtime_message(message), false).map_err(ReplayFailure::Diverged)
-            }
+            Some(_) if !stopped => Err(format!("node {n} did not stop inside its step")),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn act(&mut self, action: &ReplayAction) -> Result<(), String> {
+        match action {
+            ReplayAction::Step(step) => self.step(step),
+            ReplayAction::CrashDuring { step, groups } => self.crash_during(step, *groups),
+            ReplayAction::Drop { from, to, message } => self.take(*from, *to, &runtime_message(message), false),
             ReplayAction::Crash { node } => {
-                let raft =
-                    self.nodes[*node].take().ok_or_else(|| ReplayFailure::Diverged(format!("node {node} is down")))?;
+                let raft = self.nodes[*node].take().ok_or_else(|| format!("node {node} is down"))?;
                 raft.kill();
                 // What it saved survives; the killed instance can no longer write.
                 self.persisters[*node] = Arc::new(self.persisters[*node].copy());
@@ -155,17 +215,12 @@ impl Cluster {
             }
             ReplayAction::Restart { node } => {
                 if self.nodes[*node].is_some() {
-                    return Err(ReplayFailure::Diverged(format!("node {node} is running")));
+                    return Err(format!("node {node} is running"));
                 }
-                self.start(*node).map_err(ReplayFailure::Diverged)
+                self.start(*node)
             }
         }
     }
-}
-
-enum ReplayFailure {
-    Diverged(String),
-    Unsupported(String),
 }
 
 /// What a replay did.
@@ -231,10 +286,7 @@ pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<Played, R
         if !nodes_ok {
             return Err(ReplayError::Invalid(format!("action {}: names a node outside the cluster of {n}", k + 1)));
         }
-        cluster.act(action).map_err(|failure| match failure {
-            ReplayFailure::Diverged(what) => ReplayError::Diverged { action: k + 1, what },
-            ReplayFailure::Unsupported(what) => ReplayError::Unsupported { action: k + 1, what },
-        })?;
+        cluster.act(action).map_err(|what| ReplayError::Diverged { action: k + 1, what })?;
         if let Some(trace) = &trace {
             events_after.push(trace.events());
         }
@@ -243,4 +295,101 @@ pub fn run(replay: &Replay, trace: Option<Arc<TraceWriter>>) -> Result<Played, R
         raft.kill();
     }
     Ok(Played { actions: replay.actions.len(), events_after })
+}
+
+/// How the runtime's run of a replay compares with the model's violation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The property the model found broken broke on the runtime too, at the
+    /// same action (the replay's last).
+    Reproduced,
+    /// Another safety property broke first.
+    DifferentProperty,
+    /// The same property broke, but at another action.
+    DifferentAction,
+    /// Every check passed: no property broke.
+    StayedSafe,
+    /// The trace fails a check other than safety first (the runtime did not
+    /// do what the core asked), so safety was not checked to the end.
+    Nonconforming,
+}
+
+impl Outcome {
+    /// Every outcome, in the order documented.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Reproduced,
+        Outcome::DifferentProperty,
+        Outcome::DifferentAction,
+        Outcome::StayedSafe,
+        Outcome::Nonconforming,
+    ];
+
+    /// The outcome's word (the `--json` verdict).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Reproduced => "reproduced",
+            Outcome::DifferentProperty => "different-property",
+            Outcome::DifferentAction => "different-action",
+            Outcome::StayedSafe => "stayed-safe",
+            Outcome::Nonconforming => "nonconforming",
+        }
+    }
+
+    /// The exit code of `raftcheck replay`: 1 reproduced, 0 stayed safe, 3
+    /// any other outcome.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Reproduced => 1,
+            Outcome::StayedSafe => 0,
+            Outcome::DifferentProperty | Outcome::DifferentAction | Outcome::Nonconforming => 3,
+        }
+    }
+}
+
+/// The model's violation (what the replay claims) against what the
+/// runtime's trace shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub outcome: Outcome,
+    /// The property the model found broken (the replay's `property`).
+    pub expected_property: String,
+    /// The action (1-based) after which the model's violation shows: the
+    /// replay's last.
+    pub expected_action: usize,
+    /// The safety property the runtime broke first, if one broke.
+    pub seen_property: Option<Safety>,
+    /// The action (1-based) whose events include the trace's first failure
+    /// (safety or any other check), if it failed during the replay.
+    pub seen_action: Option<usize>,
+}
+
+/// The safety property a failure of [`Check::Safety`] reports: the
+/// validator's structured `property`, or else the property whose name
+/// starts the message.
+pub fn broken_property(failure: &Failure) -> Option<Safety> {
+    if failure.check != Check::Safety {
+        return None;
+    }
+    failure.property.or_else(|| {
+        Safety::ALL.into_iter().filter(|p| failure.message.starts_with(p.name())).max_by_key(|p| p.name().len())
+    })
+}
+
+/// Compares the model's violation, as `replay` states it, with the trace of
+/// its run (`played`) validated against the core with the replay's mutant
+/// (`with_mutant`): reproduced only when the same property breaks at the
+/// replay's last action.
+pub fn compare(replay: &Replay, played: &Played, with_mutant: &Report) -> Comparison {
+    let expected_action = replay.actions.len();
+    let failure = with_mutant.failure.as_ref();
+    let seen_property = failure.and_then(broken_property);
+    let seen_action = failure.and_then(|f| played.action_of(f.seq)).map(|a| a + 1);
+    let outcome = match failure {
+        None => Outcome::StayedSafe,
+        Some(f) if f.check != Check::Safety => Outcome::Nonconforming,
+        Some(_) if seen_property.map(Safety::name) != Some(replay.property.as_str()) => Outcome::DifferentProperty,
+        Some(_) if seen_action != Some(expected_action) => Outcome::DifferentAction,
+        Some(_) => Outcome::Reproduced,
+    };
+    Comparison { outcome, expected_property: replay.property.clone(), expected_action, seen_property, seen_action }
 }
