@@ -5,17 +5,20 @@
 //! safety property the model found broken must break on the runtime too),
 //! and against the correct core (where the implementation first deviates).
 //!
-//! Exit code: 1 the violation was reproduced on the runtime; 0 the replay
-//! ran and nothing broke; 3 the runtime could not follow the replay
-//! (diverged, or an action it cannot play); 2 usage or input error. The
-//! `--json` verdict says the same in a word: `reproduced`,
-//! `not-reproduced`, `diverged` or `error`.
+//! The outcome compares the first failure of the trace validated with the
+//! mutant against the model's violation (the replay's `property`, which
+//! shows after the replay's last action): `reproduced` (exit 1) only when
+//! the same property breaks at that same action; `stayed-safe` (exit 0)
+//! when the trace is valid; `different-property`, `different-action`,
+//! `nonconforming` (a check other than safety failed first) and `diverged`
+//! (the runtime could not follow the replay) exit 3; an input error exits 2
+//! (`error`). The `--json` verdict is the outcome's word.
 
 use crate::output::{self, outln, Envelope, InputError};
 use clap::Args;
 use raftcheck_model::explore::replay_file::Replay;
-use raftcheck_replay::{self as replay, Played, ReplayError};
-use raftcheck_traces::validate::{validate_file, Check, Options, Report};
+use raftcheck_replay::{self as replay, Comparison, Outcome, Played, ReplayError};
+use raftcheck_traces::validate::{validate_file, Options, Report};
 use raftcheck_traces::TraceWriter;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -24,9 +27,16 @@ use std::time::Instant;
 
 /// Options of `raftcheck replay`.
 #[derive(Args, Debug)]
-#[command(after_help = "Exit codes: 1 the model's violation was reproduced on the threaded runtime; 0 the replay \
-ran and no property broke; 3 the runtime could not follow the replay (it diverged, or an action such as a crash \
-in the middle of a step cannot be played on it); 2 usage or input error.\n\nExamples:\n  \
+#[command(after_help = "The model's violation is the replay's property, broken after its last action. The \
+runtime's trace, validated against the core with the replay's mutant, is compared with it:\n  \
+reproduced          the same property broke at the same action (exit 1)\n  \
+stayed-safe         no property broke (exit 0)\n  \
+different-property  another property broke first (exit 3)\n  \
+different-action    the same property broke, at another action (exit 3)\n  \
+nonconforming       another check failed first: the runtime did not do what its core asked (exit 3)\n  \
+diverged            the runtime could not follow the replay (exit 3)\n\
+Exit 2: usage or input error. --json prints the outcome as the verdict, with expected and seen \
+(property and action, 1-based).\n\nExamples:\n  \
 raftcheck model --config m8 --mutant m8 --replay-out m8.replay.json\n  \
 raftcheck replay m8.replay.json --trace m8.ndjson")]
 pub struct ReplayArgs {
@@ -88,7 +98,7 @@ pub fn run(args: ReplayArgs) -> u8 {
     if let Err(e) = flushed {
         return input_error(InputError::new(&trace_name, None, format!("cannot write the trace: {e}")));
     }
-    let as_found = validate_file(&trace_path, Options { mutant });
+    let as_found = validate_file(&trace_path, Options { mutant, ..Options::default() });
     let against_spec = validate_file(&trace_path, Options::default());
     let (as_found, against_spec) = match (as_found, against_spec) {
         (Ok(a), Ok(b)) => (a, b),
@@ -97,29 +107,69 @@ pub fn run(args: ReplayArgs) -> u8 {
             return input_error(InputError::new(&trace_name, None, message));
         }
     };
-    let reproduced = as_found.failure.as_ref().is_some_and(|f| f.check == Check::Safety);
-    let code = u8::from(reproduced);
+    let comparison = replay::compare(&replay, &played, &as_found);
+    let outcome = comparison.outcome;
+    let code = outcome.exit_code();
     if args.json {
         let report = Replayed {
             file: name,
             actions: played.actions,
             trace: trace_name,
             property: &replay.property,
-            reproduced,
+            reproduced: outcome == Outcome::Reproduced,
+            expected: Expected { property: &comparison.expected_property, action: comparison.expected_action },
+            seen: Seen { property: comparison.seen_property.map(|p| p.name()), action: comparison.seen_action },
             with_mutant: summary(&as_found, &played),
             against_correct_core: summary(&against_spec, &played),
         };
-        let verdict = if reproduced { "reproduced" } else { "not-reproduced" };
-        Envelope::new(verdict, code, started.elapsed(), report).print();
+        Envelope::new(outcome.name(), code, started.elapsed(), report).print();
     } else {
         let with = replay.mutant.as_deref().map_or("the same core".to_string(), |m| format!("the core with {m}"));
         outln!("{name}: replayed {} actions on the threaded runtime; trace {}", played.actions, trace_path.display());
-        outln!("  the model found: {}", replay.property);
+        let unknown = if replay.safety().is_none() { " (not a safety property: nothing can reproduce it)" } else { "" };
+        outln!("  the model found: {} broken after action {}{unknown}", replay.property, comparison.expected_action);
         outln!("  validated against {with}: {}", describe(&as_found, &played));
         outln!("  validated against the correct core: {}", describe(&against_spec, &played));
-        outln!("{}", if reproduced { "violation reproduced on the runtime" } else { "no violation on the runtime" });
+        outln!("{}", conclusion(&comparison, &as_found));
     }
     code
+}
+
+/// The last line of the text report: the outcome, and the runtime's
+/// property and action against the model's.
+fn conclusion(c: &Comparison, report: &Report) -> String {
+    let at = |action: Option<usize>| {
+        action.map_or("after the replay's last action".to_string(), |a| format!("at action {a}"))
+    };
+    let model = format!("the model found {} broken after action {}", c.expected_property, c.expected_action);
+    let seen = c.seen_property.map_or("?", |p| p.name());
+    match c.outcome {
+        Outcome::Reproduced => {
+            format!(
+                "reproduced: {seen} broke on the runtime {}, as in the model (after action {})",
+                at(c.seen_action),
+                c.expected_action
+            )
+        }
+        Outcome::DifferentProperty => {
+            format!("not reproduced (different property): {seen} broke on the runtime {}; {model}", at(c.seen_action))
+        }
+        Outcome::DifferentAction => {
+            format!(
+                "not reproduced (broke at another action): {seen} broke on the runtime {}; {model}",
+                at(c.seen_action)
+            )
+        }
+        Outcome::StayedSafe => format!("not reproduced (stayed safe): no property broke on the runtime; {model}"),
+        Outcome::Nonconforming => {
+            let check = report.failure.as_ref().map_or("?", |f| f.check.name());
+            format!(
+                "not reproduced (nonconforming): the runtime's trace fails the {check} check {} before any property \
+                 broke; {model}",
+                at(c.seen_action)
+            )
+        }
+    }
 }
 
 /// `raftcheck replay --json` when the replay ran, inside the [`Envelope`].
@@ -131,10 +181,29 @@ struct Replayed<'a> {
     trace: String,
     /// The property the model found broken.
     property: &'a str,
+    /// Whether the outcome is `reproduced`.
     reproduced: bool,
+    /// The model's violation: the replay's property, after its last action.
+    expected: Expected<'a>,
+    /// The runtime's: the property broken first (`null` if none) and the
+    /// action whose events include the trace's first failure (`null` if
+    /// none, or after the last action).
+    seen: Seen,
     /// The trace validated against the core with the replay's mutant.
     with_mutant: Validation,
     against_correct_core: Validation,
+}
+
+#[derive(Serialize)]
+struct Expected<'a> {
+    property: &'a str,
+    action: usize,
+}
+
+#[derive(Serialize)]
+struct Seen {
+    property: Option<&'static str>,
+    action: Option<usize>,
 }
 
 /// `raftcheck replay --json` when it could not play the file (an input
@@ -160,9 +229,19 @@ struct ValidationFailure {
     seq: u64,
     node: usize,
     check: &'static str,
+    /// The safety property broken, for the `safety` check.
+    property: Option<&'static str>,
     message: String,
+    /// The earlier events it conflicts with.
+    related: Vec<RelatedEvent>,
     /// The replay action (1-based) whose events include the bad one.
     action: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct RelatedEvent {
+    line: usize,
+    what: String,
 }
 
 fn describe(report: &Report, played: &Played) -> String {
@@ -178,6 +257,9 @@ fn describe(report: &Report, played: &Played) -> String {
                 f.check.name(),
                 f.message
             );
+            for related in &f.related {
+                text += &format!("\n    see line {}: {}", related.line, related.what);
+            }
             if !f.expected.is_empty() || !f.seen.is_empty() {
                 text += &format!("\n    expected: {}\n    seen:     {}", f.expected, f.seen);
             }
@@ -195,7 +277,9 @@ fn summary(report: &Report, played: &Played) -> Validation {
             seq: f.seq,
             node: f.node,
             check: f.check.name(),
+            property: replay::broken_property(f).map(|p| p.name()),
             message: f.message.clone(),
+            related: f.related.iter().map(|r| RelatedEvent { line: r.line, what: r.what.clone() }).collect(),
             action: played.action_of(f.seq).map(|a| a + 1),
         }),
     }
