@@ -4,7 +4,7 @@
 
 use super::network::{Network, Refusal, Sent};
 use super::{Check, Failure, Related};
-use crate::digest::{log_digest, Digest};
+use crate::digest::{Digest, LogDigester};
 use crate::schema::{
     Event, PersistedSummary, StateSummary, TraceInput, TraceMessage, TraceNode, TraceOutput, TracePersistent,
 };
@@ -19,10 +19,14 @@ use std::collections::{HashMap, VecDeque};
 struct Server {
     /// The digest of the node's log, kept current.
     log_digest: Digest,
+    /// Computes it, re-chaining only what changed since the last time.
+    digester: LogDigester,
     /// Whether it ever started (its first restart is taken as given).
     started: bool,
     /// What it last saved, as the core asked.
     saved: Option<TracePersistent>,
+    /// The digest of the log in `unsaved` (computed at the step).
+    unsaved_log_digest: Digest,
     /// What the core asked it to save, not yet reported saved.
     unsaved: Option<TracePersistent>,
     /// Applies the core asked for, not yet handed to the service.
@@ -154,7 +158,7 @@ impl Validator {
                 return Err(fail(Check::Persistence, message, "", json(state)));
             }
         };
-        server.log_digest = log_digest(node.log());
+        server.log_digest = server.digester.digest(node.log());
         self.services[n] = ServiceState::restored(node.log().snapshot_index(), node.snapshot(), &Opaque);
         self.nodes[n] = Some(node);
         self.history.observe_restart(&self.nodes[..], n, &Opaque);
@@ -221,7 +225,7 @@ impl Validator {
             return Err(fail(Check::Conformance, message, json(&expected), json(&outputs)));
         }
         if expected.contains(&Output::Persist) {
-            server.log_digest = log_digest(node.log());
+            server.log_digest = server.digester.digest(node.log());
         }
         let replayed_state = StateSummary::of(node, server.log_digest);
         if &replayed_state != state {
@@ -236,6 +240,7 @@ impl Validator {
                 }
                 Output::Persist => {
                     server.unsaved = Some(node.persistent_state(&config));
+                    server.unsaved_log_digest = server.log_digest;
                     server.pending_save = Some((seq, line));
                     after_save = true;
                 }
@@ -334,7 +339,7 @@ impl Validator {
             let message = "the node saved a state its core did not ask it to save";
             return Err(fail(Check::Persistence, message, "no save", json(state)));
         };
-        let expected = PersistedSummary::of(view(&asked));
+        let expected = PersistedSummary::with_log_digest(view(&asked), server.unsaved_log_digest);
         if &expected != state {
             let message = "the node saved something else than the state its core asked it to save";
             return Err(fail(Check::Persistence, message, json(&expected), json(state)));
