@@ -14,6 +14,7 @@ pub mod configs;
 pub mod describe;
 pub mod model;
 pub mod novelty_cell;
+pub mod output_groups;
 pub mod relabel;
 pub mod replay_file;
 pub mod run;

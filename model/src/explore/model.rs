@@ -4,6 +4,7 @@
 
 use crate::explore::action::{Action, Step};
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
+use crate::explore::output_groups::group_ends;
 use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
 use raftcheck_core::io::{Input, Output};
 use raftcheck_core::node::{Config, Node, Role};
@@ -14,8 +15,6 @@ use std::sync::Arc;
 
 /// An input of a model node.
 type ModelInput = Input<Value, Applied>;
-/// An output of a model node.
-type ModelOutput = Output<Value, Applied>;
 
 /// The Raft cluster model over the pure core.
 #[derive(Clone, Debug)]
@@ -161,7 +160,7 @@ impl RaftModel {
     fn output_groups(&self, state: &ClusterState, step: Step) -> usize {
         let (n, input) = self.input(state, step);
         let Some(mut node) = state.servers[n].node.clone() else { return 0 };
-        guarded(|| node.step(&self.config, input)).map_or(0, |outputs| output_groups(&outputs).len())
+        guarded(|| node.step(&self.config, input)).map_or(0, |outputs| group_ends(&outputs).len())
     }
 
     /// The state after `action`, or `None` if the action changes nothing.
@@ -233,7 +232,7 @@ impl RaftModel {
             }
         };
         if let Some(groups) = groups {
-            let ends = output_groups(&outputs);
+            let ends = group_ends(&outputs);
             outputs.truncate(ends[groups - 1]);
         }
         let mut sends = Vec::new();
@@ -256,43 +255,6 @@ impl RaftModel {
             self.crash(state, n);
         }
     }
-}
-
-/// The kind of an output, for cutting a step between groups: the Persist,
-/// a send, an apply; other outputs (timer resets, replies to the client)
-/// change nothing the model keeps.
-fn kind(output: &ModelOutput) -> Option<u8> {
-    match output {
-        Output::Persist => Some(0),
-        Output::Send { .. } => Some(1),
-        Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => Some(2),
-        _ => None,
-    }
-}
-
-/// Splits `outputs` into groups: maximal runs of outputs of one kind (in
-/// emission order, outputs of no kind joining the group before them).
-/// Returns where each group ends (an index into `outputs`), in order. A
-/// crash between two sends of one group is not a separate case: which peer
-/// the core sends to first depends on ids (so symmetry reduction could not
-/// merge such states), and losing the later sends is what a lossy network
-/// does anyway.
-fn output_groups(outputs: &[ModelOutput]) -> Vec<usize> {
-    let mut ends: Vec<usize> = Vec::new();
-    let mut current = None;
-    for (i, output) in outputs.iter().enumerate() {
-        let Some(k) = kind(output) else { continue };
-        if current != Some(k) {
-            if current.is_some() {
-                ends.push(i);
-            }
-            current = Some(k);
-        }
-    }
-    if current.is_some() {
-        ends.push(outputs.len());
-    }
-    ends
 }
 
 /// Clears what running servers persisted once no crash is left: they can
@@ -333,19 +295,5 @@ mod tests {
         let mut actions = Vec::new();
         model.enabled_actions(&next, &mut actions);
         assert!(actions.is_empty(), "a violating state ends its path");
-    }
-
-    #[test]
-    fn output_groups_split_where_the_kind_changes() {
-        use raftcheck_core::io::{Message, RequestVoteReply};
-        let send = |to| Output::Send {
-            to,
-            message: Message::RequestVoteReply(RequestVoteReply { term: 1, vote_granted: true }),
-        };
-        let outputs = vec![Output::Persist, Output::ResetElectionTimer, send(1), send(2)];
-        assert_eq!(output_groups(&outputs), vec![2, 4]);
-        let late = vec![send(1), send(2), Output::Persist];
-        assert_eq!(output_groups(&late), vec![2, 3]);
-        assert_eq!(output_groups(&[Output::ResetElectionTimer]), Vec::<usize>::new());
     }
 }
