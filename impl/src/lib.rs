@@ -14,3 +14,9 @@ pub mod kv;
 pub mod net;
 pub mod raft;
 pub mod storage;
+
+/// The README's Rust examples, compiled and run as doc-tests of this crate
+/// (it depends on everything they use), so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
