@@ -138,6 +138,45 @@ def applied_after_crash():
     return header, events, "durability", (a + 1) + 2
 
 
+def apply_before_save():
+    """A step that saves, then applies: its save event moved after the
+    apply's (the node takes no step in between). The apply is the first
+    bad line."""
+    for name in ["persist3-2c.ndjson", "snapshot-rpc-3b.ndjson", "snapshot-init-2d.ndjson"]:
+        header, events = read(name)
+        for s, step in enumerate(events):
+            outputs = step["outputs"] if step["event"] == "step" else []
+            applies = [o for o in outputs if isinstance(o, dict) and "apply_command" in o]
+            node = step["node"]
+            save = s + 1
+            if outputs[:1] != ["persist"] or not applies or events[save]["event"] != "persist":
+                continue
+            later = [i for i in range(save + 1, len(events)) if events[i]["node"] == node]
+            a = next((i for i in later if events[i]["event"] == "applied"), None)
+            if a is None or events[a]["output"] != applies[0]:
+                continue
+            if any(events[i]["event"] != "applied" for i in later if i < a):
+                continue
+            moved = events[save]
+            events = events[:save] + events[save + 1 : a + 1] + [moved] + events[a + 1 :]
+            renumber(events)
+            # The apply moved up one line: it was at index a.
+            return header, events, "durability", (a - 1) + 2
+    sys.exit("no step that saves, then applies, whose apply comes before the node's next step")
+
+
+def cut_mid_line():
+    """The file ends in the middle of a line (a writer killed while writing):
+    that line is named."""
+    header, events = read("snapshot-init-2d.ndjson")
+    events = events[:-20]
+    name = "check-completeness-cut-mid-line.ndjson"
+    write(name, header, events, end=False)
+    text = (INVALID / name).read_text()
+    (INVALID / name).write_text(text[: len(text) - 37])
+    return None, None, "completeness", len(events) + 1
+
+
 def duplicate_delivery():
     """A delivery whose step saves, repeated: the copy is a duplicate on a
     network that does not duplicate (not a step before saving)."""
@@ -249,6 +288,8 @@ CASES = {
     "check-durability-send-before-save.ndjson": send_before_save,
     "check-durability-vote-delivered-then-crash.ndjson": vote_delivered_then_crash,
     "check-durability-applied-after-crash.ndjson": applied_after_crash,
+    "check-durability-apply-before-save.ndjson": apply_before_save,
+    "check-completeness-cut-mid-line.ndjson": cut_mid_line,
     "check-duplicate-delivery-on-a-network-that-does-not-duplicate.ndjson": duplicate_delivery,
     "check-completeness-cut-short.ndjson": cut_short,
     "check-completeness-header-only.ndjson": header_only,
@@ -275,7 +316,10 @@ def main():
     rows = {key: row for key, row in rows.items() if not key[0].startswith("traces/invalid/check-")}
     for name, make in CASES.items():
         made = make()
-        if len(made) == 3:
+        if made[0] is None:
+            # The case wrote its own file.
+            _, _, check, line = made
+        elif len(made) == 3:
             lines, check, line = made
             (INVALID / name).write_text("".join(json.dumps(l, separators=(",", ":")) + "\n" for l in lines))
         else:

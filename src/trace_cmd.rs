@@ -6,6 +6,7 @@
 use crate::output::{self, ms, outln, Envelope, InputError, PerFile};
 use crate::units::parse_size;
 use clap::Args;
+use raftcheck_core::properties::Safety;
 use raftcheck_core::Mutant;
 use raftcheck_traces::validate::{self, validate_file, Check, Completeness, Options, Report, Verdict};
 use serde::Serialize;
@@ -26,21 +27,33 @@ pub struct TraceArgs {
     mutant: Option<Mutant>,
     /// The longest line accepted, in bytes (a longer one is an input
     /// error naming its line). Suffixes K, M, G.
-    #[arg(long, value_parser = parse_size, default_value = "16M")]
+    #[arg(long, value_parser = parse_line_limit, default_value = "16M")]
     max_line_bytes: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
 }
 
+/// `--max-line-bytes`: a size (suffixes K, M, G), at least one byte.
+fn parse_line_limit(text: &str) -> Result<usize, String> {
+    match parse_size(text) {
+        Ok(0) => Err("a line limit of 0 bytes refuses every line: give at least 1".to_string()),
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The end of `--help`: exit codes, every check the validator makes, examples.
 fn after_help() -> String {
     let checks: String = Check::ALL.iter().map(|c| format!("\n  {:<13} {}", c.name(), c.rule())).collect();
+    let properties: Vec<&str> = Safety::ALL.iter().map(|p| p.name()).collect();
+    let checks = format!("{checks}\n  (the safety properties: {})", properties.join(", "));
     format!(
         "Exit codes: 0 every trace is valid; 1 some trace is invalid (the first bad event is named with its \
 line, the rule it breaks, what was expected and seen, and the lines of the earlier events it conflicts with; \
-a trace without its end record is reported as cut short); 2 usage or input error (malformed or over-long \
-line, unknown format version, last line without its end).\n\nEach trace is replayed through the Raft core, \
+a trace without its end record, or ending in the middle of a line, is reported as cut short); 2 usage or \
+input error (malformed or over-long line, unknown format version, a version-1 trace whose last line has no \
+end).\n\nEach trace is replayed through the Raft core, \
 node by node, and every event is checked against these rules:{checks}\n\nThe format is described in \
 traces/README.md.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
 raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson"
@@ -121,8 +134,10 @@ struct FileReport {
 #[derive(Serialize)]
 struct FailureReport {
     line: usize,
-    seq: u64,
-    node: usize,
+    /// The failing event's sequence number and node; `null` when the
+    /// failure is not an event's (a cut trace).
+    seq: Option<u64>,
+    node: Option<usize>,
     check: &'static str,
     message: String,
     expected: String,
@@ -157,8 +172,8 @@ fn text(name: &str, report: &Report) -> String {
 fn file_report(name: &str, report: &Report) -> FileReport {
     let failure = report.failure.as_ref().map(|f| FailureReport {
         line: f.line,
-        seq: f.seq,
-        node: f.node,
+        seq: (f.seq > 0).then_some(f.seq),
+        node: (f.seq > 0).then_some(f.node),
         check: f.check.name(),
         message: f.message.clone(),
         expected: f.expected.clone(),

@@ -93,8 +93,9 @@ fn an_invalid_trace_names_its_first_bad_event() {
 #[test]
 fn unreadable_input_is_exit_2_with_file_and_line() {
     let good = std::fs::read_to_string(corpus("traces/valid/initial-election-2a.ndjson")).unwrap();
+    let old = std::fs::read_to_string(corpus("traces/valid/v1-initial-election-2a.ndjson")).unwrap();
     let cases = [
-        ("truncated.ndjson", good[..good.len() - 30].to_string(), "line"),
+        ("truncated-v1.ndjson", old[..old.len() - 30].to_string(), "truncated"),
         ("version.ndjson", good.replacen("\"raftcheck_trace\":2", "\"raftcheck_trace\":7", 1), "version 7"),
         ("garbage.ndjson", "not json at all\n".to_string(), "line 1"),
         ("empty.ndjson", String::new(), "empty"),

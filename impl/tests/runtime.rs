@@ -301,3 +301,64 @@ fn late_apply_attempt(attempt: u32) -> bool {
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.failure);
     true
 }
+
+/// A disk that works for the first `works` saves, then fails.
+struct FailingDisk {
+    disk: MemoryPersister,
+    works: Mutex<usize>,
+}
+
+impl Persister for FailingDisk {
+    fn save(&self, raft_state: Vec<u8>, snapshot: Vec<u8>) -> Result<(), StorageError> {
+        let mut works = self.works.lock().unwrap();
+        if *works == 0 {
+            return Err(StorageError::Io { path: "failing".into(), error: std::io::Error::other("disk full") });
+        }
+        *works -= 1;
+        self.disk.save(raft_state, snapshot)
+    }
+    fn raft_state(&self) -> Vec<u8> {
+        self.disk.raft_state()
+    }
+    fn snapshot(&self) -> Vec<u8> {
+        self.disk.snapshot()
+    }
+    fn raft_state_size(&self) -> usize {
+        self.disk.raft_state_size()
+    }
+    fn snapshot_size(&self) -> usize {
+        self.disk.snapshot_size()
+    }
+}
+
+/// A node halted by a failed save records its crash, and nothing of it is
+/// recorded after that (its applier stops with it): its trace is valid. A
+/// one-node cluster commits a few commands, then a save fails.
+#[test]
+fn a_halted_node_records_nothing_after_its_crash() {
+    use raftcheck_traces::{validate_file, Header, TraceWriter, Verdict};
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("halted-node.ndjson");
+    let header = Header::for_config(&raftcheck_core::Config::new(1).unwrap());
+    let trace = Arc::new(TraceWriter::create(&path, &header).unwrap());
+    let mut options = Options::lab(3);
+    options.trace = Some(Arc::clone(&trace));
+    let disk = Arc::new(FailingDisk { disk: MemoryPersister::new(), works: Mutex::new(4) });
+    let (tx, applied) = mpsc::sync_channel(64);
+    let raft = Raft::make(0, 1, Box::new(Recorder::default()), disk, tx, options).unwrap();
+    while !raft.get_state().1 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for k in 0..8u8 {
+        if raft.start(vec![k]).is_err() {
+            break;
+        }
+    }
+    while raft.status().halted.is_none() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    raft.kill();
+    drop(applied);
+    trace.finish().unwrap();
+    let report = validate_file(&path, Default::default()).unwrap();
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.failure);
+}

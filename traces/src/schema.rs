@@ -1,4 +1,4 @@
-//! The trace format, version 1 (NDJSON: one JSON object per line). See
+//! The trace format, version 2 (NDJSON: one JSON object per line). See
 //! `traces/README.md` for the full description with examples.
 //!
 //! The first line is a [`Header`]; every other line is an [`Event`] with a

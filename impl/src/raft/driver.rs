@@ -78,6 +78,10 @@ pub(crate) struct Driver {
     /// Shared with the node's handle and its applier: set when the node
     /// stops itself at a crash point, as [`crate::raft::Raft::kill`] sets it.
     pub(crate) killed: Arc<AtomicBool>,
+    /// Shared with the applier: set when the event loop ends, for whatever
+    /// reason (killed, halted by a failed save, a crash point), before its
+    /// crash is recorded, so that no apply is recorded after the crash.
+    pub(crate) stopped: Arc<AtomicBool>,
     /// Where the next step stops (fault injection), if anywhere.
     pub(crate) crash_point: Option<CrashPoint>,
 }
@@ -119,6 +123,7 @@ impl Driver {
 
     /// The node is gone (killed or halted): the last thing it records.
     fn stopped(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
         if let Some(trace) = &self.trace {
             trace.write(|seq| TraceEvent::Crash { seq, node: self.node.id() });
             let _ = trace.flush();

@@ -208,6 +208,7 @@ impl Raft {
         }
         let status = Arc::new(StatusBoard::default());
         let killed = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::new(AtomicBool::new(false));
         let (applier, applied) = mpsc::channel();
         let mut driver = Driver {
             config,
@@ -225,6 +226,7 @@ impl Raft {
             trace: options.trace.clone(),
             traced_log: None,
             killed: Arc::clone(&killed),
+            stopped: Arc::clone(&stopped),
             crash_point: None,
         };
         driver.arm_timers();
@@ -234,7 +236,7 @@ impl Raft {
             .name(format!("raft-{me}"))
             .spawn(move || driver.run(events))
             .expect("the event loop thread starts");
-        let applier = Applier { me, service: apply, killed: Arc::clone(&killed), trace: options.trace };
+        let applier = Applier { me, service: apply, killed: Arc::clone(&killed), stopped, trace: options.trace };
         std::thread::Builder::new()
             .name(format!("applier-{me}"))
             .spawn(move || applier.run(applied))
@@ -332,22 +334,26 @@ struct Applier {
     me: NodeId,
     service: SyncSender<ApplyMsg>,
     killed: Arc<AtomicBool>,
+    /// Set by the event loop when it ends (killed or halted), before it
+    /// records the node's crash.
+    stopped: Arc<AtomicBool>,
     trace: Option<Arc<TraceWriter>>,
 }
 
 impl Applier {
     /// Forwards applied commands and snapshots to the service, in order,
-    /// until the node is killed or either side goes away.
+    /// until the node stops (killed or halted) or either side goes away.
     fn run(self, applied: Receiver<ApplyMsg>) {
         for message in applied {
             let traced = self.trace.as_ref().map(|_| digest_output(&message.as_output()));
-            if self.killed.load(Ordering::SeqCst) || self.service.send(message).is_err() {
+            let running = || !self.killed.load(Ordering::SeqCst) && !self.stopped.load(Ordering::SeqCst);
+            if !running() || self.service.send(message).is_err() {
                 return;
             }
             if let (Some(trace), Some(output)) = (&self.trace, traced) {
-                // The node writes its crash after `killed` is set: a
-                // delivery that raced with the kill is not recorded after it.
-                let running = || !self.killed.load(Ordering::SeqCst);
+                // The node writes its crash after `killed` or `stopped` is
+                // set, under the writer's lock: a delivery that raced with
+                // the stop is not recorded after the crash.
                 trace.write_if(running, |seq| TraceEvent::Applied { seq, node: self.me, output });
             }
         }

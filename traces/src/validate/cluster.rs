@@ -13,6 +13,13 @@ use raftcheck_core::properties::{History, Opaque, Safety, ServiceState, StepReco
 use raftcheck_core::{Config, Input, Node, NodeId, Output, Term};
 use std::collections::{HashMap, VecDeque};
 
+/// An apply the core asked for, with the step that asked, if that step put
+/// a save before it: the apply waits for that save (the durability rule).
+struct AskedApply {
+    output: TraceOutput,
+    after_save_of: Option<(u64, usize)>,
+}
+
 /// What the validator knows of one server (its replayed node is kept apart,
 /// in the cluster the properties look at).
 #[derive(Default)]
@@ -30,7 +37,7 @@ struct Server {
     /// What the core asked it to save, not yet reported saved.
     unsaved: Option<TracePersistent>,
     /// Applies the core asked for, not yet handed to the service.
-    applies: VecDeque<TraceOutput>,
+    applies: VecDeque<AskedApply>,
     /// The step whose save is asked for and not yet written: (seq, line).
     pending_save: Option<(u64, usize)>,
     /// The line of the node's last crash, while it is down.
@@ -244,7 +251,10 @@ impl Validator {
                     server.pending_save = Some((seq, line));
                     after_save = true;
                 }
-                Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => server.applies.push_back(output.clone()),
+                Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => {
+                    let after_save_of = after_save.then_some((seq, line));
+                    server.applies.push_back(AskedApply { output: output.clone(), after_save_of });
+                }
                 _ => {}
             }
         }
@@ -357,13 +367,22 @@ impl Validator {
             return Err(with_related(failure, crashed_at, format!("node {n}'s crash")));
         }
         match server.applies.front() {
-            Some(next) if next == output => {
+            Some(next) if next.output == *output => {
+                if let Some((step, step_line)) = next.after_save_of {
+                    if server.pending_save.is_some_and(|(pending, _)| pending == step) {
+                        let message = "the service was handed an apply that the node's step put after a save, \
+                                       before that save was written";
+                        let failure = fail(Check::Durability, message, "the save written first", "the apply first");
+                        return Err(with_related(failure, step_line, format!("node {n}'s step that asked for both")));
+                    }
+                }
                 server.applies.pop_front();
                 Ok(())
             }
             next => {
                 let message = "the service was handed something other than the next apply the core asked for";
-                Err(fail(Check::Apply, message, next.map_or("nothing".to_string(), json), json(output)))
+                let expected = next.map_or("nothing".to_string(), |asked| json(&asked.output));
+                Err(fail(Check::Apply, message, expected, json(output)))
             }
         }
     }

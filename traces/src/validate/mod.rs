@@ -68,7 +68,8 @@ impl Verdict {
 pub enum Check {
     /// Events are numbered 1, 2, 3, ... in file order.
     Sequence,
-    /// A node steps, saves and applies only between a restart and a crash.
+    /// A node steps only while running (after a restart, before a crash),
+    /// restarts only while down and crashes only while running.
     Lifecycle,
     /// A delivered message was sent before, to that node, with that content.
     Network,
@@ -76,8 +77,9 @@ pub enum Check {
     /// header says the network may duplicate.
     Duplicate,
     /// A step's outputs happen in the order the core returned them: a
-    /// message is delivered only after the save that precedes its send was
-    /// written, and an apply is handed over only before the node crashes.
+    /// message or an apply that follows a save in its step happens only once
+    /// that save is written, and an apply is handed over only before the
+    /// node crashes.
     Durability,
     /// The core, fed the recorded input, returns exactly the recorded
     /// outputs and leaves exactly the recorded state.
@@ -129,13 +131,13 @@ impl Check {
     pub fn rule(self) -> &'static str {
         match self {
             Check::Sequence => "events are numbered 1, 2, 3, ... in file order",
-            Check::Lifecycle => "a node steps, saves and applies only between a restart and a crash",
+            Check::Lifecycle => "a node steps only while running, restarts only while down, crashes only while running",
             Check::Network => "a delivered message was sent before, to that node, with that content",
             Check::Duplicate => {
                 "a message is delivered at most as often as it was sent, unless the header sets may_duplicate"
             }
             Check::Durability => {
-                "a message is delivered only after the save that precedes its send in the step was written; \
+                "a message or an apply the step put after a save happens only once that save is written; \
                  an apply is handed over only before the node crashes"
             }
             Check::Conformance => "the core, fed the recorded input, returns exactly the recorded outputs and state",
@@ -144,9 +146,7 @@ impl Check {
             }
             Check::Apply => "the service is handed exactly the applies the core asked for, in order",
             Check::Safety => {
-                "the model checker's safety properties hold after every event (election safety, log matching, \
-                 leader completeness, state machine safety, applied-log agreement, monotonic commit and \
-                 applied, apply order, snapshot matches applied, node invariants, no panic)"
+                "the model checker's safety properties (raftcheck_core::properties::Safety) hold after every event"
             }
             Check::Completeness => "the trace ends with its end record, which counts its events",
         }
@@ -211,7 +211,8 @@ pub enum Completeness {
     Ended,
     /// It has no end record: cut short (or still being written).
     Cut,
-    /// A version-1 trace, which had no end record: it cannot tell.
+    /// It cannot tell: a version-1 trace, which had no end record, or a
+    /// validation that stopped at a failure before the end.
     Unknown,
 }
 
@@ -282,6 +283,17 @@ pub fn validate_reader(reader: impl BufRead, options: Options) -> Result<Report,
         |verdict, events, failure, complete| Report { verdict, events, failure, complete, elapsed: started.elapsed() };
     loop {
         match lines.next()? {
+            Some(Line::CutShort) if !ends => {
+                let message = "truncated: the last line has no end".to_string();
+                return Err(InputError { line: Some(lines.number()), column: None, message });
+            }
+            Some(Line::CutShort) => {
+                let line = lines.number();
+                let message =
+                    format!("a valid prefix of {events} events, then a line without its end: the trace was cut short");
+                let failure = cluster::fail(Check::Completeness, message, "a whole line", "a line cut short");
+                return Ok(report(Verdict::Invalid, events, Some(Failure { line, ..*failure }), Completeness::Cut));
+            }
             None if ends => {
                 let line = lines.number() + 1;
                 let message = if events == 0 {
@@ -310,6 +322,7 @@ pub fn validate_reader(reader: impl BufRead, options: Options) -> Result<Report,
                     let what = match extra {
                         Line::End(_) => "a second end record",
                         Line::Event(_) => "an event",
+                        Line::CutShort => "a line",
                     };
                     let failure =
                         cluster::fail(Check::Completeness, format!("{what} after the end record"), "end of file", what);

@@ -10,6 +10,9 @@ use std::io::{BufRead, Read};
 pub(super) enum Line {
     Event(Box<Event>),
     End(EndRecord),
+    /// A last line without its end of line: the file was cut in the middle
+    /// of writing it.
+    CutShort,
 }
 
 /// The lines of a trace, each at most `max_bytes` long.
@@ -18,11 +21,13 @@ pub(super) struct LineReader<R> {
     buffer: Vec<u8>,
     number: usize,
     max_bytes: usize,
+    /// The last line read had no end of line.
+    cut_short: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
     pub(super) fn new(reader: R, max_bytes: usize) -> Self {
-        LineReader { reader, buffer: Vec::new(), number: 0, max_bytes }
+        LineReader { reader, buffer: Vec::new(), number: 0, max_bytes, cut_short: false }
     }
 
     /// The number of the last line read.
@@ -36,6 +41,9 @@ impl<R: BufRead> LineReader<R> {
             return Err(InputError::at(1, "empty file: expected a trace header"));
         }
         let line = self.number;
+        if self.cut_short {
+            return Err(InputError::at(line, "truncated: the header line has no end"));
+        }
         let value: serde_json::Value = serde_json::from_slice(&self.buffer)
             .map_err(|e| json_error(line, "expected a trace header, not valid JSON", &e))?;
         match value.get("raftcheck_trace").and_then(serde_json::Value::as_u64) {
@@ -56,22 +64,29 @@ impl<R: BufRead> LineReader<R> {
         if !self.next_text()? {
             return Ok(None);
         }
+        if self.cut_short {
+            return Ok(Some(Line::CutShort));
+        }
         match serde_json::from_slice::<Event>(&self.buffer) {
             Ok(event) => Ok(Some(Line::Event(Box::new(event)))),
             Err(error) => match serde_json::from_slice::<EndRecord>(&self.buffer) {
                 Ok(end) => Ok(Some(Line::End(end))),
+                // A line that says it is the end record is read as one.
+                Err(end_error) if is_end_record(&self.buffer) => {
+                    Err(json_error(self.number, "not an end record", &end_error))
+                }
                 Err(_) => Err(json_error(self.number, "not a trace event", &error)),
             },
         }
     }
 
     /// Reads the next non-blank line into the buffer, without its end of
-    /// line; false at the end of the file. A last line cut short (no end
-    /// of line) and a line over the size limit are errors.
+    /// line; false at the end of the file. A last line cut short (no end of
+    /// line) sets `cut_short`; a line over the size limit is an error.
     fn next_text(&mut self) -> Result<bool, InputError> {
         loop {
             self.buffer.clear();
-            let limit = self.max_bytes as u64 + 1;
+            let limit = (self.max_bytes as u64).saturating_add(1);
             let read = (&mut self.reader)
                 .take(limit)
                 .read_until(b'\n', &mut self.buffer)
@@ -88,7 +103,8 @@ impl<R: BufRead> LineReader<R> {
                     );
                     return Err(InputError::at(self.number, message));
                 }
-                return Err(InputError::at(self.number, "truncated: the last line has no end"));
+                self.cut_short = true;
+                return Ok(true);
             }
             self.buffer.pop();
             if self.buffer.iter().any(|b| !b.is_ascii_whitespace()) {
@@ -96,6 +112,12 @@ impl<R: BufRead> LineReader<R> {
             }
         }
     }
+}
+
+/// Whether a line that does not parse says it is the end record.
+fn is_end_record(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(text)
+        .is_ok_and(|v| v.get("event").and_then(|e| e.as_str()) == Some("end"))
 }
 
 /// A JSON error at `line` of the file: serde's column (the slice parsed is
