@@ -149,7 +149,8 @@ impl Safety {
 pub struct Breach {
     /// The property broken.
     pub property: Safety,
-    /// The nodes involved, the one that just changed last.
+    /// The nodes involved (the one whose event broke the property first,
+    /// where there are two).
     pub nodes: Vec<NodeId>,
     /// The term where it shows, if one.
     pub term: Option<Term>,
@@ -525,13 +526,14 @@ impl<C: Command> History<C> {
         }
         // Leader Completeness (§5.4): every leader holds every entry
         // committed before its term.
-        let incomplete = (0..cluster.size()).find(|&m| {
-            cluster.node(m).is_some_and(|l| l.is_leader() && !holds_committed(l, &self.committed, contents))
+        let incomplete = (0..cluster.size()).find_map(|m| {
+            let leader = cluster.node(m).filter(|l| l.is_leader())?;
+            missing_committed(leader, &self.committed, contents).map(|index| (m, leader.term(), index))
         });
-        if let Some(l) = incomplete {
-            let term = cluster.node(l).map_or(0, |leader| leader.term());
-            let what = format!("leader {l} of term {term} lacks an entry committed in an earlier term");
-            self.record_broken(Breach::new(Safety::LeaderCompleteness, what).nodes(&[l]).term(term));
+        if let Some((l, term, index)) = incomplete {
+            let what =
+                format!("leader {l} of term {term} lacks the entry at index {index}, committed in an earlier term");
+            self.record_broken(Breach::new(Safety::LeaderCompleteness, what).nodes(&[l]).term(term).index(index));
         }
     }
 
@@ -603,23 +605,20 @@ pub fn logs_match<C: Command, D: SnapshotData>(
     }
 }
 
-/// Whether leader `node` holds every entry committed before its term.
-fn holds_committed<C: Command, D: SnapshotData>(
+/// The first index committed before leader `node`'s term whose entry the
+/// leader lacks, if any (none: it holds them all).
+fn missing_committed<C: Command, D: SnapshotData>(
     node: &Node<C, D>,
     committed: &[(C, Term)],
     contents: &impl SnapshotContents<C, D>,
-) -> bool {
+) -> Option<Index> {
     // An unreadable compacted prefix holds whatever was committed there.
     let skip = (opaque_through(node, contents) as usize).min(committed.len());
-    committed.iter().enumerate().skip(skip).all(|(k, (command, term))| {
+    committed.iter().enumerate().skip(skip).find_map(|(k, (command, term))| {
         let index = k as Index + 1;
-        if *term >= node.term() {
-            return true;
-        }
-        if index > node.log().last_index() {
-            return false;
-        }
-        command_at(node, contents, index).is_none_or(|mine| mine == command)
+        let holds = *term >= node.term()
+            || index <= node.log().last_index() && command_at(node, contents, index).is_none_or(|mine| mine == command);
+        (!holds).then_some(index)
     })
 }
 

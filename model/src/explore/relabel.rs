@@ -122,7 +122,10 @@ pub fn hash_relabeled_history<C: Hash, H: Hasher>(history: &History<C>, rename: 
         None => 0u8.hash(hasher),
         Some(breach) => {
             1u8.hash(hasher);
-            relabel_breach(breach, rename).hash(hasher);
+            // Not its words: they name the ids of the state the search
+            // found, so renamed copies would hash apart.
+            let renamed = relabel_breach(breach, rename);
+            (renamed.property, renamed.nodes, renamed.term, renamed.index).hash(hasher);
         }
     }
     relabel_set(*restarted, rename).hash(hasher);

@@ -66,6 +66,11 @@ pub(super) struct Validator {
     last_seq: u64,
     /// The line of the event being checked.
     current_line: usize,
+    /// For each index from 1: the node and line of the step that first
+    /// made it committed.
+    committed_at: Vec<(NodeId, usize)>,
+    /// For each index from 1: the node and line of its first apply.
+    applied_at: Vec<(NodeId, usize)>,
 }
 
 /// A check failed (line, seq and node are filled in by the caller). Boxed:
@@ -113,6 +118,8 @@ impl Validator {
             led_at: HashMap::new(),
             last_seq: 0,
             current_line: 0,
+            committed_at: Vec::new(),
+            applied_at: Vec::new(),
         }
     }
 
@@ -252,11 +259,19 @@ impl Validator {
                     after_save = true;
                 }
                 Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => {
+                    if let Output::ApplyCommand { index, .. } = output {
+                        if self.applied_at.len() as u64 + 1 == *index {
+                            self.applied_at.push((n, line));
+                        }
+                    }
                     let after_save_of = after_save.then_some((seq, line));
                     server.applies.push_back(AskedApply { output: output.clone(), after_save_of });
                 }
                 _ => {}
             }
+        }
+        while (self.committed_at.len() as u64) < node.commit_index() {
+            self.committed_at.push((n, line));
         }
         if node.is_leader() && !before.is_leader() || node.is_leader() && node.term() != before.term() {
             self.led_at.entry((node.term(), n)).or_insert(line);
@@ -275,6 +290,21 @@ impl Validator {
         let mut failure = fail(Check::Safety, format!("{} is broken{detail}", property.name()), "", "");
         failure.property = Some(property);
         if let Some(breach) = breach {
+            // Where the index first became committed or applied, for the
+            // properties that compare one index across nodes and time.
+            let first_at = |lines: &[(NodeId, usize)], done: &str| {
+                let index = breach.index.filter(|&i| i >= 1)?;
+                let &(node, line) = lines.get(index as usize - 1)?;
+                Some((line, format!("node {node} first {done} index {index}")))
+            };
+            let earlier = match property {
+                Safety::StateMachineSafety | Safety::LeaderCompleteness => first_at(&self.committed_at, "committed"),
+                Safety::AppliedAgreement => first_at(&self.applied_at, "applied"),
+                _ => None,
+            };
+            if let Some((line, what)) = earlier.filter(|(line, _)| *line != self.current_line) {
+                failure = with_related(failure, line, what);
+            }
             for &node in &breach.nodes {
                 // Where that node did what conflicts: for election safety,
                 // where it became leader of the term; else its last event.
