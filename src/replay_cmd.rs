@@ -277,7 +277,7 @@ fn summary(report: &Report, played: &Played) -> Validation {
             seq: f.seq,
             node: f.node,
             check: f.check.name(),
-            property: replay::broken_property(f).map(|p| p.name()),
+            property: f.property.map(|p| p.name()),
             message: f.message.clone(),
             related: f.related.iter().map(|r| RelatedEvent { line: r.line, what: r.what.clone() }).collect(),
             action: played.action_of(f.seq).map(|a| a + 1),

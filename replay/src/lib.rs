@@ -20,7 +20,7 @@ use raftcheck_impl::storage::MemoryPersister;
 use raftcheck_model::explore::replay_file::{
     group_ends, outputs_before_crash, Replay, ReplayAction, ReplayMessage, ReplayStep,
 };
-use raftcheck_traces::validate::{Check, Failure, Report};
+use raftcheck_traces::validate::{Check, Report};
 use raftcheck_traces::{Header, TraceWriter};
 use std::fmt;
 use std::sync::mpsc;
@@ -363,18 +363,6 @@ pub struct Comparison {
     pub seen_action: Option<usize>,
 }
 
-/// The safety property a failure of [`Check::Safety`] reports: the
-/// validator's structured `property`, or else the property whose name
-/// starts the message.
-pub fn broken_property(failure: &Failure) -> Option<Safety> {
-    if failure.check != Check::Safety {
-        return None;
-    }
-    failure.property.or_else(|| {
-        Safety::ALL.into_iter().filter(|p| failure.message.starts_with(p.name())).max_by_key(|p| p.name().len())
-    })
-}
-
 /// Compares the model's violation, as `replay` states it, with the trace of
 /// its run (`played`) validated against the core with the replay's mutant
 /// (`with_mutant`): reproduced only when the same property breaks at the
@@ -382,12 +370,12 @@ pub fn broken_property(failure: &Failure) -> Option<Safety> {
 pub fn compare(replay: &Replay, played: &Played, with_mutant: &Report) -> Comparison {
     let expected_action = replay.actions.len();
     let failure = with_mutant.failure.as_ref();
-    let seen_property = failure.and_then(broken_property);
+    let seen_property = failure.and_then(|f| f.property);
     let seen_action = failure.and_then(|f| played.action_of(f.seq)).map(|a| a + 1);
     let outcome = match failure {
         None => Outcome::StayedSafe,
         Some(f) if f.check != Check::Safety => Outcome::Nonconforming,
-        Some(_) if seen_property.map(Safety::name) != Some(replay.property.as_str()) => Outcome::DifferentProperty,
+        Some(_) if seen_property.is_none() || seen_property != replay.safety() => Outcome::DifferentProperty,
         Some(_) if seen_action != Some(expected_action) => Outcome::DifferentAction,
         Some(_) => Outcome::Reproduced,
     };
