@@ -20,6 +20,17 @@ struct AskedApply {
     after_save_of: Option<(u64, usize)>,
 }
 
+/// A save the core asked for, not yet written.
+struct PendingSave {
+    /// The state to save.
+    state: TracePersistent,
+    /// The digest of its log (computed at the step).
+    log_digest: Digest,
+    /// The sequence number and line of the step that asked for it.
+    step: u64,
+    line: usize,
+}
+
 /// What the validator knows of one server (its replayed node is kept apart,
 /// in the cluster the properties look at).
 #[derive(Default)]
@@ -32,14 +43,10 @@ struct Server {
     started: bool,
     /// What it last saved, as the core asked.
     saved: Option<TracePersistent>,
-    /// The digest of the log in `unsaved` (computed at the step).
-    unsaved_log_digest: Digest,
-    /// What the core asked it to save, not yet reported saved.
-    unsaved: Option<TracePersistent>,
+    /// The save the core asked for and the node has not written yet.
+    pending: Option<PendingSave>,
     /// Applies the core asked for, not yet handed to the service.
     applies: VecDeque<AskedApply>,
-    /// The step whose save is asked for and not yet written: (seq, line).
-    pending_save: Option<(u64, usize)>,
     /// The line of the node's last crash, while it is down.
     crashed_at: Option<usize>,
     /// The line of the node's last event.
@@ -161,8 +168,7 @@ impl Validator {
         }
         server.started = true;
         server.saved = Some(state.clone());
-        server.unsaved = None;
-        server.pending_save = None;
+        server.pending = None;
         server.crashed_at = None;
         server.applies.clear();
         let node = match Node::restart(n, state.clone()) {
@@ -189,9 +195,8 @@ impl Validator {
         // A crash may interrupt a save: the write is lost, and the restart
         // must read the previous one. Messages sent after that save in the
         // same step can never be delivered now.
-        server.unsaved = None;
-        if let Some((step, _)) = server.pending_save.take() {
-            self.lost_saves.insert(step, line);
+        if let Some(pending) = server.pending.take() {
+            self.lost_saves.insert(pending.step, line);
         }
         server.crashed_at = Some(line);
         Ok(())
@@ -215,11 +220,11 @@ impl Validator {
         }
         let server = &mut self.servers[n];
         let node = self.nodes[n].as_mut().expect("checked above");
-        if let Some(unsaved) = &server.unsaved {
+        if let Some(pending) = &server.pending {
             let message = "the node stepped again before saving the state its core asked it to save";
-            let failure = fail(Check::Persistence, message, json(&PersistedSummary::of(view(unsaved))), "no save");
-            let (_, asked_at) = server.pending_save.expect("a save is pending");
-            return Err(with_related(failure, asked_at, format!("node {n}'s step that asked for the save")));
+            let asked = PersistedSummary::with_log_digest(view(&pending.state), pending.log_digest);
+            let failure = fail(Check::Persistence, message, json(&asked), "no save");
+            return Err(with_related(failure, pending.line, format!("node {n}'s step that asked for the save")));
         }
         let before = node.clone();
         // The one panic guard: a panic of the core is a failure of the trace,
@@ -253,9 +258,8 @@ impl Validator {
                     self.network.send(n, *to, message, Sent { step: seq, line, after_save })
                 }
                 Output::Persist => {
-                    server.unsaved = Some(node.persistent_state(&config));
-                    server.unsaved_log_digest = server.log_digest;
-                    server.pending_save = Some((seq, line));
+                    let state = node.persistent_state(&config);
+                    server.pending = Some(PendingSave { state, log_digest: server.log_digest, step: seq, line });
                     after_save = true;
                 }
                 Output::ApplyCommand { .. } | Output::ApplySnapshot { .. } => {
@@ -329,7 +333,7 @@ impl Validator {
     fn deliver(&mut self, from: NodeId, to: NodeId, message: &TraceMessage, line: usize) -> Result<(), Box<Failure>> {
         let (servers, lost) = (&self.servers, &self.lost_saves);
         let saved = |sent: &Sent| {
-            servers.get(from).is_none_or(|s| s.pending_save.map(|(step, _)| step) != Some(sent.step))
+            servers.get(from).is_none_or(|s| s.pending.as_ref().map(|p| p.step) != Some(sent.step))
                 && !lost.contains_key(&sent.step)
         };
         let refusal = match self.network.deliver(from, to, message, line, saved) {
@@ -375,17 +379,16 @@ impl Validator {
 
     fn persist(&mut self, n: NodeId, state: &PersistedSummary) -> Result<(), Box<Failure>> {
         let server = &mut self.servers[n];
-        let Some(asked) = server.unsaved.take() else {
+        let Some(pending) = server.pending.take() else {
             let message = "the node saved a state its core did not ask it to save";
             return Err(fail(Check::Persistence, message, "no save", json(state)));
         };
-        let expected = PersistedSummary::with_log_digest(view(&asked), server.unsaved_log_digest);
+        let expected = PersistedSummary::with_log_digest(view(&pending.state), pending.log_digest);
         if &expected != state {
             let message = "the node saved something else than the state its core asked it to save";
             return Err(fail(Check::Persistence, message, json(&expected), json(state)));
         }
-        server.saved = Some(asked);
-        server.pending_save = None;
+        server.saved = Some(pending.state);
         Ok(())
     }
 
@@ -399,7 +402,7 @@ impl Validator {
         match server.applies.front() {
             Some(next) if next.output == *output => {
                 if let Some((step, step_line)) = next.after_save_of {
-                    if server.pending_save.is_some_and(|(pending, _)| pending == step) {
+                    if server.pending.as_ref().is_some_and(|pending| pending.step == step) {
                         let message = "the service was handed an apply that the node's step put after a save, \
                                        before that save was written";
                         let failure = fail(Check::Durability, message, "the save written first", "the apply first");
