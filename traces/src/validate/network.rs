@@ -92,3 +92,52 @@ fn hash_of(key: &Key) -> u64 {
     key.hash(&mut hasher);
     hasher.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raftcheck_core::io::{Message, RequestVoteReply};
+
+    fn reply(granted: bool) -> TraceMessage {
+        Message::RequestVoteReply(RequestVoteReply { term: 1, vote_granted: granted })
+    }
+
+    fn sent(step: u64, after_save: bool) -> Sent {
+        Sent { step, line: step as usize + 1, after_save }
+    }
+
+    /// A copy that waits for a save is delivered only once it is written;
+    /// another copy of the same message that waits for nothing is taken
+    /// first; a copy that waits for nothing is delivered whatever the saves.
+    #[test]
+    fn a_copy_is_delivered_only_once_its_save_is_written() {
+        let mut net = Network::new(false);
+        net.send(0, 1, &reply(true), sent(5, true));
+        assert!(matches!(net.deliver(0, 1, &reply(true), 10, |_| false), Err(Refusal::NotSaved(s)) if s.step == 5));
+        assert!(net.deliver(0, 1, &reply(true), 11, |_| true).is_ok());
+        net.send(0, 1, &reply(false), sent(6, true));
+        net.send(0, 1, &reply(false), sent(7, false));
+        assert!(net.deliver(0, 1, &reply(false), 12, |_| false).is_ok(), "the copy that waits for nothing");
+        assert!(matches!(net.deliver(0, 1, &reply(false), 13, |_| false), Err(Refusal::NotSaved(s)) if s.step == 6));
+    }
+
+    /// Delivered as often as sent, a message is a duplicate the next time
+    /// (naming the last delivery), unless the network may duplicate; a
+    /// message never sent is told apart.
+    #[test]
+    fn duplicates_and_messages_never_sent() {
+        let mut strict = Network::new(false);
+        strict.send(0, 1, &reply(true), sent(1, false));
+        assert!(strict.deliver(0, 1, &reply(true), 20, |_| true).is_ok());
+        assert!(matches!(
+            strict.deliver(0, 1, &reply(true), 21, |_| true),
+            Err(Refusal::Duplicate { delivered_at: 20 })
+        ));
+        assert!(matches!(strict.deliver(1, 0, &reply(true), 22, |_| true), Err(Refusal::NeverSent)));
+        let mut loose = Network::new(true);
+        loose.send(0, 1, &reply(true), sent(1, false));
+        for line in 30..33 {
+            assert!(loose.deliver(0, 1, &reply(true), line, |_| true).is_ok());
+        }
+    }
+}
