@@ -56,10 +56,15 @@ impl Machine {
     }
 
     /// The state a snapshot holds.
-    pub fn restore(snapshot: &[u8]) -> Result<Machine, String> {
-        postcard::from_bytes(snapshot).map_err(|e| format!("a service snapshot does not decode: {e}"))
+    pub fn restore(snapshot: &[u8]) -> Result<Machine, SnapshotDecodeError> {
+        postcard::from_bytes(snapshot).map_err(SnapshotDecodeError)
     }
 }
+
+/// A service snapshot whose bytes do not decode into the machine's state.
+#[derive(Debug, thiserror::Error)]
+#[error("a service snapshot does not decode: {0}")]
+pub struct SnapshotDecodeError(postcard::Error);
 
 #[cfg(test)]
 mod tests {

@@ -95,7 +95,7 @@ impl KvServer {
             Machine::default()
         } else {
             Machine::restore(&snapshot)
-                .map_err(|reason| StorageError::Corrupt { path: format!("server {me}'s snapshot"), reason })?
+                .map_err(|e| StorageError::Corrupt { path: format!("server {me}'s snapshot"), reason: e.to_string() })?
         };
         let (apply_tx, apply_rx) = mpsc::sync_channel(64);
         let raft = Raft::make(me, cluster_size, transport, Arc::clone(&persister), apply_tx, options.raft)?;

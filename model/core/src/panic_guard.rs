@@ -13,8 +13,9 @@ thread_local! {
 
 static HOOK: Once = Once::new();
 
-/// Runs `f`, turning a panic into `Err(message)`. The panic is not printed.
-pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+/// Runs `f`, turning a panic into `Err(Panicked(message))`. The panic is
+/// not printed.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -26,15 +27,23 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let was = GUARDED.with(|g| g.replace(true));
     let result = catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(was));
-    result.map_err(|payload| {
-        if let Some(s) = payload.downcast_ref::<&str>() {
-            s.to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "a panic without a message".to_string()
-        }
-    })
+    result.map_err(|payload| Panicked(panic_message(payload)))
+}
+
+/// A panic caught by [`guarded`], with its message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Panicked(pub String);
+
+/// The message a panic was raised with, if it has one in words.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
 }
 
 #[cfg(test)]
@@ -44,9 +53,9 @@ mod tests {
     #[test]
     fn a_panic_becomes_its_message() {
         assert_eq!(guarded(|| 7), Ok(7));
-        let r: Result<(), String> = guarded(|| panic!("broken {}", 42));
-        assert_eq!(r, Err("broken 42".to_string()));
-        let r: Result<(), String> = guarded(|| panic!("plain"));
-        assert_eq!(r, Err("plain".to_string()));
+        let r: Result<(), Panicked> = guarded(|| panic!("broken {}", 42));
+        assert_eq!(r, Err(Panicked("broken 42".to_string())));
+        let r: Result<(), Panicked> = guarded(|| panic!("plain"));
+        assert_eq!(r, Err(Panicked("plain".to_string())));
     }
 }

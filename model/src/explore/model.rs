@@ -227,7 +227,7 @@ impl RaftModel {
         let mut outputs = match guarded(|| node.step(&self.config, input)) {
             Ok(outputs) => outputs,
             Err(message) => {
-                state.history.observe_panic(n, &message);
+                state.history.observe_panic(n, &message.0);
                 return;
             }
         };
