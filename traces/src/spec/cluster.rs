@@ -1,0 +1,307 @@
+//! The reconstructed cluster: each node as the trace has shown it, the
+//! messages sent, and the spec's actions, each checking its rules.
+
+use super::log::{Bounds, Log};
+use super::{rules, Checked, Config, Id};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+/// A node's role (§5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+/// What an event shows of its node.
+#[derive(Clone, Debug, Default)]
+pub struct NodeState {
+    pub term: u64,
+    /// The vote in `term`, 0 for none.
+    pub vote: Id,
+    pub commit: u64,
+    pub role: Option<Role>,
+    /// The index of the last log entry.
+    pub last: u64,
+    pub config: Config,
+}
+
+/// The kinds of message the spec knows (§5: RequestVote, AppendEntries and
+/// their responses; heartbeats and snapshots as AppendEntries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    App,
+    Heartbeat,
+    Snapshot,
+    AppResp,
+    HeartbeatResp,
+    Vote,
+    VoteResp,
+}
+
+/// A message as a trace shows it. `entries` is a count (for a snapshot:
+/// the snapshot's index), not the entries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Message {
+    pub kind: MessageKind,
+    pub term: u64,
+    pub from: Id,
+    pub to: Id,
+    pub entries: u64,
+    pub log_term: u64,
+    pub index: u64,
+    pub commit: u64,
+    pub vote: Id,
+    pub reject: bool,
+    pub reject_hint: u64,
+}
+
+/// A message sent: how often, where, and the terms of the entries it
+/// carried as the sender's log knew them.
+struct Sent {
+    line: usize,
+    entries: Rc<[Bounds]>,
+}
+
+/// A node of the reconstructed cluster.
+#[derive(Default)]
+struct Node {
+    state: NodeState,
+    log: Log,
+    /// The candidate voted for in `voted.0`, and the line showing it.
+    voted: Option<(u64, Id, usize)>,
+    /// The votes received in the current term (as candidate).
+    votes: BTreeSet<Id>,
+    /// As leader: the highest index each node acknowledged in this term.
+    matched: HashMap<Id, u64>,
+    /// The highest commit index a leader sent this node.
+    told: u64,
+    /// What the node last persisted: term and commit.
+    durable: (u64, u64),
+    /// The last RequestVote received from each candidate: (term, last
+    /// log term, last log index).
+    vote_requests: HashMap<Id, (u64, u64, u64)>,
+    /// The last AppendEntries received from each leader: (previous index,
+    /// previous term, the entries' term bounds).
+    appends: HashMap<Id, (u64, u64, Rc<[Bounds]>)>,
+    /// Whether the node has been seen yet.
+    seen: bool,
+}
+
+/// The cluster reconstructed from a trace.
+#[derive(Default)]
+pub struct Cluster {
+    nodes: HashMap<Id, Node>,
+    /// The leader of each term, and the line it was first seen leading.
+    leaders: HashMap<u64, (Id, usize)>,
+    sent: HashMap<Message, Sent>,
+}
+
+impl Cluster {
+    pub fn new() -> Cluster {
+        Cluster::default()
+    }
+
+    fn node(&mut self, id: Id) -> &mut Node {
+        self.nodes.entry(id).or_default()
+    }
+
+    /// Whether `id` has shown any state yet.
+    pub fn knows(&self, id: Id) -> bool {
+        self.nodes.get(&id).is_some_and(|n| n.seen)
+    }
+
+    /// The node's state as last shown.
+    pub fn state(&self, id: Id) -> Option<&NodeState> {
+        self.nodes.get(&id).map(|n| &n.state)
+    }
+
+    /// The node's initial state, taken as the trace gives it (the
+    /// bootstrap of a new cluster: etcd's initial configuration entries).
+    pub fn adopt(&mut self, id: Id, state: &NodeState) {
+        let node = self.node(id);
+        node.log.resize(state.last, state.term, false);
+        node.told = node.told.max(state.commit);
+        node.durable = (state.term, state.commit);
+        node.voted = (state.vote != 0).then_some((state.term, state.vote, 0));
+        node.state = state.clone();
+        node.seen = true;
+    }
+
+    /// A restart from stable storage (etcd spec action Restart): the term
+    /// and commit index are at least what the node persisted; volatile
+    /// state is lost.
+    pub fn restart(&mut self, id: Id, state: &NodeState) -> Checked {
+        let node = self.node(id);
+        if node.seen {
+            rules::term_not_lower(node.durable.0, state.term, true)?;
+            rules::commit_not_lower(node.durable.1, state.commit, true)?;
+        }
+        node.votes.clear();
+        node.matched.clear();
+        node.vote_requests.clear();
+        node.appends.clear();
+        self.adopt(id, state);
+        Ok(())
+    }
+
+    /// The state an event shows of its node, checked against what the
+    /// node showed before (the rules on terms, votes, leaders and commit
+    /// indexes), then taken as the node's state.
+    pub fn observe(&mut self, id: Id, state: &NodeState, line: usize) -> Checked {
+        if !self.knows(id) {
+            self.adopt(id, state);
+        }
+        let node = self.nodes.get_mut(&id).expect("adopted");
+        rules::term_not_lower(node.state.term, state.term, false)?;
+        if state.term > node.state.term {
+            node.votes.clear();
+            node.matched.clear();
+        }
+        if state.vote != 0 {
+            let earlier = node.voted.filter(|v| v.0 == state.term).map(|v| (v.1, v.2));
+            rules::one_vote(id, state.term, state.vote, earlier)?;
+            if earlier.is_none() {
+                node.voted = Some((state.term, state.vote, line));
+            }
+        }
+        if state.role == Some(Role::Leader) {
+            rules::one_leader(state.term, id, self.leaders.get(&state.term).copied())?;
+            self.leaders.entry(state.term).or_insert((id, line));
+        }
+        let node = self.nodes.get_mut(&id).expect("adopted");
+        node.log.resize(state.last, state.term, state.role == Some(Role::Leader));
+        rules::commit_not_lower(node.state.commit, state.commit, false)?;
+        if state.commit > node.state.commit {
+            rules::commit_within_log(id, state.commit, state.last)?;
+            if state.role == Some(Role::Leader) && state.commit > node.told {
+                let last = node.log.last();
+                let held = state.config.quorum_index(|v| {
+                    let acked = node.matched.get(&v).copied().unwrap_or(0);
+                    if v == id {
+                        acked.max(last)
+                    } else {
+                        acked
+                    }
+                });
+                rules::leader_commit(id, state.commit, held, &state.config)?;
+            } else if state.role != Some(Role::Leader) {
+                rules::follower_commit(id, state.commit, node.told)?;
+            }
+        }
+        node.state = state.clone();
+        Ok(())
+    }
+
+    /// §5.2 (etcd spec action Timeout): the node starts an election in a
+    /// new term, voting for itself.
+    pub fn become_candidate(&mut self, id: Id) {
+        let node = self.node(id);
+        node.votes.clear();
+        node.votes.insert(id);
+    }
+
+    /// §5.2 (etcd spec action BecomeLeader): the node has won the
+    /// election of its term (the one-leader rule was checked when its
+    /// state showed it leading).
+    pub fn become_leader(&mut self, id: Id) -> Checked {
+        let node = self.node(id);
+        if node.state.vote == id {
+            node.votes.insert(id);
+        }
+        rules::election_quorum(id, node.state.term, &node.state.config, &node.votes)?;
+        node.matched.clear();
+        Ok(())
+    }
+
+    /// etcd spec action Ready: the node persists its state.
+    pub fn persist(&mut self, id: Id) {
+        let node = self.node(id);
+        node.durable = (node.state.term, node.state.commit);
+    }
+
+    /// The node sends `message` (§5: RequestVote, AppendEntries and their
+    /// responses). What the message says of the sender's log is learned;
+    /// a vote granted is checked (one per term, an up-to-date candidate);
+    /// an AppendEntries accepted copies the leader's entries.
+    pub fn send(&mut self, id: Id, message: &Message, line: usize) -> Checked {
+        let node = self.node(id);
+        let mut carried: Rc<[Bounds]> = Rc::from(Vec::new());
+        match message.kind {
+            MessageKind::App => {
+                node.log.learn(message.index, message.log_term);
+                let last = message.index + message.entries;
+                carried = Rc::from(node.log.range(message.index + 1, last));
+                rules::told_commit_held(id, message.commit, node.state.commit)?;
+            }
+            MessageKind::Heartbeat => rules::told_commit_held(id, message.commit, node.state.commit)?,
+            MessageKind::Vote => node.log.learn(message.index, message.log_term),
+            MessageKind::VoteResp if !message.reject && message.to != id => {
+                let earlier = node.voted.filter(|v| v.0 == message.term).map(|v| (v.1, v.2));
+                rules::one_vote(id, message.term, message.to, earlier)?;
+                if earlier.is_none() {
+                    node.voted = Some((message.term, message.to, line));
+                }
+                if let Some(&(_, last_term, last_index)) = node.vote_requests.get(&message.to) {
+                    rules::vote_up_to_date(id, &node.log, last_term, last_index)?;
+                }
+            }
+            MessageKind::AppResp if !message.reject && message.to != id => {
+                if let Some((prev, prev_term, entries)) = node.appends.remove(&message.to) {
+                    if prev + entries.len() as u64 == message.index {
+                        node.log.learn(prev, prev_term);
+                        node.log.copy(prev + 1, &entries);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.sent.entry(message.clone()).or_insert(Sent { line, entries: carried });
+        Ok(())
+    }
+
+    /// The node receives `message`: it must have been sent (duplicates are
+    /// allowed, as the network may duplicate). What it tells the receiver
+    /// is recorded: a vote, an acknowledgement, a commit index, a request
+    /// to answer.
+    pub fn receive(&mut self, id: Id, message: &Message) -> Checked {
+        let sent = self.sent.get(message);
+        rules::message_sent(sent.is_some(), || describe(message))?;
+        let entries = sent.map(|s| s.entries.clone()).unwrap_or_else(|| Rc::from(Vec::new()));
+        let node = self.node(id);
+        match message.kind {
+            MessageKind::Vote => {
+                node.vote_requests.insert(message.from, (message.term, message.log_term, message.index));
+            }
+            MessageKind::VoteResp if !message.reject && message.term == node.state.term => {
+                node.votes.insert(message.from);
+            }
+            MessageKind::App => {
+                node.told = node.told.max(message.commit.min(message.index + message.entries));
+                node.appends.insert(message.from, (message.index, message.log_term, entries));
+            }
+            MessageKind::Heartbeat => node.told = node.told.max(message.commit),
+            MessageKind::Snapshot => node.told = node.told.max(message.entries).max(message.commit),
+            MessageKind::AppResp if !message.reject && message.term == node.state.term => {
+                let acked = node.matched.entry(message.from).or_insert(0);
+                *acked = (*acked).max(message.index);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The line where `message` was (first) sent.
+    pub fn sent_at(&self, message: &Message) -> Option<usize> {
+        self.sent.get(message).map(|s| s.line)
+    }
+}
+
+/// A message in words, for reports.
+pub fn describe(m: &Message) -> String {
+    format!(
+        "{:?} from {} to {} (term {}, index {}, logTerm {}, entries {}, commit {}, reject {})",
+        m.kind, m.from, m.to, m.term, m.index, m.log_term, m.entries, m.commit, m.reject
+    )
+}
