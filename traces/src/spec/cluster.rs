@@ -185,7 +185,7 @@ impl Cluster {
                         acked
                     }
                 });
-                rules::leader_commit(id, state.commit, held, &state.config)?;
+                rules::leader_commit(id, state.commit, held.max(node.told), &state.config)?;
             } else if state.role != Some(Role::Leader) {
                 rules::follower_commit(id, state.commit, node.told)?;
             }

@@ -103,7 +103,8 @@ pub fn vote_up_to_date(voter: Id, log: &Log, last_term: u64, last_index: u64) ->
 
 /// §5.3, §5.4.2 (etcd spec action AdvanceCommitIndex): a leader commits
 /// an entry once a majority of each configuration (thesis §4.3) has
-/// acknowledged it; `held` is the highest index so acknowledged.
+/// acknowledged it; `held` is the highest index so acknowledged (or
+/// known committed before).
 pub fn leader_commit(node: Id, commit: u64, held: u64, config: &Config) -> Checked {
     if commit <= held {
         return Ok(());
