@@ -247,9 +247,11 @@ impl Cluster {
                     rules::vote_up_to_date(id, &node.log, last_term, last_index)?;
                 }
             }
-            MessageKind::AppResp if !message.reject && message.to != id => {
+            MessageKind::AppResp if message.to != id => {
+                // The answer to the last AppendEntries from that leader: if
+                // it accepted all of it, the entries are the leader's.
                 if let Some((prev, prev_term, entries)) = node.appends.remove(&message.to) {
-                    if prev + entries.len() as u64 == message.index {
+                    if !message.reject && prev + entries.len() as u64 == message.index {
                         node.log.learn(prev, prev_term);
                         node.log.copy(prev + 1, &entries);
                     }
