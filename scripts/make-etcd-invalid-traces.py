@@ -133,6 +133,20 @@ def main():
     recv = find(lines, lambda e: e["name"] == "ReceiveAppendEntriesRequest" and e["msg"] == s, send + 1)
     write("message-sent-never-sent.ndjson", "message-sent", texts[:send] + texts[send + 1 :], recv)
 
+    # An AppendEntries accepted despite a mismatched previous entry: the
+    # leader's first AppendEntries to a follower (sent and received alike)
+    # names a previous term the follower's entry (a bootstrap entry, of
+    # term 1) does not have; the follower still accepts it.
+    app = find(lines, lambda e: e["name"] == "SendAppendEntriesRequest" and e["msg"]["type"] == "MsgApp"
+               and e["msg"]["index"] > 0)
+    a = ev(lines[app][1])["msg"]
+    got = find(lines, lambda e: e["name"] == "ReceiveAppendEntriesRequest" and e["msg"] == a, app + 1)
+    ack = find(lines, is_("SendAppendEntriesResponse", a["to"], to=a["from"]), got + 1)
+    mismatch = list(texts)
+    for i in (app, got):
+        mismatch[i] = text(edited(lines[i][1], lambda e: e["msg"].update(logTerm=e["msg"]["logTerm"] + 1)))
+    write("log-matching-previous-entry-mismatch.ndjson", "log-matching", mismatch, ack + 1)
+
     # A learner's vote counted: one voter's part in the election (the request
     # to it, its receive and grant, the candidate's receive of the grant) is
     # played by node 11, which is not a voter; the candidate still becomes leader.

@@ -164,3 +164,12 @@ fn bad_input_is_exit_2_with_file_and_line() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn help_lists_every_spec_rule() {
+    let help = text(&trace(&["--help"]).stdout);
+    for rule in raftcheck_traces::spec::Rule::ALL {
+        assert!(help.contains(rule.name()) && help.contains(rule.section()), "{}: {help}", rule.name());
+    }
+    assert!(help.contains("--format") && help.contains("--lenient"), "{help}");
+}

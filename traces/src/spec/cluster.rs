@@ -64,6 +64,17 @@ struct Sent {
     entries: Rc<[Bounds]>,
 }
 
+/// An AppendEntries received, kept until the receiver answers it.
+struct Append {
+    /// The previous entry's index and term, as the leader sent them.
+    prev: u64,
+    prev_term: u64,
+    /// The entries' term bounds, as the leader's log knew them.
+    entries: Rc<[Bounds]>,
+    /// The receiver's last index when it received the request.
+    had: u64,
+}
+
 /// A node of the reconstructed cluster.
 #[derive(Default)]
 struct Node {
@@ -82,9 +93,8 @@ struct Node {
     /// The last RequestVote received from each candidate: (term, last
     /// log term, last log index).
     vote_requests: HashMap<Id, (u64, u64, u64)>,
-    /// The last AppendEntries received from each leader: (previous index,
-    /// previous term, the entries' term bounds).
-    appends: HashMap<Id, (u64, u64, Rc<[Bounds]>)>,
+    /// The last AppendEntries received from each leader.
+    appends: HashMap<Id, Append>,
     /// Whether the node has been seen yet.
     seen: bool,
 }
@@ -186,6 +196,7 @@ impl Cluster {
                     }
                 });
                 rules::leader_commit(id, state.commit, held.max(node.told), &state.config)?;
+                rules::commit_current_term(id, state.commit, state.term, node.log.bounds(state.commit))?;
             } else if state.role != Some(Role::Leader) {
                 rules::follower_commit(id, state.commit, node.told)?;
             }
@@ -250,8 +261,10 @@ impl Cluster {
             MessageKind::AppResp if message.to != id => {
                 // The answer to the last AppendEntries from that leader: if
                 // it accepted all of it, the entries are the leader's.
-                if let Some((prev, prev_term, entries)) = node.appends.remove(&message.to) {
+                if let Some(append) = node.appends.remove(&message.to) {
+                    let Append { prev, prev_term, entries, had } = append;
                     if !message.reject && prev + entries.len() as u64 == message.index {
+                        rules::append_matches(id, prev, prev_term, had, node.log.bounds(prev))?;
                         node.log.learn(prev, prev_term);
                         node.log.copy(prev + 1, &entries);
                     }
@@ -281,7 +294,8 @@ impl Cluster {
             }
             MessageKind::App => {
                 node.told = node.told.max(message.commit.min(message.index + message.entries));
-                node.appends.insert(message.from, (message.index, message.log_term, entries));
+                let append = Append { prev: message.index, prev_term: message.log_term, entries, had: node.log.last() };
+                node.appends.insert(message.from, append);
             }
             MessageKind::Heartbeat => node.told = node.told.max(message.commit),
             MessageKind::Snapshot => node.told = node.told.max(message.entries).max(message.commit),

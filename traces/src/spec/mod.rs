@@ -59,11 +59,14 @@ pub enum Rule {
     CommitQuorum,
     /// A message received was sent before, with that content.
     MessageSent,
+    /// A follower accepts an AppendEntries only if its log holds the
+    /// previous entry, with the previous term (§5.3, Log Matching).
+    LogMatching,
 }
 
 impl Rule {
     /// Every rule, in the order listed in `--help`.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::ElectionSafety,
         Rule::ElectionQuorum,
         Rule::OneVote,
@@ -72,6 +75,7 @@ impl Rule {
         Rule::CommitMonotonic,
         Rule::CommitQuorum,
         Rule::MessageSent,
+        Rule::LogMatching,
     ];
 
     /// The rule's name in reports.
@@ -85,6 +89,7 @@ impl Rule {
             Rule::CommitMonotonic => "commit-monotonic",
             Rule::CommitQuorum => "commit-quorum",
             Rule::MessageSent => "message-sent",
+            Rule::LogMatching => "log-matching",
         }
     }
 
@@ -99,6 +104,7 @@ impl Rule {
             Rule::CommitMonotonic => "§5.3",
             Rule::CommitQuorum => "§5.3, §5.4.2, thesis §4.3",
             Rule::MessageSent => "§5.1",
+            Rule::LogMatching => "§5.3",
         }
     }
 
@@ -121,6 +127,9 @@ impl Rule {
                  acknowledged by a quorum, a follower's was told by a leader)"
             }
             Rule::MessageSent => "a message received was sent before, with that content",
+            Rule::LogMatching => {
+                "a follower accepts an AppendEntries only if its log holds the previous entry with the previous term"
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The safety rules, each a small pure function over what the cluster
 //! knows and what an event shows. Each returns the violation it finds.
 
-use super::{violation, Checked, Config, Id, Log, Rule};
+use super::{violation, Bounds, Checked, Config, Id, Log, Rule};
 use std::collections::BTreeSet;
 
 /// §5.1: terms only increase; a node's term never goes down. After a
@@ -117,6 +117,22 @@ pub fn leader_commit(node: Id, commit: u64, held: u64, config: &Config) -> Check
     ))
 }
 
+/// §5.4.2 (Figure 8; etcd spec action AdvanceCommitIndex): a leader
+/// commits by counting replicas only an entry of its own term; earlier
+/// entries are committed with it, never on their own. `known` bounds the
+/// term of the entry at `commit`.
+pub fn commit_current_term(node: Id, commit: u64, term: u64, known: Option<Bounds>) -> Checked {
+    match known {
+        Some(b) if b.hi < term => Err(violation(
+            Rule::CommitQuorum,
+            format!("leader {node} committed an entry of an earlier term by counting replicas"),
+            format!("the entry at the new commit index {commit} of term {term}"),
+            format!("entry {commit} of a term at most {}", b.hi),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// §5.3: a follower learns the commit index from a leader (in
 /// AppendEntries, heartbeats or a snapshot); `told` is the highest one any
 /// leader sent it.
@@ -171,4 +187,83 @@ pub fn message_sent(sent: bool, what: impl FnOnce() -> String) -> Checked {
         "a send of this message before",
         what(),
     ))
+}
+
+/// §5.3, the AppendEntries consistency check (Figure 2, receiver rule 2):
+/// a follower accepts entries only if its log holds an entry at the
+/// previous index with the previous term. `had` is the follower's last
+/// index when the request arrived; `known` the bounds of its entry there.
+pub fn append_matches(node: Id, prev: u64, prev_term: u64, had: u64, known: Option<Bounds>) -> Checked {
+    let (expected, seen) = if prev > had {
+        (format!("a log reaching index {prev}"), format!("a log ending at {had}"))
+    } else {
+        match known {
+            Some(b) if prev_term < b.lo || prev_term > b.hi => {
+                let term =
+                    if b.lo == b.hi { format!("term {}", b.lo) } else { format!("a term in {}..={}", b.lo, b.hi) };
+                (format!("entry {prev} of term {prev_term}"), format!("entry {prev} of {term}"))
+            }
+            _ => return Ok(()),
+        }
+    };
+    Err(violation(
+        Rule::LogMatching,
+        format!("node {node} accepted entries after index {prev} though its log does not match the leader's there"),
+        expected,
+        seen,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn votes_and_leaders_are_one_per_term() {
+        assert!(one_vote(5, 2, 3, Some((3, 10))).is_ok(), "the same vote again");
+        let v = one_vote(5, 2, 4, Some((3, 10))).unwrap_err();
+        assert_eq!((v.rule, v.related[0].0), (Rule::OneVote, 10));
+        assert!(one_leader(2, 1, Some((1, 7))).is_ok());
+        assert_eq!(one_leader(2, 2, Some((1, 7))).unwrap_err().rule, Rule::ElectionSafety);
+    }
+
+    #[test]
+    fn an_election_needs_each_half_of_a_joint_configuration() {
+        let joint = Config::new(vec![1, 2, 3], vec![3, 4, 5]);
+        let new_only: BTreeSet<Id> = [1, 2, 3].into();
+        assert_eq!(election_quorum(1, 2, &joint, &new_only).unwrap_err().rule, Rule::ElectionQuorum);
+        let both: BTreeSet<Id> = [1, 3, 4].into();
+        assert!(election_quorum(1, 2, &joint, &both).is_ok());
+        let with_learner: BTreeSet<Id> = [1, 9].into();
+        assert!(election_quorum(1, 2, &Config::new(vec![1, 2, 3], vec![]), &with_learner).is_err());
+    }
+
+    #[test]
+    fn votes_go_to_candidates_at_least_as_up_to_date() {
+        let mut log = Log::default();
+        log.resize(5, 2, true);
+        assert!(vote_up_to_date(1, &log, 2, 5).is_ok());
+        assert!(vote_up_to_date(1, &log, 3, 1).is_ok(), "a later last term wins");
+        assert_eq!(vote_up_to_date(1, &log, 2, 4).unwrap_err().rule, Rule::VoteUpToDate);
+        assert!(vote_up_to_date(1, &log, 1, 9).is_err());
+    }
+
+    #[test]
+    fn commits_follow_quorums_and_the_current_term() {
+        assert!(leader_commit(1, 5, 5, &Config::default()).is_ok());
+        assert_eq!(leader_commit(1, 6, 5, &Config::default()).unwrap_err().rule, Rule::CommitQuorum);
+        assert!(commit_current_term(1, 6, 3, Some(Bounds::exact(3))).is_ok());
+        assert!(commit_current_term(1, 6, 3, Some(Bounds { lo: 1, hi: 3 })).is_ok(), "it may be of term 3");
+        assert_eq!(commit_current_term(1, 6, 3, Some(Bounds { lo: 1, hi: 2 })).unwrap_err().rule, Rule::CommitQuorum);
+        assert!(follower_commit(2, 4, 4).is_ok() && follower_commit(2, 5, 4).is_err());
+        assert!(commit_within_log(2, 6, 5).is_err());
+    }
+
+    #[test]
+    fn appends_need_the_previous_entry() {
+        assert!(append_matches(2, 5, 1, 5, Some(Bounds::exact(1))).is_ok());
+        assert_eq!(append_matches(2, 5, 2, 5, Some(Bounds::exact(1))).unwrap_err().rule, Rule::LogMatching);
+        assert!(append_matches(2, 6, 1, 5, None).is_err(), "the follower lacks entry 6");
+        assert!(append_matches(2, 0, 0, 0, None).is_ok());
+    }
 }
