@@ -119,6 +119,12 @@ def main():
     lower[later] = text(edited(lines[later][1], lambda e: e["state"].update(commit=r["state"]["commit"] - 1)))
     write("commit-monotonic-commit-goes-down.ndjson", "commit-monotonic", lower, later + 1)
 
+    # A committed entry removed: the same node's event after its commit rose
+    # shows a log ending below that commit.
+    cut = list(texts)
+    cut[later] = text(edited(lines[later][1], lambda e: e.update(log=r["state"]["commit"] - 1)))
+    write("committed-kept-log-cut-below-commit.ndjson", "committed-kept", cut, later + 1)
+
     # Commit beyond what a majority holds: the new leader, with only its own
     # log holding its first entry, shows it committed.
     ready = find(lines, is_("Ready", lid), leader + 1)

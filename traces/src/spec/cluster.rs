@@ -181,6 +181,7 @@ impl Cluster {
             self.leaders.entry(state.term).or_insert((id, line));
         }
         let node = self.nodes.get_mut(&id).expect("adopted");
+        rules::log_keeps_committed(id, node.state.commit, state.last)?;
         node.log.resize(state.last, state.term, state.role == Some(Role::Leader));
         rules::commit_not_lower(node.state.commit, state.commit, false)?;
         if state.commit > node.state.commit {
@@ -266,6 +267,13 @@ impl Cluster {
                     if !message.reject && prev + entries.len() as u64 == message.index {
                         rules::append_matches(id, prev, prev_term, had, node.log.bounds(prev))?;
                         node.log.learn(prev, prev_term);
+                        for (k, &new) in entries.iter().enumerate() {
+                            let index = prev + 1 + k as u64;
+                            if index > node.state.commit {
+                                break;
+                            }
+                            rules::committed_entry_kept(id, index, node.log.bounds(index), new)?;
+                        }
                         node.log.copy(prev + 1, &entries);
                     }
                 }

@@ -62,11 +62,14 @@ pub enum Rule {
     /// A follower accepts an AppendEntries only if its log holds the
     /// previous entry, with the previous term (§5.3, Log Matching).
     LogMatching,
+    /// A committed entry is never removed from a log nor overwritten
+    /// (§5.4: Leader Completeness, State Machine Safety).
+    CommittedKept,
 }
 
 impl Rule {
     /// Every rule, in the order listed in `--help`.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::ElectionSafety,
         Rule::ElectionQuorum,
         Rule::OneVote,
@@ -76,6 +79,7 @@ impl Rule {
         Rule::CommitQuorum,
         Rule::MessageSent,
         Rule::LogMatching,
+        Rule::CommittedKept,
     ];
 
     /// The rule's name in reports.
@@ -90,6 +94,7 @@ impl Rule {
             Rule::CommitQuorum => "commit-quorum",
             Rule::MessageSent => "message-sent",
             Rule::LogMatching => "log-matching",
+            Rule::CommittedKept => "committed-kept",
         }
     }
 
@@ -105,6 +110,7 @@ impl Rule {
             Rule::CommitQuorum => "§5.3, §5.4.2, thesis §4.3",
             Rule::MessageSent => "§5.1",
             Rule::LogMatching => "§5.3",
+            Rule::CommittedKept => "§5.4",
         }
     }
 
@@ -130,6 +136,7 @@ impl Rule {
             Rule::LogMatching => {
                 "a follower accepts an AppendEntries only if its log holds the previous entry with the previous term"
             }
+            Rule::CommittedKept => "a committed entry is never removed from a log nor overwritten",
         }
     }
 }

@@ -133,6 +133,36 @@ pub fn commit_current_term(node: Id, commit: u64, term: u64, known: Option<Bound
     }
 }
 
+/// §5.4 (Leader Completeness, State Machine Safety): a committed entry
+/// is never removed from a log; a node's log never ends below the commit
+/// index it held.
+pub fn log_keeps_committed(node: Id, commit: u64, last: u64) -> Checked {
+    if last >= commit {
+        return Ok(());
+    }
+    Err(violation(
+        Rule::CommittedKept,
+        format!("node {node}'s log was cut below its commit index: committed entries were removed"),
+        format!("a log reaching at least index {commit}"),
+        format!("a log ending at {last}"),
+    ))
+}
+
+/// §5.4: a committed entry is never overwritten: an AppendEntries the
+/// node accepts may not replace an entry it committed with one of another
+/// term (as far as the bounds of both tell).
+pub fn committed_entry_kept(node: Id, index: u64, had: Option<Bounds>, new: Bounds) -> Checked {
+    match had {
+        Some(old) if new.hi < old.lo || new.lo > old.hi => Err(violation(
+            Rule::CommittedKept,
+            format!("node {node} overwrote its committed entry {index} with an entry of another term"),
+            format!("entry {index} of a term in {}..={}", old.lo, old.hi),
+            format!("an entry of a term in {}..={}", new.lo, new.hi),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// §5.3: a follower learns the commit index from a leader (in
 /// AppendEntries, heartbeats or a snapshot); `told` is the highest one any
 /// leader sent it.
@@ -257,6 +287,14 @@ mod tests {
         assert_eq!(commit_current_term(1, 6, 3, Some(Bounds { lo: 1, hi: 2 })).unwrap_err().rule, Rule::CommitQuorum);
         assert!(follower_commit(2, 4, 4).is_ok() && follower_commit(2, 5, 4).is_err());
         assert!(commit_within_log(2, 6, 5).is_err());
+    }
+
+    #[test]
+    fn committed_entries_stay() {
+        assert!(log_keeps_committed(1, 5, 5).is_ok());
+        assert_eq!(log_keeps_committed(1, 5, 4).unwrap_err().rule, Rule::CommittedKept);
+        assert!(committed_entry_kept(1, 3, Some(Bounds::exact(2)), Bounds { lo: 1, hi: 2 }).is_ok());
+        assert!(committed_entry_kept(1, 3, Some(Bounds::exact(2)), Bounds::exact(3)).is_err());
     }
 
     #[test]
