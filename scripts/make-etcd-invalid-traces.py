@@ -125,6 +125,17 @@ def main():
     cut[later] = text(edited(lines[later][1], lambda e: e.update(log=r["state"]["commit"] - 1)))
     write("committed-kept-log-cut-below-commit.ndjson", "committed-kept", cut, later + 1)
 
+    # A log compacted beyond the commit index: a CompactLog event (an extra
+    # kind other harnesses write, with the extra state fields) is inserted
+    # for that node, its snapshot point one past its commit index.
+    def compact(e):
+        e["name"] = "CompactLog"
+        e["state"].update(snapshotIndex=e["state"]["commit"] + 1, snapshotTerm=2, applied=e["state"]["commit"])
+        e["log"] = max(e["log"], e["state"]["commit"] + 1)
+    compaction = edited(lines[rose][1], compact)
+    write("applied-committed-compaction-beyond-commit.ndjson", "applied-committed",
+          texts[: rose + 1] + [text(compaction)] + texts[rose + 1 :], rose + 2)
+
     # Commit beyond what a majority holds: the new leader, with only its own
     # log holding its first entry, shows it committed.
     ready = find(lines, is_("Ready", lid), leader + 1)

@@ -23,6 +23,14 @@ pub(super) struct State {
     pub term: u64,
     pub vote: String,
     pub commit: u64,
+    /// The index of the last entry applied (some harnesses add it).
+    pub applied: Option<u64>,
+    /// The log's snapshot point (some harnesses add it; after a
+    /// compaction or a snapshot installed).
+    #[serde(rename = "snapshotIndex")]
+    pub snapshot_index: Option<u64>,
+    #[serde(rename = "snapshotTerm")]
+    pub snapshot_term: Option<u64>,
 }
 
 /// `msg`: the message sent or received.
@@ -61,8 +69,9 @@ impl Event {
     }
 
     /// The state the event shows of its node; `None` when the event has
-    /// none (an extra kind may carry only part of it).
-    pub fn state(&self) -> Result<Option<NodeState>, String> {
+    /// none (an extra kind may carry only part of it). Without `conf`, the
+    /// configuration is `known` if given, else the event is refused.
+    pub fn state(&self, known: Option<&Config>) -> Result<Option<NodeState>, String> {
         let (Some(state), Some(role), Some(log)) = (&self.state, &self.role, self.log) else {
             return Ok(None);
         };
@@ -79,7 +88,10 @@ impl Event {
                 let ids = |list: &[String]| list.iter().map(|v| id(v, "conf")).collect::<Result<Vec<_>, _>>();
                 Config::new(ids(incoming)?, ids(outgoing)?)
             }
-            None => return Err(format!("a {} event without \"conf\"", self.name)),
+            None => match known {
+                Some(config) => config.clone(),
+                None => return Err(format!("a {} event without \"conf\"", self.name)),
+            },
         };
         Ok(Some(NodeState {
             term: state.term,
@@ -88,12 +100,14 @@ impl Event {
             role: Some(role),
             last: log,
             config,
+            applied: state.applied,
+            snapshot: state.snapshot_index.map(|index| (index, state.snapshot_term)),
         }))
     }
 
     /// The state, required: the 19 kinds etcd writes all carry it.
     pub fn required_state(&self) -> Result<NodeState, String> {
-        self.state()?.ok_or_else(|| format!("a {} event without \"state\", \"role\" and \"log\"", self.name))
+        self.state(None)?.ok_or_else(|| format!("a {} event without \"state\", \"role\" and \"log\"", self.name))
     }
 
     /// The message of a send or receive event.

@@ -189,7 +189,8 @@ impl Mapper {
         let name = event.name.as_str();
         if EXTRA_KINDS.contains(&name) {
             // Counted; the state it shows (a compaction, an apply) is checked.
-            return match event.state()? {
+            let known = self.cluster.state(id).map(|s| &s.config);
+            return match event.state(known)? {
                 Some(state) => Ok(self.cluster.observe(id, &state, line)),
                 None => Ok(Ok(())),
             };

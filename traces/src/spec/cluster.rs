@@ -25,6 +25,10 @@ pub struct NodeState {
     /// The index of the last log entry.
     pub last: u64,
     pub config: Config,
+    /// The index of the last entry applied, if the trace says.
+    pub applied: Option<u64>,
+    /// The snapshot point (index, and term if known), if the trace says.
+    pub snapshot: Option<(u64, Option<u64>)>,
 }
 
 /// The kinds of message the spec knows (§5: RequestVote, AppendEntries and
@@ -183,6 +187,15 @@ impl Cluster {
         let node = self.nodes.get_mut(&id).expect("adopted");
         rules::log_keeps_committed(id, node.state.commit, state.last)?;
         node.log.resize(state.last, state.term, state.role == Some(Role::Leader));
+        if let Some((index, term)) = state.snapshot {
+            rules::only_committed_applied(id, "compacted its log up to", index, state.commit)?;
+            if let Some(term) = term {
+                node.log.learn(index, term);
+            }
+        }
+        if let Some(applied) = state.applied {
+            rules::only_committed_applied(id, "applied", applied, state.commit)?;
+        }
         rules::commit_not_lower(node.state.commit, state.commit, false)?;
         if state.commit > node.state.commit {
             rules::commit_within_log(id, state.commit, state.last)?;

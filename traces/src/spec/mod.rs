@@ -65,11 +65,14 @@ pub enum Rule {
     /// A committed entry is never removed from a log nor overwritten
     /// (§5.4: Leader Completeness, State Machine Safety).
     CommittedKept,
+    /// A node applies, and compacts into a snapshot, only committed
+    /// entries (§5.3, §7).
+    AppliedCommitted,
 }
 
 impl Rule {
     /// Every rule, in the order listed in `--help`.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::ElectionSafety,
         Rule::ElectionQuorum,
         Rule::OneVote,
@@ -80,6 +83,7 @@ impl Rule {
         Rule::MessageSent,
         Rule::LogMatching,
         Rule::CommittedKept,
+        Rule::AppliedCommitted,
     ];
 
     /// The rule's name in reports.
@@ -95,6 +99,7 @@ impl Rule {
             Rule::MessageSent => "message-sent",
             Rule::LogMatching => "log-matching",
             Rule::CommittedKept => "committed-kept",
+            Rule::AppliedCommitted => "applied-committed",
         }
     }
 
@@ -111,6 +116,7 @@ impl Rule {
             Rule::MessageSent => "§5.1",
             Rule::LogMatching => "§5.3",
             Rule::CommittedKept => "§5.4",
+            Rule::AppliedCommitted => "§5.3, §7",
         }
     }
 
@@ -137,6 +143,10 @@ impl Rule {
                 "a follower accepts an AppendEntries only if its log holds the previous entry with the previous term"
             }
             Rule::CommittedKept => "a committed entry is never removed from a log nor overwritten",
+            Rule::AppliedCommitted => {
+                "a node applies, and compacts into a snapshot, only committed entries (when the trace writes \
+                 applied or snapshotIndex)"
+            }
         }
     }
 }

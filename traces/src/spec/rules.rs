@@ -163,6 +163,21 @@ pub fn committed_entry_kept(node: Id, index: u64, had: Option<Bounds>, new: Boun
     }
 }
 
+/// §5.3: an entry is applied to the state machine only once committed;
+/// §7: a snapshot (and so a log compaction) covers only committed
+/// entries. `what` says which: "applied", "compacted its log up to".
+pub fn only_committed_applied(node: Id, what: &str, index: u64, commit: u64) -> Checked {
+    if index <= commit {
+        return Ok(());
+    }
+    Err(violation(
+        Rule::AppliedCommitted,
+        format!("node {node} {what} index {index}, beyond its commit index {commit}"),
+        format!("an index <= {commit}"),
+        format!("index {index}"),
+    ))
+}
+
 /// §5.3: a follower learns the commit index from a leader (in
 /// AppendEntries, heartbeats or a snapshot); `told` is the highest one any
 /// leader sent it.
@@ -287,6 +302,12 @@ mod tests {
         assert_eq!(commit_current_term(1, 6, 3, Some(Bounds { lo: 1, hi: 2 })).unwrap_err().rule, Rule::CommitQuorum);
         assert!(follower_commit(2, 4, 4).is_ok() && follower_commit(2, 5, 4).is_err());
         assert!(commit_within_log(2, 6, 5).is_err());
+    }
+
+    #[test]
+    fn only_committed_entries_are_applied_or_compacted() {
+        assert!(only_committed_applied(1, "applied", 5, 5).is_ok());
+        assert_eq!(only_committed_applied(1, "applied", 6, 5).unwrap_err().rule, Rule::AppliedCommitted);
     }
 
     #[test]
