@@ -256,8 +256,8 @@ impl Cluster {
         match message.kind {
             MessageKind::App => {
                 node.log.learn(message.index, message.log_term);
-                let last = message.index + message.entries;
-                carried = Rc::from(node.log.range(message.index + 1, last));
+                let last = message.index.saturating_add(message.entries);
+                carried = Rc::from(node.log.range(message.index.saturating_add(1), last));
                 rules::told_commit_held(id, message.commit, node.state.commit)?;
             }
             MessageKind::Heartbeat => rules::told_commit_held(id, message.commit, node.state.commit)?,
@@ -277,17 +277,17 @@ impl Cluster {
                 // it accepted all of it, the entries are the leader's.
                 if let Some(append) = node.appends.remove(&message.to) {
                     let Append { prev, prev_term, entries, had } = append;
-                    if !message.reject && prev + entries.len() as u64 == message.index {
+                    if !message.reject && prev.saturating_add(entries.len() as u64) == message.index {
                         rules::append_matches(id, prev, prev_term, had, node.log.bounds(prev))?;
                         node.log.learn(prev, prev_term);
                         for (k, &new) in entries.iter().enumerate() {
-                            let index = prev + 1 + k as u64;
+                            let index = prev.saturating_add(1 + k as u64);
                             if index > node.state.commit {
                                 break;
                             }
                             rules::committed_entry_kept(id, index, node.log.bounds(index), new)?;
                         }
-                        node.log.copy(prev + 1, &entries);
+                        node.log.copy(prev.saturating_add(1), &entries);
                     }
                 }
             }
@@ -314,7 +314,7 @@ impl Cluster {
                 node.votes.insert(message.from);
             }
             MessageKind::App => {
-                node.told = node.told.max(message.commit.min(message.index + message.entries));
+                node.told = node.told.max(message.commit.min(message.index.saturating_add(message.entries)));
                 let append = Append { prev: message.index, prev_term: message.log_term, entries, had: node.log.last() };
                 node.appends.insert(message.from, append);
             }
