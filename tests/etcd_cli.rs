@@ -173,3 +173,25 @@ fn help_lists_every_spec_rule() {
     }
     assert!(help.contains("--format") && help.contains("--lenient"), "{help}");
 }
+
+/// A message received that differs from the one sent names the closest
+/// message sent, with its line.
+#[test]
+fn a_message_never_sent_names_the_closest_one_sent() {
+    let text_of = std::fs::read_to_string(corpus("etcd/invalid/commit-monotonic-commit-goes-down.ndjson")).unwrap();
+    let mut lines: Vec<String> = text_of.lines().take(115).map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.contains("\"name\":\"ReceiveAppendEntriesRequest\"")).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&lines[at]).unwrap();
+    let commit = record["event"]["msg"]["commit"].as_u64().unwrap();
+    record["event"]["msg"]["commit"] = (commit + 1).into();
+    lines[at] = record.to_string();
+    let file = scratch("near-miss.ndjson", &(lines.join("\n") + "\n"));
+    let out = trace(&["--json", &file]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failure = &json["files"][0]["failure"];
+    assert_eq!((failure["check"].as_str(), failure["line"].as_u64()), (Some("message-sent"), Some(at as u64 + 1)));
+    let related = &failure["related"][0];
+    assert!(related["what"].as_str().unwrap().contains("closest message sent"), "{failure}");
+    assert!(related["line"].as_u64().unwrap() < at as u64 + 1, "{failure}");
+}

@@ -303,7 +303,21 @@ impl Cluster {
     /// to answer.
     pub fn receive(&mut self, id: Id, message: &Message) -> Checked {
         let sent = self.sent.get(message);
-        rules::message_sent(sent.is_some(), || describe(message))?;
+        rules::message_sent(sent.is_some(), || describe(message)).map_err(|mut v| {
+            // The closest message that was sent (same kind, ends and term),
+            // to show what differs.
+            let near = self
+                .sent
+                .iter()
+                .filter(|(m, _)| {
+                    (m.kind, m.from, m.to, m.term) == (message.kind, message.from, message.to, message.term)
+                })
+                .min_by_key(|(m, s)| (m.index.abs_diff(message.index), s.line));
+            if let Some((m, s)) = near {
+                v.related.push((s.line, format!("the closest message sent: {}", describe(m))));
+            }
+            v
+        })?;
         let entries = sent.map(|s| s.entries.clone()).unwrap_or_else(|| Rc::from(Vec::new()));
         let node = self.node(id);
         match message.kind {
