@@ -195,3 +195,16 @@ fn a_message_never_sent_names_the_closest_one_sent() {
     assert!(related["what"].as_str().unwrap().contains("closest message sent"), "{failure}");
     assert!(related["line"].as_u64().unwrap() < at as u64 + 1, "{failure}");
 }
+
+/// The network may duplicate: a message received twice is valid; one
+/// received that was never sent is not, even after others were delivered.
+#[test]
+fn a_message_may_be_received_twice() {
+    let text_of = std::fs::read_to_string(corpus("etcd/invalid/commit-monotonic-commit-goes-down.ndjson")).unwrap();
+    let mut lines: Vec<String> = text_of.lines().take(150).map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.contains("\"name\":\"ReceiveAppendEntriesResponse\"")).unwrap();
+    lines.insert(at + 1, lines[at].clone());
+    let file = scratch("duplicate.ndjson", &(lines.join("\n") + "\n"));
+    let out = trace(&[&file]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+}

@@ -3,7 +3,8 @@
 
 use super::log::{Bounds, Log};
 use super::{rules, Checked, Config, Id};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::rc::Rc;
 
 /// A node's role (§5.1).
@@ -61,9 +62,11 @@ pub struct Message {
     pub reject_hint: u64,
 }
 
-/// A message sent: how often, where, and the terms of the entries it
-/// carried as the sender's log knew them.
+/// A message sent and not yet received: how many copies are in flight,
+/// where it was (last) sent, and the terms of the entries it carried as
+/// the sender's log knew them.
 struct Sent {
+    copies: u32,
     line: usize,
     entries: Rc<[Bounds]>,
 }
@@ -109,7 +112,13 @@ pub struct Cluster {
     nodes: HashMap<Id, Node>,
     /// The leader of each term, and the line it was first seen leading.
     leaders: HashMap<u64, (Id, usize)>,
+    /// Messages in flight.
     sent: HashMap<Message, Sent>,
+    /// Fingerprints of the messages delivered as often as they were sent:
+    /// the network may deliver them again (duplication), and only a
+    /// fingerprint is kept, so that memory follows the messages in flight,
+    /// not the length of the trace.
+    delivered: HashSet<u64>,
 }
 
 impl Cluster {
@@ -293,7 +302,9 @@ impl Cluster {
             }
             _ => {}
         }
-        self.sent.entry(message.clone()).or_insert(Sent { line, entries: carried });
+        let sent = self.sent.entry(message.clone()).or_insert(Sent { copies: 0, line, entries: carried });
+        sent.copies += 1;
+        sent.line = line;
         Ok(())
     }
 
@@ -302,8 +313,19 @@ impl Cluster {
     /// is recorded: a vote, an acknowledgement, a commit index, a request
     /// to answer.
     pub fn receive(&mut self, id: Id, message: &Message) -> Checked {
-        let sent = self.sent.get(message);
-        rules::message_sent(sent.is_some(), || describe(message)).map_err(|mut v| {
+        let entries = match self.sent.get_mut(message) {
+            Some(sent) => {
+                sent.copies -= 1;
+                let entries = sent.entries.clone();
+                if sent.copies == 0 {
+                    self.sent.remove(message);
+                    self.delivered.insert(fingerprint(message));
+                }
+                Some(entries)
+            }
+            None => self.delivered.contains(&fingerprint(message)).then(|| Rc::from(Vec::new())),
+        };
+        rules::message_sent(entries.is_some(), || describe(message)).map_err(|mut v| {
             // The closest message that was sent (same kind, ends and term),
             // to show what differs.
             let near = self
@@ -318,7 +340,7 @@ impl Cluster {
             }
             v
         })?;
-        let entries = sent.map(|s| s.entries.clone()).unwrap_or_else(|| Rc::from(Vec::new()));
+        let entries = entries.unwrap_or_else(|| Rc::from(Vec::new()));
         let node = self.node(id);
         match message.kind {
             MessageKind::Vote => {
@@ -343,11 +365,21 @@ impl Cluster {
         Ok(())
     }
 
-    /// The line where `message` was (first) sent.
-    pub fn sent_at(&self, message: &Message) -> Option<usize> {
-        self.sent.get(message).map(|s| s.line)
+    /// How many messages are in flight (sent, not yet received).
+    pub fn in_flight(&self) -> usize {
+        self.sent.values().map(|s| s.copies as usize).sum()
     }
 }
+
+/// A message's 64-bit fingerprint (a fixed-key hash: the same in every
+/// run), kept for messages already delivered.
+fn fingerprint(message: &Message) -> u64 {
+    FIXED.hash_one(message)
+}
+
+/// The fixed-key hasher of fingerprints.
+const FIXED: std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher> =
+    std::hash::BuildHasherDefault::new();
 
 /// A message in words, for reports.
 pub fn describe(m: &Message) -> String {
