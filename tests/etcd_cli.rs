@@ -208,3 +208,22 @@ fn a_message_may_be_received_twice() {
     let out = trace(&[&file]);
     assert_eq!(code(&out), 0, "{}", text(&out.stdout));
 }
+
+/// A pre-vote answer (which a modified harness may write) casts no vote:
+/// the second vote of the one-vote trace, written as a pre-vote, is valid.
+#[test]
+fn a_pre_vote_is_not_a_vote() {
+    let text_of = std::fs::read_to_string(corpus("etcd/invalid/one-vote-twice-in-a-term.ndjson")).unwrap();
+    let table = expected_failures();
+    let line = table.iter().find(|(f, ..)| f.ends_with("one-vote-twice-in-a-term.ndjson")).unwrap().2 as usize;
+    let mut lines: Vec<String> = text_of.lines().map(str::to_string).collect();
+    lines[line - 1] = lines[line - 1].replacen("\"MsgVoteResp\"", "\"MsgPreVoteResp\"", 1);
+    let file = scratch("pre-vote.ndjson", &(lines.join("\n") + "\n"));
+    let out = trace(&[&file]);
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    lines[line - 1] = lines[line - 1].replacen("\"MsgPreVoteResp\"", "\"MsgBogus\"", 1);
+    let file = scratch("bogus-type.ndjson", &(lines.join("\n") + "\n"));
+    let out = trace(&[&file]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains(&format!("line {line}: msg.type")), "{}", text(&out.stderr));
+}

@@ -57,6 +57,23 @@ pub(super) struct Msg {
     pub reject_hint: u64,
 }
 
+/// etcd-raft's other message types (`raftpb.MessageType`): state_trace.go
+/// writes none of them, a modified harness may; they are matched between
+/// send and receive and have no effect on the spec.
+const OTHER_TYPES: [&str; 11] = [
+    "MsgHup",
+    "MsgBeat",
+    "MsgProp",
+    "MsgUnreachable",
+    "MsgSnapStatus",
+    "MsgCheckQuorum",
+    "MsgTransferLeader",
+    "MsgTimeoutNow",
+    "MsgReadIndex",
+    "MsgReadIndexResp",
+    "MsgForgetLeader",
+];
+
 /// A node id: etcd writes them as decimal strings ("0" is none).
 pub(super) fn id(text: &str, what: &str) -> Result<Id, String> {
     text.parse().map_err(|_| format!("{what}: expected a node id (a decimal number in a string), found {text:?}"))
@@ -121,12 +138,19 @@ impl Event {
             "MsgHeartbeatResp" => MessageKind::HeartbeatResp,
             "MsgVote" => MessageKind::Vote,
             "MsgVoteResp" => MessageKind::VoteResp,
-            other => {
-                return Err(format!(
-                    "msg.type: expected MsgApp, MsgHeartbeat, MsgSnap, MsgAppResp, MsgHeartbeatResp, MsgVote or \
-                     MsgVoteResp, found {other:?}"
-                ))
-            }
+            "MsgPreVote" => MessageKind::PreVote,
+            "MsgPreVoteResp" => MessageKind::PreVoteResp,
+            other => match OTHER_TYPES.iter().position(|t| *t == other) {
+                Some(k) => MessageKind::Other(k as u8),
+                None => {
+                    return Err(format!(
+                        "msg.type: expected one of etcd-raft's message types (MsgApp, MsgHeartbeat, MsgSnap, \
+                         MsgAppResp, MsgHeartbeatResp, MsgVote, MsgVoteResp, MsgPreVote, MsgPreVoteResp, {}), \
+                         found {other:?}",
+                        OTHER_TYPES.join(", ")
+                    ))
+                }
+            },
         };
         Ok(Message {
             kind,

@@ -43,6 +43,13 @@ pub enum MessageKind {
     HeartbeatResp,
     Vote,
     VoteResp,
+    /// A pre-vote request or answer (§9.6 of the thesis): no vote is cast.
+    PreVote,
+    PreVoteResp,
+    /// Any other message an implementation names (etcd's ReadIndex,
+    /// TimeoutNow, ...), by the index of its name in the reader's table:
+    /// matched between send and receive, with no effect on the spec.
+    Other(u8),
 }
 
 /// A message as a trace shows it. `entries` is a count (for a snapshot:
