@@ -143,6 +143,34 @@ def main():
     beyond[ready] = text(edited(lines[ready][1], lambda e: e["state"].update(commit=e["log"])))
     write("commit-quorum-beyond-majority.ndjson", "commit-quorum", beyond, ready + 1)
 
+    # An entry of an earlier term committed by counting replicas (Figure 8):
+    # the leader's bootstrap commit is lowered by one (its events and the
+    # AppendEntries it sends), and where it commits its first entry of its
+    # term once a majority holds it, it shows the bootstrap entry before it
+    # (of term 1) committed instead.
+    first = find(lines, lambda e: e["nid"] == lid and e["role"] == "StateLeader" and e["state"]["commit"] > 5)
+    old_commit = ev(lines[first][1])["state"]["commit"] - 1
+    told = []
+    fig8 = list(texts)
+    for i in range(first):
+        e = ev(lines[i][1])
+        m = e.get("msg")
+        if m and m["from"] == lid and m["type"] == "MsgApp" and m["commit"] == old_commit and e["name"].startswith("Send"):
+            told.append(dict(m))
+    for i in range(len(lines)):
+        e = ev(lines[i][1])
+        mine = e["nid"] == lid and i < first and e["state"]["commit"] == old_commit
+        carried = e.get("msg") in told
+        if mine or carried:
+            def lower(e, mine=mine, carried=carried):
+                if mine:
+                    e["state"]["commit"] = old_commit - 1
+                if carried:
+                    e["msg"]["commit"] = old_commit - 1
+            fig8[i] = text(edited(lines[i][1], lower))
+    fig8[first] = text(edited(lines[first][1], lambda e: e["state"].update(commit=old_commit)))
+    write("commit-quorum-earlier-term-by-counting.ndjson", "commit-quorum", fig8, first + 1)
+
     # A message received that was never sent: the leader's first AppendEntries
     # to one follower is removed; the follower's receive of it is refused.
     send = find(lines, is_("SendAppendEntriesRequest", lid, type="MsgApp"))

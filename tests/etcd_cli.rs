@@ -90,6 +90,9 @@ fn every_spec_rule_refuses_its_corpus_trace_at_its_line() {
         let failure = &json["files"][0]["failure"];
         assert_eq!(failure["check"], rule.as_str(), "{file}: {failure}");
         assert_eq!(failure["line"], *line, "{file}: {failure}");
+        if file.contains("earlier-term") {
+            assert!(failure["message"].as_str().unwrap().contains("earlier term"), "{file}: {failure}");
+        }
         let human = text(&trace(&[&path]).stdout);
         assert!(human.contains(&format!("INVALID at line {line}")) && human.contains('§'), "{human}");
     }
