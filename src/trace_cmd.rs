@@ -84,7 +84,7 @@ fn detect(path: &std::path::Path) -> Format {
 fn after_help() -> String {
     let checks: String = Check::ALL.iter().map(|c| format!("\n  {:<13} {}", c.name(), c.rule())).collect();
     let rules: String =
-        Rule::ALL.iter().map(|r| format!("\n  {:<17} {} ({})", r.name(), r.rule(), r.section())).collect();
+        Rule::ALL.iter().map(|r| format!("\n  {:<18} {} ({})", r.name(), r.rule(), r.section())).collect();
     format!(
         "Exit codes: 0 every trace is valid; 1 some trace is invalid (the first bad event is named with its \
 line, the rule it breaks, what was expected and seen, and the lines of the earlier events it conflicts with; \

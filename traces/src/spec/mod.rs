@@ -136,7 +136,7 @@ impl Rule {
             Rule::CommitMonotonic => "a node's commit index never goes down",
             Rule::CommitQuorum => {
                 "a commit index is never beyond what a majority of each configuration holds (a leader's is \
-                 acknowledged by a quorum, a follower's was told by a leader)"
+                 acknowledged by a quorum and lands on an entry of its term, a follower's was told by a leader)"
             }
             Rule::MessageSent => "a message received was sent before, with that content",
             Rule::LogMatching => {
