@@ -8,6 +8,8 @@ use crate::units::parse_size;
 use clap::Args;
 use raftcheck_core::properties::Safety;
 use raftcheck_core::Mutant;
+use raftcheck_traces::etcd::{self, EtcdOptions};
+use raftcheck_traces::spec::Rule;
 use raftcheck_traces::validate::{self, validate_file, Check, Completeness, Options, Report, Verdict};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -32,6 +34,51 @@ pub struct TraceArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// The trace format: `native` (raftcheck's own, replayed through the
+    /// core), `etcd` (etcd-raft's TracingEvent NDJSON, checked against the
+    /// Raft spec) or `auto` (from the first line: a `raftcheck_trace`
+    /// header is native; a zap record with "tag" or an etcd event is etcd).
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+    /// etcd traces: skip (and count) events of a kind the reader does not
+    /// know, instead of refusing the trace.
+    #[arg(long)]
+    lenient: bool,
+}
+
+/// The trace formats `raftcheck trace` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Auto,
+    Native,
+    Etcd,
+}
+
+/// The format of the file at `path`, from its first non-blank line: a
+/// `raftcheck_trace` header is native; a line with "tag" or an event with
+/// "name" and "nid" is etcd; anything else is left to the native reader
+/// (which names what is wrong).
+fn detect(path: &std::path::Path) -> Format {
+    use std::io::{BufRead, Read};
+    let Ok(file) = std::fs::File::open(path) else { return Format::Native };
+    let mut reader = std::io::BufReader::new(file).take(1 << 20);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return Format::Native,
+            Ok(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
+            Ok(_) => break,
+        }
+    }
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    if has(b"raftcheck_trace") {
+        Format::Native
+    } else if has(b"\"tag\"") || (has(b"\"name\"") && has(b"\"nid\"")) {
+        Format::Etcd
+    } else {
+        Format::Native
+    }
 }
 
 /// `--max-line-bytes`: a size (suffixes K, M, G), at least one byte.
@@ -48,6 +95,8 @@ fn after_help() -> String {
     let checks: String = Check::ALL.iter().map(|c| format!("\n  {:<13} {}", c.name(), c.rule())).collect();
     let properties: Vec<&str> = Safety::ALL.iter().map(|p| p.name()).collect();
     let checks = format!("{checks}\n  (the safety properties: {})", properties.join(", "));
+    let rules: String =
+        Rule::ALL.iter().map(|r| format!("\n  {:<18} {} ({})", r.name(), r.rule(), r.section())).collect();
     format!(
         "Exit codes: 0 every trace is valid; 1 some trace is invalid (the first bad event is named with its \
 line, the rule it breaks, what was expected and seen, and the lines of the earlier events it conflicts with; \
@@ -55,8 +104,12 @@ a trace without its end record, or ending in the middle of a line, is reported a
 input error (malformed or over-long line, unknown format version, a version-1 trace whose last line has no \
 end).\n\nEach trace is replayed through the Raft core, \
 node by node, and every event is checked against these rules:{checks}\n\nThe format is described in \
-traces/README.md.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
-raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson"
+traces/README.md.\n\nAn etcd-raft trace (--format etcd, or detected) is checked against an executable Raft \
+spec, permissive where the paper leaves a choice, with joint configurations and learners; its rules:{rules}\n\n\
+An etcd event kind the reader does not know is an input error (exit 2) unless --lenient, which counts and skips \
+it.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
+raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson\n  \
+raftcheck trace --format etcd ../shared/conformance/etcd-raft/example.ndjson"
     )
 }
 
@@ -64,19 +117,26 @@ raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --
 pub fn run(args: TraceArgs) -> u8 {
     let started = Instant::now();
     let options = Options { mutant: args.mutant, max_line_bytes: args.max_line_bytes };
+    let etcd_options = EtcdOptions { max_line_bytes: args.max_line_bytes, lenient: args.lenient };
     let mut code = 0;
     let mut files = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
-        match validate_file(path, options) {
+        let format = if args.format == Format::Auto { detect(path) } else { args.format };
+        let result = match format {
+            Format::Etcd => etcd::validate_file(path, etcd_options),
+            _ => validate_file(path, options),
+        };
+        match result {
             Ok(report) => {
                 if report.verdict == Verdict::Invalid && code == 0 {
                     code = 1;
                 }
+                let etcd = format == Format::Etcd;
                 if !args.json {
-                    outln!("{}", text(&name, &report));
+                    outln!("{}", text(&name, &report, etcd));
                 }
-                files.push(PerFile::Read(file_report(&name, &report)));
+                files.push(PerFile::Read(file_report(&name, &report, etcd)));
             }
             Err(error) => {
                 code = 2;
@@ -128,6 +188,14 @@ struct FileReport {
     complete: Option<bool>,
     elapsed_ms: f64,
     failure: Option<FailureReport>,
+    /// `etcd` for an etcd-raft trace checked against the spec (absent for
+    /// a native trace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+    /// What was read but not checked, with how many (etcd traces: lines of
+    /// another tag, extra event kinds, skipped unknown kinds).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    counted: std::collections::BTreeMap<String, u64>,
 }
 
 /// The first bad event: where, which check, what was expected and seen.
@@ -155,10 +223,18 @@ struct RelatedReport {
     what: String,
 }
 
-fn text(name: &str, report: &Report) -> String {
+fn text(name: &str, report: &Report, etcd: bool) -> String {
     let ms = report.elapsed.as_secs_f64() * 1e3;
     match &report.failure {
         None if report.events == 0 => format!("{name}: valid (no events, {ms:.0} ms)"),
+        None if etcd && report.counted.is_empty() => {
+            format!("{name}: valid ({} etcd events against the Raft spec, {ms:.0} ms)", report.events)
+        }
+        None if etcd => format!(
+            "{name}: valid ({} etcd events against the Raft spec, {ms:.0} ms; read, not checked: {})",
+            report.events,
+            counted(report)
+        ),
         None if report.complete == Completeness::Unknown => format!(
             "{name}: valid ({} events, {ms:.0} ms; a version-1 trace has no end record: whether it was cut short \
              cannot be told)",
@@ -169,7 +245,12 @@ fn text(name: &str, report: &Report) -> String {
     }
 }
 
-fn file_report(name: &str, report: &Report) -> FileReport {
+/// What was read but not checked, in words: `3 ApplyEntries events, 1 config records`.
+fn counted(report: &Report) -> String {
+    report.counted.iter().map(|(what, n)| format!("{n} {what}")).collect::<Vec<_>>().join(", ")
+}
+
+fn file_report(name: &str, report: &Report, etcd: bool) -> FileReport {
     let failure = report.failure.as_ref().map(|f| FailureReport {
         line: f.line,
         seq: (f.seq > 0).then_some(f.seq),
@@ -192,5 +273,7 @@ fn file_report(name: &str, report: &Report) -> FileReport {
         },
         elapsed_ms: ms(report.elapsed),
         failure,
+        format: etcd.then_some("etcd"),
+        counted: report.counted.iter().cloned().collect(),
     }
 }

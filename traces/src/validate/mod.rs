@@ -12,7 +12,7 @@
 
 mod cluster;
 mod network;
-mod read;
+pub(crate) mod read;
 
 use cluster::Validator;
 use raftcheck_core::properties::Safety;
@@ -94,6 +94,11 @@ pub enum Check {
     Safety,
     /// The trace ends with its end record, which counts its events.
     Completeness,
+    /// A rule of the executable Raft spec ([`crate::spec`]), which traces
+    /// of other implementations (etcd-raft's) are checked against; never
+    /// reported on a native trace, and not in [`Check::ALL`] (the spec's
+    /// rules are listed in [`crate::spec::Rule::ALL`]).
+    Spec(crate::spec::Rule),
 }
 
 impl Check {
@@ -124,6 +129,7 @@ impl Check {
             Check::Apply => "apply",
             Check::Safety => "safety",
             Check::Completeness => "completeness",
+            Check::Spec(rule) => rule.name(),
         }
     }
 
@@ -149,6 +155,7 @@ impl Check {
                 "the model checker's safety properties (raftcheck_core::properties::Safety) hold after every event"
             }
             Check::Completeness => "the trace ends with its end record, which counts its events",
+            Check::Spec(rule) => rule.rule(),
         }
     }
 }
@@ -229,6 +236,9 @@ pub struct Report {
     pub complete: Completeness,
     /// How long validation took.
     pub elapsed: Duration,
+    /// What was read but not checked, with how many: lines of another
+    /// tag, event kinds only counted (always empty for a native trace).
+    pub counted: Vec<(String, u64)>,
 }
 
 /// A trace that cannot be read: where, and what was expected.
@@ -279,8 +289,14 @@ pub fn validate_reader(reader: impl BufRead, options: Options) -> Result<Report,
     let ends = header.raftcheck_trace >= 2;
     let mut validator = Validator::new(config, header.may_duplicate);
     let mut events = 0;
-    let report =
-        |verdict, events, failure, complete| Report { verdict, events, failure, complete, elapsed: started.elapsed() };
+    let report = |verdict, events, failure, complete| Report {
+        verdict,
+        events,
+        failure,
+        complete,
+        elapsed: started.elapsed(),
+        counted: Vec::new(),
+    };
     loop {
         match lines.next()? {
             Some(Line::CutShort) if !ends => {

@@ -16,7 +16,7 @@ pub(super) enum Line {
 }
 
 /// The lines of a trace, each at most `max_bytes` long.
-pub(super) struct LineReader<R> {
+pub(crate) struct LineReader<R> {
     reader: R,
     buffer: Vec<u8>,
     number: usize,
@@ -26,12 +26,18 @@ pub(super) struct LineReader<R> {
 }
 
 impl<R: BufRead> LineReader<R> {
-    pub(super) fn new(reader: R, max_bytes: usize) -> Self {
+    pub(crate) fn new(reader: R, max_bytes: usize) -> Self {
         LineReader { reader, buffer: Vec::new(), number: 0, max_bytes, cut_short: false }
     }
 
+    /// Whether the line last read had no end of line (the file was cut in
+    /// the middle of writing it).
+    pub(crate) fn cut_short(&self) -> bool {
+        self.cut_short
+    }
+
     /// The number of the last line read.
-    pub(super) fn number(&self) -> usize {
+    pub(crate) fn number(&self) -> usize {
         self.number
     }
 
@@ -80,10 +86,16 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
+    /// The text of the line last read by [`LineReader::next_text`].
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.buffer
+    }
+
     /// Reads the next non-blank line into the buffer, without its end of
     /// line; false at the end of the file. A last line cut short (no end of
-    /// line) sets `cut_short`; a line over the size limit is an error.
-    fn next_text(&mut self) -> Result<bool, InputError> {
+    /// line) sets [`LineReader::cut_short`]; a line over the size limit is an
+    /// error.
+    pub(crate) fn next_text(&mut self) -> Result<bool, InputError> {
         loop {
             self.buffer.clear();
             let limit = (self.max_bytes as u64).saturating_add(1);
@@ -122,7 +134,7 @@ fn is_end_record(text: &[u8]) -> bool {
 
 /// A JSON error at `line` of the file: serde's column (the slice parsed is
 /// the line), and its message without serde's own position.
-fn json_error(line: usize, what: &str, error: &serde_json::Error) -> InputError {
+pub(crate) fn json_error(line: usize, what: &str, error: &serde_json::Error) -> InputError {
     let column = (error.column() > 0).then_some(error.column());
     InputError { line: Some(line), column, message: format!("{what}: {}", without_position(error)) }
 }

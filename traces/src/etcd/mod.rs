@@ -1,0 +1,234 @@
+//! Validating etcd-raft traces (its `TracingEvent` NDJSON, written by
+//! `state_trace.go` under the `with_tla` build tag) against the executable
+//! spec in [`crate::spec`].
+//!
+//! Each event is translated into spec actions, in the spirit of etcd's
+//! `Traceetcdraft.tla`: the state the event shows of its node is observed
+//! (terms, votes, leaders and commit indexes checked against what the
+//! node showed before), then the event's own action is taken (an
+//! election, a send, a receive, a persist). The mapping event by event is
+//! in `traces/README.md`.
+//!
+//! * `event`: the record's fields and their translation;
+//! * `read`: the lines (zap records or bare events), tags and config.
+
+mod event;
+mod read;
+
+use crate::spec::{Cluster, Violation};
+use crate::validate::{Check, Completeness, Failure, InputError, Report, Verdict, DEFAULT_MAX_LINE_BYTES};
+use event::Event;
+use read::{Record, Records};
+use std::collections::{BTreeMap, HashSet};
+use std::io::BufRead;
+use std::path::Path;
+use std::time::Instant;
+
+/// How to read an etcd trace.
+#[derive(Clone, Copy, Debug)]
+pub struct EtcdOptions {
+    /// The longest line accepted, in bytes.
+    pub max_line_bytes: usize,
+    /// Skip (and count) events of a kind the reader does not know instead
+    /// of refusing the trace.
+    pub lenient: bool,
+}
+
+impl Default for EtcdOptions {
+    fn default() -> Self {
+        EtcdOptions { max_line_bytes: DEFAULT_MAX_LINE_BYTES, lenient: false }
+    }
+}
+
+/// The event kinds etcd-raft writes (`state_trace.go`).
+const KINDS: [&str; 19] = [
+    "InitState",
+    "BecomeCandidate",
+    "BecomeFollower",
+    "BecomeLeader",
+    "Commit",
+    "Replicate",
+    "ChangeConf",
+    "ApplyConfChange",
+    "Ready",
+    "SendAppendEntriesRequest",
+    "ReceiveAppendEntriesRequest",
+    "SendAppendEntriesResponse",
+    "ReceiveAppendEntriesResponse",
+    "SendRequestVoteRequest",
+    "ReceiveRequestVoteRequest",
+    "SendRequestVoteResponse",
+    "ReceiveRequestVoteResponse",
+    "SendSnapshot",
+    "ReceiveSnapshot",
+];
+
+/// Event kinds other harnesses add: counted, and where they show the
+/// node's state (log compaction, applying entries), that state is checked.
+const EXTRA_KINDS: [&str; 13] = [
+    "ApplyEntries",
+    "CompactLog",
+    "ReportUnreachable",
+    "ReportSnapshotStatus",
+    "ManualSendSnapshot",
+    "SendReadIndex",
+    "ReceiveReadIndex",
+    "SendReadIndexResponse",
+    "ReceiveReadIndexResponse",
+    "SendReadIndexRequest",
+    "ReceiveReadIndexRequest",
+    "ReadIndexQuorumAck",
+    "ReduceNextIndex",
+];
+
+/// The kinds a node's bootstrap is made of (etcd's `StartNode` with
+/// peers: the initial configuration entries, applied before any message).
+const BOOTSTRAP_KINDS: [&str; 3] = ["InitState", "BecomeFollower", "ApplyConfChange"];
+
+/// Validates the etcd trace in the file at `path`.
+pub fn validate_file(path: &Path, options: EtcdOptions) -> Result<Report, InputError> {
+    let file = std::fs::File::open(path).map_err(|e| InputError {
+        line: None,
+        column: None,
+        message: format!("cannot open the file: {e}"),
+    })?;
+    validate_reader(std::io::BufReader::with_capacity(1 << 20, file), options)
+}
+
+/// Validates the etcd trace read from `reader`.
+pub fn validate_reader(reader: impl BufRead, options: EtcdOptions) -> Result<Report, InputError> {
+    let started = Instant::now();
+    let mut records = Records::new(reader, options.max_line_bytes);
+    let mut mapper = Mapper { cluster: Cluster::new(), booted: HashSet::new() };
+    let mut counted: BTreeMap<String, u64> = BTreeMap::new();
+    let mut events = 0;
+    let mut failure = None;
+    while let Some(record) = records.next()? {
+        let line = records.number();
+        let event = match record {
+            Record::Event(event) => event,
+            Record::Config => {
+                *counted.entry("config records".into()).or_default() += 1;
+                continue;
+            }
+            Record::Other(what) => {
+                *counted.entry(what).or_default() += 1;
+                continue;
+            }
+        };
+        let name = event.name.as_str();
+        if !KINDS.contains(&name) {
+            if EXTRA_KINDS.contains(&name) {
+                *counted.entry(format!("{name} events")).or_default() += 1;
+            } else if options.lenient {
+                *counted.entry(format!("{name} events (unknown kind, skipped)")).or_default() += 1;
+                continue;
+            } else {
+                let message = format!(
+                    "unknown event kind {name:?} (expected one of etcd-raft's: {}; or pass --lenient to skip it)",
+                    KINDS.join(", ")
+                );
+                return Err(InputError { line: Some(line), column: None, message });
+            }
+        }
+        events += 1;
+        let input = |message: String| InputError { line: Some(line), column: None, message };
+        if let Err(violation) = mapper.event(&event, line).map_err(input)? {
+            let node = event.node().unwrap_or(0) as usize;
+            failure = Some(to_failure(*violation, &event, line, events, node));
+            break;
+        }
+    }
+    let verdict = if failure.is_some() { Verdict::Invalid } else { Verdict::Valid };
+    Ok(Report {
+        verdict,
+        events,
+        failure,
+        // etcd traces have no end record: whether one was cut cannot be told.
+        complete: Completeness::Unknown,
+        elapsed: started.elapsed(),
+        counted: counted.into_iter().collect(),
+    })
+}
+
+/// A spec violation as a failure of the trace, at its event.
+fn to_failure(v: Violation, event: &Event, line: usize, seq: u64, node: usize) -> Failure {
+    let message = format!("{}: {} ({})", event.name, v.message, v.rule.section());
+    Failure {
+        line,
+        seq,
+        node,
+        check: Check::Spec(v.rule),
+        message,
+        expected: v.expected,
+        seen: v.seen,
+        property: None,
+        related: v
+            .related
+            .into_iter()
+            .filter(|(line, _)| *line > 0)
+            .map(|(line, what)| crate::validate::Related { line, what })
+            .collect(),
+    }
+}
+
+/// An event is an input error (`Err`), a violation (`Ok(Err)`) or fine.
+type Mapped = Result<Result<(), Box<Violation>>, String>;
+
+/// Translates events into the spec's actions.
+struct Mapper {
+    cluster: Cluster,
+    /// Nodes past their bootstrap.
+    booted: HashSet<u64>,
+}
+
+impl Mapper {
+    /// Applies one event: its state observed, then its action taken.
+    fn event(&mut self, event: &Event, line: usize) -> Mapped {
+        let id = event.node()?;
+        let name = event.name.as_str();
+        if EXTRA_KINDS.contains(&name) {
+            // Counted; the state it shows (a compaction, an apply) is checked.
+            let known = self.cluster.state(id).map(|s| &s.config);
+            return match event.state(known)? {
+                Some(state) => Ok(self.cluster.observe(id, &state, line)),
+                None => Ok(Ok(())),
+            };
+        }
+        let state = event.required_state()?;
+        if !self.booted.contains(&id) {
+            if BOOTSTRAP_KINDS.contains(&name) {
+                self.cluster.adopt(id, &state);
+                return Ok(Ok(()));
+            }
+            self.booted.insert(id);
+        }
+        if name == "InitState" {
+            return Ok(self.cluster.restart(id, &state));
+        }
+        let message =
+            if name.starts_with("Send") || name.starts_with("Receive") { Some(event.message()?) } else { None };
+        Ok(self.act(id, name, &state, message.as_ref(), line))
+    }
+
+    /// The spec actions of one event of node `id`.
+    fn act(
+        &mut self,
+        id: u64,
+        name: &str,
+        state: &crate::spec::NodeState,
+        message: Option<&crate::spec::Message>,
+        line: usize,
+    ) -> Result<(), Box<Violation>> {
+        self.cluster.observe(id, state, line)?;
+        match (name, message) {
+            ("BecomeCandidate", _) => self.cluster.become_candidate(id),
+            ("BecomeLeader", _) => self.cluster.become_leader(id)?,
+            ("Ready", _) => self.cluster.persist(id),
+            (_, Some(m)) if name.starts_with("Send") => self.cluster.send(id, m, line)?,
+            (_, Some(m)) => self.cluster.receive(id, m)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
