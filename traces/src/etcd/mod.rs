@@ -87,12 +87,7 @@ const BOOTSTRAP_KINDS: [&str; 3] = ["InitState", "BecomeFollower", "ApplyConfCha
 
 /// Validates the etcd trace in the file at `path`.
 pub fn validate_file(path: &Path, options: EtcdOptions) -> Result<Report, InputError> {
-    let file = std::fs::File::open(path).map_err(|e| InputError {
-        line: None,
-        column: None,
-        message: format!("cannot open the file: {e}"),
-    })?;
-    validate_reader(std::io::BufReader::with_capacity(1 << 20, file), options)
+    validate_reader(crate::validate::read::open(path)?, options)
 }
 
 /// Validates the etcd trace read from `reader`.

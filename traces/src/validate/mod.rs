@@ -272,12 +272,7 @@ impl std::error::Error for InputError {}
 
 /// Validates the trace in the file at `path`.
 pub fn validate_file(path: &Path, options: Options) -> Result<Report, InputError> {
-    let file = std::fs::File::open(path).map_err(|e| InputError {
-        line: None,
-        column: None,
-        message: format!("cannot open the file: {e}"),
-    })?;
-    validate_reader(std::io::BufReader::with_capacity(1 << 20, file), options)
+    validate_reader(read::open(path)?, options)
 }
 
 /// Validates the trace read from `reader`.

@@ -6,6 +6,17 @@ use super::InputError;
 use crate::schema::{EndRecord, Event, Header, OLDEST_VERSION, VERSION};
 use std::io::{BufRead, Read};
 
+/// The file at `path`, buffered for reading line by line; an input error
+/// (with no line) if it cannot be opened.
+pub(crate) fn open(path: &std::path::Path) -> Result<std::io::BufReader<std::fs::File>, InputError> {
+    let file = std::fs::File::open(path).map_err(|e| InputError {
+        line: None,
+        column: None,
+        message: format!("cannot open the file: {e}"),
+    })?;
+    Ok(std::io::BufReader::with_capacity(1 << 20, file))
+}
+
 /// One line after the header.
 pub(super) enum Line {
     Event(Box<Event>),
