@@ -63,21 +63,24 @@ fn detect(path: &std::path::Path) -> Format {
     let Ok(file) = std::fs::File::open(path) else { return Format::Native };
     let mut reader = std::io::BufReader::new(file).take(1 << 20);
     let mut line = Vec::new();
+    let mut first = true;
+    // A native trace starts with its header; an etcd trace may start with
+    // the application's own log lines before its first trace record.
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => return Format::Native,
             Ok(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
-            Ok(_) => break,
+            Ok(_) => {}
         }
-    }
-    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
-    if has(b"raftcheck_trace") {
-        Format::Native
-    } else if has(b"\"tag\"") || (has(b"\"name\"") && has(b"\"nid\"")) {
-        Format::Etcd
-    } else {
-        Format::Native
+        let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+        if first && has(b"raftcheck_trace") {
+            return Format::Native;
+        }
+        if has(b"\"tag\"") || (has(b"\"name\"") && has(b"\"nid\"")) {
+            return Format::Etcd;
+        }
+        first = false;
     }
 }
 

@@ -127,7 +127,12 @@ fn unknown_kinds_are_errors_unless_lenient() {
 /// and the extra kinds are read; the extras are counted.
 #[test]
 fn the_variants_are_read() {
-    let mut out_lines = vec![r#"{"tag":"config","MaxInflightMsgs":256,"ReadOnlyOption":"Safe"}"#.to_string()];
+    // The application's own untagged log line first: skipped, counted, and
+    // not in the way of detecting the format.
+    let mut out_lines = vec![
+        r#"{"level":"info","msg":"starting the cluster"}"#.to_string(),
+        r#"{"tag":"config","MaxInflightMsgs":256,"ReadOnlyOption":"Safe"}"#.to_string(),
+    ];
     for line in some_lines(30) {
         let mut record: serde_json::Value = serde_json::from_str(&line).unwrap();
         let event = record["event"].take();
@@ -147,6 +152,7 @@ fn the_variants_are_read() {
     assert_eq!(counted["config records"], 1, "{json}");
     assert_eq!(counted["lines tagged \"app\""], 1, "{json}");
     assert_eq!(counted["ApplyEntries events"], 1, "{json}");
+    assert_eq!(counted["untagged lines that are not events"], 1, "{json}");
 }
 
 #[test]

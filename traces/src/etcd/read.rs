@@ -85,13 +85,9 @@ impl<R: BufRead> Records<R> {
                 message: "a trace record without \"event\"".into(),
             });
         } else {
-            return Err(InputError {
-                line: Some(line),
-                column: None,
-                message: "expected an etcd trace record: a zap line with \"tag\" and \"event\", or an event with \
-                          \"name\" and \"nid\""
-                    .into(),
-            });
+            // The application's own log lines in the same file: etcd's trace
+            // validation keeps only the trace records, and so does this.
+            return Ok(Some(Record::Other("untagged lines that are not events".to_string())));
         };
         Ok(Some(Record::Event(Box::new(event))))
     }

@@ -87,6 +87,10 @@ struct Append {
     entries: Rc<[Bounds]>,
     /// The receiver's last index when it received the request.
     had: u64,
+    /// The receiver's commit index when it received the request: entries
+    /// up to it were committed before this request could replace them
+    /// (what the request itself lets it commit comes after).
+    committed: u64,
 }
 
 /// A node of the reconstructed cluster.
@@ -292,13 +296,13 @@ impl Cluster {
                 // The answer to the last AppendEntries from that leader: if
                 // it accepted all of it, the entries are the leader's.
                 if let Some(append) = node.appends.remove(&message.to) {
-                    let Append { prev, prev_term, entries, had } = append;
+                    let Append { prev, prev_term, entries, had, committed } = append;
                     if !message.reject && prev.saturating_add(entries.len() as u64) == message.index {
                         rules::append_matches(id, prev, prev_term, had, node.log.bounds(prev))?;
                         node.log.learn(prev, prev_term);
                         for (k, &new) in entries.iter().enumerate() {
                             let index = prev.saturating_add(1 + k as u64);
-                            if index > node.state.commit {
+                            if index > committed {
                                 break;
                             }
                             rules::committed_entry_kept(id, index, node.log.bounds(index), new)?;
@@ -358,7 +362,13 @@ impl Cluster {
             }
             MessageKind::App => {
                 node.told = node.told.max(message.commit.min(message.index.saturating_add(message.entries)));
-                let append = Append { prev: message.index, prev_term: message.log_term, entries, had: node.log.last() };
+                let append = Append {
+                    prev: message.index,
+                    prev_term: message.log_term,
+                    entries,
+                    had: node.log.last(),
+                    committed: node.state.commit,
+                };
                 node.appends.insert(message.from, append);
             }
             MessageKind::Heartbeat => node.told = node.told.max(message.commit),
