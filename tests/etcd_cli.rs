@@ -5,32 +5,15 @@
 #[path = "support/shared_corpus.rs"]
 mod shared_corpus;
 
+#[path = "support/trace_cli.rs"]
+mod trace_cli;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::time::Instant;
-
-fn trace(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_raftcheck")).arg("trace").args(args).output().expect("runs raftcheck")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn corpus(rel: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces/corpus").join(rel).display().to_string()
-}
+use trace_cli::{code, corpus, text, trace};
 
 fn scratch(name: &str, contents: &str) -> String {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("etcd-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
+    trace_cli::scratch_in("etcd-cli", name, contents)
 }
 
 /// The first lines of a derived trace (an edit of etcd's sample), as a

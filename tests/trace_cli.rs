@@ -1,24 +1,12 @@
 //! `raftcheck trace` end to end: exit codes, the first bad event named with
 //! its line, `--json`, input errors, and the regression corpus.
 
+#[path = "support/trace_cli.rs"]
+mod trace_cli;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn trace(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_raftcheck")).arg("trace").args(args).output().expect("runs raftcheck")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn corpus(rel: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces/corpus").join(rel).display().to_string()
-}
+use std::process::Command;
+use trace_cli::{code, corpus, text, trace};
 
 /// The files of a corpus folder.
 fn corpus_files(rel: &str) -> Vec<String> {
@@ -30,11 +18,7 @@ fn corpus_files(rel: &str) -> Vec<String> {
 }
 
 fn scratch(name: &str, contents: &str) -> String {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
+    trace_cli::scratch_in("trace-cli", name, contents)
 }
 
 #[test]
