@@ -71,6 +71,14 @@ def next_event_of(events, start, node):
     return None
 
 
+def save_moved_after(events, save, later):
+    """The events with the one at index `save` moved to just after the one
+    at index `later`, renumbered."""
+    moved = events[: save] + events[save + 1 : later + 1] + [events[save]] + events[later + 1 :]
+    renumber(moved)
+    return moved
+
+
 def send_before_save():
     """A step that saves, then sends; its save event is moved after the
     message's delivery. The delivery is the first bad line."""
@@ -90,11 +98,8 @@ def send_before_save():
             # that would be the first bad line (a step before saving).
             if next_event_of(events, save + 1, node) < d:
                 continue
-            moved = events[save]
-            events = events[:save] + events[save + 1 : d + 1] + [moved] + events[d + 1 :]
-            renumber(events)
-            # The delivery moved up one line: it was at index d.
-            return header, events, "durability", (d - 1) + 2
+            # The delivery moves up one line: it was at index d.
+            return header, save_moved_after(events, save, d), "durability", (d - 1) + 2
     sys.exit("no step that saves, sends, and whose message is delivered before the node acts again")
 
 
@@ -157,11 +162,8 @@ def apply_before_save():
                 continue
             if any(events[i]["event"] != "applied" for i in later if i < a):
                 continue
-            moved = events[save]
-            events = events[:save] + events[save + 1 : a + 1] + [moved] + events[a + 1 :]
-            renumber(events)
-            # The apply moved up one line: it was at index a.
-            return header, events, "durability", (a - 1) + 2
+            # The apply moves up one line: it was at index a.
+            return header, save_moved_after(events, save, a), "durability", (a - 1) + 2
     sys.exit("no step that saves, then applies, whose apply comes before the node's next step")
 
 
