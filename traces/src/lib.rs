@@ -20,4 +20,4 @@ pub mod writer;
 pub use digest::{log_digest, Digest, Digestible};
 pub use schema::{EndRecord, Event, Header, PersistedSummary, StateSummary, OLDEST_VERSION, VERSION};
 pub use validate::{validate_file, validate_reader, Failure, Options, Report, Verdict};
-pub use writer::TraceWriter;
+pub use writer::{TraceFormat, TraceWriter};

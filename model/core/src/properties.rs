@@ -104,11 +104,16 @@ pub enum Safety {
     NodeInvariants,
     /// The core returned from every step (a panic is a bug too).
     NoPanic,
+    /// Every step the core takes is one the executable Raft spec
+    /// (`raftcheck_traces::spec`, the one other implementations' traces
+    /// are checked against) allows. The core cannot see the spec: the
+    /// model checker checks each step and records a breach here.
+    SpecRefinement,
 }
 
 impl Safety {
     /// Every property, in report order.
-    pub const ALL: [Safety; 10] = [
+    pub const ALL: [Safety; 11] = [
         Safety::ElectionSafety,
         Safety::LogMatching,
         Safety::LeaderCompleteness,
@@ -119,6 +124,7 @@ impl Safety {
         Safety::SnapshotMatchesApplied,
         Safety::NodeInvariants,
         Safety::NoPanic,
+        Safety::SpecRefinement,
     ];
 
     /// The name used in reports.
@@ -134,6 +140,7 @@ impl Safety {
             Safety::SnapshotMatchesApplied => "snapshot holds what was applied",
             Safety::NodeInvariants => "node invariants",
             Safety::NoPanic => "core never panics",
+            Safety::SpecRefinement => "refines the Raft spec",
         }
     }
 

@@ -15,6 +15,7 @@ pub mod describe;
 pub mod model;
 pub mod novelty_cell;
 pub mod output_groups;
+pub mod refinement;
 pub mod relabel;
 pub mod replay_file;
 pub mod run;

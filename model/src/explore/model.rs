@@ -5,6 +5,7 @@
 use crate::explore::action::{Action, Step};
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use crate::explore::output_groups::group_ends;
+use crate::explore::refinement;
 use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
 use raftcheck_core::io::{Input, Output};
 use raftcheck_core::node::{Config, Node, Role};
@@ -224,6 +225,8 @@ impl RaftModel {
         let before = Arc::clone(&state.servers[n]);
         let server = Arc::make_mut(&mut state.servers[n]);
         let Some(node) = server.node.as_mut() else { return };
+        // Kept for the spec refinement check (the correct core only).
+        let checked_input = self.config.mutant.is_none().then(|| input.clone());
         let mut outputs = match guarded(|| node.step(&self.config, input)) {
             Ok(outputs) => outputs,
             Err(message) => {
@@ -246,6 +249,19 @@ impl RaftModel {
         let mut service = std::mem::take(&mut server.service);
         let before_node = before.node.as_ref().expect("a running node was stepped");
         let mut history = std::mem::take(&mut state.history);
+        if let (Some(input), Some(after)) = (&checked_input, state.servers[n].node.as_ref()) {
+            let durable_term = before.persisted.term;
+            refinement::check_step(
+                &mut history,
+                self.bounds.servers,
+                n,
+                before_node,
+                input,
+                &outputs,
+                after,
+                durable_term,
+            );
+        }
         let step = StepRecord { node: n, before: before_node, outputs: &outputs };
         history.observe_step(&self.config, &*state, step, &mut service, &AppliedValues);
         state.history = history;

@@ -2,40 +2,48 @@
 //! translation into the spec's terms.
 
 use super::super::spec::{Config, Id, Message, MessageKind, NodeState, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One `TracingEvent` (every field optional here: which are required
 /// depends on the kind, see [`Event::state`] and [`Event::message`]).
-#[derive(Deserialize, Debug)]
-pub(super) struct Event {
+/// Written as etcd writes it, without the fields that are `None`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Event {
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conf: Option<[Vec<String>; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<Msg>,
 }
 
 /// `state`: the node's hard state, and the extra fields some harnesses add.
-#[derive(Deserialize, Debug)]
-pub(super) struct State {
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct State {
     pub term: u64,
     pub vote: String,
     pub commit: u64,
     /// The index of the last entry applied (some harnesses add it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<u64>,
     /// The log's snapshot point (some harnesses add it; after a
     /// compaction or a snapshot installed).
-    #[serde(rename = "snapshotIndex")]
+    #[serde(default, rename = "snapshotIndex", skip_serializing_if = "Option::is_none")]
     pub snapshot_index: Option<u64>,
-    #[serde(rename = "snapshotTerm")]
+    #[serde(default, rename = "snapshotTerm", skip_serializing_if = "Option::is_none")]
     pub snapshot_term: Option<u64>,
 }
 
 /// `msg`: the message sent or received.
-#[derive(Deserialize, Debug)]
-pub(super) struct Msg {
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
     #[serde(rename = "type")]
     pub kind: String,
     pub term: u64,
@@ -49,7 +57,7 @@ pub(super) struct Msg {
     pub index: u64,
     #[serde(default)]
     pub commit: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vote: Option<String>,
     #[serde(default)]
     pub reject: bool,

@@ -10,14 +10,19 @@
 //! in `traces/README.md`.
 //!
 //! * `event`: the record's fields and their translation;
-//! * `read`: the lines (zap records or bare events), tags and config.
+//! * `read`: the lines (zap records or bare events), tags and config;
+//! * `translate`: native trace events as etcd events (our runtime's
+//!   etcd-schema traces, and the spec check of native traces).
 
 mod event;
 mod read;
+mod translate;
 
-use crate::spec::{Cluster, Violation};
+pub use event::{Event, Msg, State};
+pub use translate::{etcd_id, message_of, SpecEvent, Translator};
+
+use crate::spec::{Checked, Cluster, Violation};
 use crate::validate::{Check, Completeness, Failure, InputError, Report, Verdict, DEFAULT_MAX_LINE_BYTES};
-use event::Event;
 use read::{Record, Records};
 use std::collections::{BTreeMap, HashSet};
 use std::io::BufRead;
@@ -94,7 +99,7 @@ pub fn validate_file(path: &Path, options: EtcdOptions) -> Result<Report, InputE
 pub fn validate_reader(reader: impl BufRead, options: EtcdOptions) -> Result<Report, InputError> {
     let started = Instant::now();
     let mut records = Records::new(reader, options.max_line_bytes);
-    let mut mapper = Mapper { cluster: Cluster::new(), booted: HashSet::new() };
+    let mut mapper = Mapper::new();
     let mut counted: BTreeMap<String, u64> = BTreeMap::new();
     let mut events = 0;
     let mut failure = None;
@@ -102,8 +107,11 @@ pub fn validate_reader(reader: impl BufRead, options: EtcdOptions) -> Result<Rep
         let line = records.number();
         let event = match record {
             Record::Event(event) => event,
-            Record::Config => {
+            Record::Config { durable_commit } => {
                 *counted.entry("config records".into()).or_default() += 1;
+                if let Some(durable) = durable_commit {
+                    mapper.cluster.set_volatile_commit(!durable);
+                }
                 continue;
             }
             Record::Other(what) => {
@@ -130,7 +138,7 @@ pub fn validate_reader(reader: impl BufRead, options: EtcdOptions) -> Result<Rep
         let input = |message: String| InputError { line: Some(line), column: None, message };
         if let Err(violation) = mapper.event(&event, line).map_err(input)? {
             let node = event.node().unwrap_or(0) as usize;
-            failure = Some(to_failure(*violation, &event, line, events, node));
+            failure = Some(to_failure(*violation, &event.name, line, events, node));
             break;
         }
     }
@@ -147,8 +155,8 @@ pub fn validate_reader(reader: impl BufRead, options: EtcdOptions) -> Result<Rep
 }
 
 /// A spec violation as a failure of the trace, at its event.
-fn to_failure(v: Violation, event: &Event, line: usize, seq: u64, node: usize) -> Failure {
-    let message = format!("{}: {} ({})", event.name, v.message, v.rule.section());
+pub(crate) fn to_failure(v: Violation, name: &str, line: usize, seq: u64, node: usize) -> Failure {
+    let message = format!("{name}: {} ({})", v.message, v.rule.section());
     Failure {
         line,
         seq,
@@ -168,42 +176,100 @@ fn to_failure(v: Violation, event: &Event, line: usize, seq: u64, node: usize) -
 }
 
 /// An event is an input error (`Err`), a violation (`Ok(Err)`) or fine.
-type Mapped = Result<Result<(), Box<Violation>>, String>;
+pub type Mapped = Result<Result<(), Box<Violation>>, String>;
 
-/// Translates events into the spec's actions.
-struct Mapper {
+/// Translates etcd events, in trace order, into the spec's actions on a
+/// reconstructed [`Cluster`].
+pub struct Mapper {
     cluster: Cluster,
     /// Nodes past their bootstrap.
     booted: HashSet<u64>,
 }
 
+impl Default for Mapper {
+    fn default() -> Self {
+        Mapper::new()
+    }
+}
+
 impl Mapper {
-    /// Applies one event: its state observed, then its action taken.
-    fn event(&mut self, event: &Event, line: usize) -> Mapped {
+    /// A mapper over an empty cluster, whose nodes persist their commit
+    /// index (as etcd's do).
+    pub fn new() -> Mapper {
+        Mapper { cluster: Cluster::new(), booted: HashSet::new() }
+    }
+
+    /// A mapper whose nodes keep their commit index in volatile state
+    /// (the paper's Figure 2, the 6.824 Raft).
+    pub fn with_volatile_commit() -> Mapper {
+        let mut mapper = Mapper::new();
+        mapper.cluster.set_volatile_commit(true);
+        mapper
+    }
+
+    /// A mapper over `cluster`, whose nodes are past their bootstrap
+    /// (a cluster seeded from a model state), with volatile commit indexes.
+    pub fn from_seeded(mut cluster: Cluster, nodes: impl IntoIterator<Item = u64>) -> Mapper {
+        cluster.set_volatile_commit(true);
+        Mapper { cluster, booted: nodes.into_iter().collect() }
+    }
+
+    /// The cluster as reconstructed so far.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Applies one event (of one of the kinds etcd-raft writes, or an
+    /// extra kind): its state observed, then its action taken. An event
+    /// that cannot be read (a field missing or malformed) is `Err`; a rule
+    /// it breaks is `Ok(Err)`.
+    pub fn event(&mut self, event: &Event, line: usize) -> Mapped {
         let id = event.node()?;
         let name = event.name.as_str();
+        let state = if EXTRA_KINDS.contains(&name) {
+            // Counted; the state it shows (a compaction, an apply), if any,
+            // is checked.
+            event.state(self.cluster.state(id).map(|s| &s.config))?
+        } else {
+            Some(event.required_state()?)
+        };
+        let message =
+            if name.starts_with("Send") || name.starts_with("Receive") { Some(event.message()?) } else { None };
+        Ok(self.dispatch(id, name, state.as_ref(), message.as_ref(), line))
+    }
+
+    /// Applies one event already in the spec's terms (a native trace's, or
+    /// the model's): as [`Mapper::event`], without the reading.
+    pub fn apply(&mut self, event: &SpecEvent, line: usize) -> Checked {
+        self.dispatch(event.node, event.name, Some(&event.state), event.message.as_ref(), line)
+    }
+
+    /// One event of node `id`, by kind: an extra kind's state observed; a
+    /// bootstrap adopted; a restart checked; any other kind's state
+    /// observed, then its action taken.
+    fn dispatch(
+        &mut self,
+        id: u64,
+        name: &str,
+        state: Option<&crate::spec::NodeState>,
+        message: Option<&crate::spec::Message>,
+        line: usize,
+    ) -> Checked {
+        let Some(state) = state else { return Ok(()) };
         if EXTRA_KINDS.contains(&name) {
-            // Counted; the state it shows (a compaction, an apply) is checked.
-            let known = self.cluster.state(id).map(|s| &s.config);
-            return match event.state(known)? {
-                Some(state) => Ok(self.cluster.observe(id, &state, line)),
-                None => Ok(Ok(())),
-            };
+            return self.cluster.observe(id, state, line);
         }
-        let state = event.required_state()?;
         if !self.booted.contains(&id) {
             if BOOTSTRAP_KINDS.contains(&name) {
-                self.cluster.adopt(id, &state);
-                return Ok(Ok(()));
+                self.cluster.adopt(id, state);
+                return Ok(());
             }
             self.booted.insert(id);
         }
         if name == "InitState" {
-            return Ok(self.cluster.restart(id, &state));
+            return self.cluster.restart(id, state);
         }
-        let message =
-            if name.starts_with("Send") || name.starts_with("Receive") { Some(event.message()?) } else { None };
-        Ok(self.act(id, name, &state, message.as_ref(), line))
+        self.act(id, name, state, message, line)
     }
 
     /// The spec actions of one event of node `id`.
@@ -217,7 +283,7 @@ impl Mapper {
     ) -> Result<(), Box<Violation>> {
         self.cluster.observe(id, state, line)?;
         match (name, message) {
-            ("BecomeCandidate", _) => self.cluster.become_candidate(id),
+            ("BecomeCandidate", _) => self.cluster.become_candidate(id)?,
             ("BecomeLeader", _) => self.cluster.become_leader(id)?,
             ("Ready", _) => self.cluster.persist(id),
             (_, Some(m)) if name.starts_with("Send") => self.cluster.send(id, m, line)?,

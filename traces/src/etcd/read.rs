@@ -14,9 +14,10 @@ use std::io::BufRead;
 pub(super) enum Record {
     /// A trace event.
     Event(Box<Event>),
-    /// The harness's settings (`tag:"config"`): read, not needed by the
-    /// spec (flow control and read options are left to the implementation).
-    Config,
+    /// The harness's settings (`tag:"config"`). Flow control and read
+    /// options are left to the implementation; `durableCommit: false`
+    /// says the nodes keep their commit index in volatile state.
+    Config { durable_commit: Option<bool> },
     /// A record of another tag: skipped, counted under its tag.
     Other(String),
 }
@@ -69,7 +70,15 @@ impl<R: BufRead> Records<R> {
             .map_err(|e| json_error(line, "expected an etcd trace record (a JSON object)", &e))?;
         match outer.tag.as_deref() {
             Some("trace") | None => {}
-            Some("config") => return Ok(Some(Record::Config)),
+            Some("config") => {
+                let value: serde_json::Value = serde_json::from_slice(text)
+                    .map_err(|e| json_error(line, "expected an etcd config record (a JSON object)", &e))?;
+                let setting = |v: &serde_json::Value| v.get("durableCommit").and_then(serde_json::Value::as_bool);
+                let durable_commit = setting(&value)
+                    .or_else(|| value.get("event").and_then(setting))
+                    .or_else(|| value.get("config").and_then(setting));
+                return Ok(Some(Record::Config { durable_commit }));
+            }
             Some(other) => return Ok(Some(Record::Other(format!("lines tagged {other:?}")))),
         }
         let event = if outer.event.is_some() {

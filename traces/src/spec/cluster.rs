@@ -16,7 +16,7 @@ pub enum Role {
 }
 
 /// What an event shows of its node.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeState {
     pub term: u64,
     /// The vote in `term`, 0 for none.
@@ -117,6 +117,22 @@ struct Node {
     seen: bool,
 }
 
+/// A node as known exactly (by the model checker, which holds the core's
+/// state), to start a [`Cluster`] from: see [`Cluster::seed`].
+#[derive(Clone, Debug, Default)]
+pub struct Seed {
+    /// What the node shows.
+    pub state: NodeState,
+    /// Its log, terms exact.
+    pub log: Log,
+    /// As candidate: the nodes that granted their votes in this term.
+    pub votes: Vec<Id>,
+    /// As leader: the highest index each node acknowledged in this term.
+    pub matched: Vec<(Id, u64)>,
+    /// The term on stable storage.
+    pub durable_term: u64,
+}
+
 /// The cluster reconstructed from a trace.
 #[derive(Default)]
 pub struct Cluster {
@@ -130,6 +146,10 @@ pub struct Cluster {
     /// fingerprint is kept, so that memory follows the messages in flight,
     /// not the length of the trace.
     delivered: HashSet<u64>,
+    /// Whether nodes persist their commit index (etcd's HardState does;
+    /// the paper's Figure 2 keeps it volatile, as the 6.824 Raft does):
+    /// only then may a restart not come back below it.
+    volatile_commit: bool,
 }
 
 impl Cluster {
@@ -137,8 +157,43 @@ impl Cluster {
         Cluster::default()
     }
 
+    /// Nodes keep their commit index in volatile state only (Figure 2):
+    /// a restart may come back with a lower one. By default the commit
+    /// index is taken to be saved with the term and vote, as etcd does.
+    pub fn set_volatile_commit(&mut self, volatile: bool) {
+        self.volatile_commit = volatile;
+    }
+
     fn node(&mut self, id: Id) -> &mut Node {
         self.nodes.entry(id).or_default()
+    }
+
+    /// Starts node `id` from what is known of it exactly (the model's
+    /// state before a step): the step's events are then checked against
+    /// it as if the trace had led there. What a leader told the node is
+    /// taken to be its commit index.
+    pub fn seed(&mut self, id: Id, seed: Seed) {
+        let Seed { state, log, votes, matched, durable_term } = seed;
+        let node = self.node(id);
+        node.voted = (state.vote != 0).then_some((state.term, state.vote, 0));
+        node.votes = votes.into_iter().collect();
+        node.matched = matched.into_iter().collect();
+        node.told = state.commit;
+        node.durable = (durable_term, state.commit);
+        node.log = log;
+        node.state = state;
+        node.seen = true;
+    }
+
+    /// Node `id` is known to have led `term`.
+    pub fn seed_leader(&mut self, term: u64, id: Id) {
+        self.leaders.entry(term).or_insert((id, 0));
+    }
+
+    /// `message` is in flight, carrying entries of the terms `entries`.
+    pub fn seed_sent(&mut self, message: Message, entries: Vec<Bounds>) {
+        let sent = self.sent.entry(message).or_insert(Sent { copies: 0, line: 0, entries: Rc::from(entries) });
+        sent.copies += 1;
     }
 
     /// Whether `id` has shown any state yet.
@@ -164,13 +219,16 @@ impl Cluster {
     }
 
     /// A restart from stable storage (etcd spec action Restart): the term
-    /// and commit index are at least what the node persisted; volatile
-    /// state is lost.
+    /// (and the commit index, unless it is volatile) are at least what the
+    /// node persisted; volatile state is lost.
     pub fn restart(&mut self, id: Id, state: &NodeState) -> Checked {
+        let volatile_commit = self.volatile_commit;
         let node = self.node(id);
         if node.seen {
             rules::term_not_lower(node.durable.0, state.term, true)?;
-            rules::commit_not_lower(node.durable.1, state.commit, true)?;
+            if !volatile_commit {
+                rules::commit_not_lower(node.durable.1, state.commit, true)?;
+            }
         }
         node.votes.clear();
         node.matched.clear();
@@ -207,6 +265,7 @@ impl Cluster {
         let node = self.nodes.get_mut(&id).expect("adopted");
         rules::log_keeps_committed(id, node.state.commit, state.last)?;
         node.log.resize(state.last, state.term, state.role == Some(Role::Leader));
+        rules::commit_not_lower(node.state.commit, state.commit, false)?;
         if let Some((index, term)) = state.snapshot {
             rules::only_committed_applied(id, "compacted its log up to", index, state.commit)?;
             if let Some(term) = term {
@@ -216,7 +275,6 @@ impl Cluster {
         if let Some(applied) = state.applied {
             rules::only_committed_applied(id, "applied", applied, state.commit)?;
         }
-        rules::commit_not_lower(node.state.commit, state.commit, false)?;
         if state.commit > node.state.commit {
             rules::commit_within_log(id, state.commit, state.last)?;
             if state.role == Some(Role::Leader) && state.commit > node.told {
@@ -241,10 +299,12 @@ impl Cluster {
 
     /// §5.2 (etcd spec action Timeout): the node starts an election in a
     /// new term, voting for itself.
-    pub fn become_candidate(&mut self, id: Id) {
+    pub fn become_candidate(&mut self, id: Id) -> Checked {
         let node = self.node(id);
+        rules::candidate_votes_for_itself(id, node.state.term, node.state.vote)?;
         node.votes.clear();
         node.votes.insert(id);
+        Ok(())
     }
 
     /// §5.2 (etcd spec action BecomeLeader): the node has won the
@@ -308,6 +368,10 @@ impl Cluster {
                             rules::committed_entry_kept(id, index, node.log.bounds(index), new)?;
                         }
                         node.log.copy(prev.saturating_add(1), &entries);
+                        let end = prev.saturating_add(entries.len() as u64);
+                        if let (Some(copied), Some(next)) = (entries.last(), node.log.bounds(end.saturating_add(1))) {
+                            rules::suffix_after_append(id, end, *copied, next)?;
+                        }
                     }
                 }
             }

@@ -31,6 +31,13 @@ pub struct Log {
 }
 
 impl Log {
+    /// A log whose entries after `offset` have exactly the terms `terms`
+    /// (a log known whole, as the model knows it); entries up to `offset`
+    /// (a snapshot's) are not tracked.
+    pub fn exact(offset: u64, terms: impl IntoIterator<Item = u64>) -> Log {
+        Log { offset, terms: terms.into_iter().map(Bounds::exact).collect() }
+    }
+
     /// The index of the last entry (0 for an empty log).
     pub fn last(&self) -> u64 {
         self.offset + self.terms.len() as u64

@@ -26,7 +26,7 @@ mod config;
 mod log;
 mod rules;
 
-pub use cluster::{Cluster, Message, MessageKind, NodeState, Role};
+pub use cluster::{Cluster, Message, MessageKind, NodeState, Role, Seed};
 pub use config::Config;
 pub use log::{Bounds, Log};
 
@@ -128,7 +128,7 @@ impl Rule {
                 "a candidate becomes leader only with votes from a majority of each configuration's voters \
                  (learners never count)"
             }
-            Rule::OneVote => "a node votes for at most one candidate per term",
+            Rule::OneVote => "a node votes for at most one candidate per term (a candidate, for itself)",
             Rule::VoteUpToDate => {
                 "a vote is granted only to a candidate whose log is at least as up to date as the voter's"
             }
@@ -140,7 +140,8 @@ impl Rule {
             }
             Rule::MessageSent => "a message received was sent before, with that content",
             Rule::LogMatching => {
-                "a follower accepts an AppendEntries only if its log holds the previous entry with the previous term"
+                "a follower accepts an AppendEntries only if its log holds the previous entry with the previous term, \
+                 and keeps no entry of an earlier term after the entries it accepted"
             }
             Rule::CommittedKept => "a committed entry is never removed from a log nor overwritten",
             Rule::AppliedCommitted => {

@@ -83,6 +83,37 @@ pub fn one_vote(node: Id, term: u64, candidate: Id, earlier: Option<(Id, usize)>
     }
 }
 
+/// §5.2: a candidate votes for itself in the term it campaigns in; a
+/// vote for another node in that term (`vote`, 0 for none) is a second one.
+pub fn candidate_votes_for_itself(node: Id, term: u64, vote: Id) -> Checked {
+    if vote == 0 || vote == node {
+        return Ok(());
+    }
+    Err(violation(
+        Rule::OneVote,
+        format!("node {node} is a candidate in term {term}, in which it voted for node {vote}"),
+        format!("a candidate's vote for itself in term {term}"),
+        format!("a vote for node {vote}"),
+    ))
+}
+
+/// §5.3 (Log Matching; Figure 2, AppendEntries receiver rule 3): after
+/// the entries an AppendEntries brought, ending at `end` with a term in
+/// `copied`, a kept entry `end + 1` with a term in `next` must not be of
+/// an earlier term: terms never go down along a log, so such an entry
+/// conflicted with the leader's and had to be removed.
+pub fn suffix_after_append(node: Id, end: u64, copied: Bounds, next: Bounds) -> Checked {
+    if next.hi >= copied.lo {
+        return Ok(());
+    }
+    Err(violation(
+        Rule::LogMatching,
+        format!("node {node} kept entry {} after the leader's entries, though it is of an earlier term", end + 1),
+        format!("entries after {end} removed, or of a term >= {}", copied.lo),
+        format!("entry {} of a term <= {}", end + 1, next.hi),
+    ))
+}
+
 /// §5.4.1: a voter denies its vote if its own log is more up to date
 /// than the candidate's (a later last term, or the same last term and a
 /// longer log). Where the voter's last term is known only as bounds, only

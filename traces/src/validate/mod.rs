@@ -28,6 +28,39 @@ use std::time::{Duration, Instant};
 /// writes is an AppendEntries with its entries' digests, well under 1 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
+/// What a native trace is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CheckMode {
+    /// Exact replay through raftcheck's core: every output and state must
+    /// be the core's ([`Check::ALL`]).
+    Exact,
+    /// The executable Raft spec ([`crate::spec`]): any Raft the paper
+    /// allows passes, however it batches, hints or persists.
+    Spec,
+    /// Both, event by event; the first event that fails either is reported.
+    #[default]
+    Both,
+}
+
+impl CheckMode {
+    /// The mode's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckMode::Exact => "exact",
+            CheckMode::Spec => "spec",
+            CheckMode::Both => "both",
+        }
+    }
+
+    fn exact(self) -> bool {
+        self != CheckMode::Spec
+    }
+
+    fn spec(self) -> bool {
+        self != CheckMode::Exact
+    }
+}
+
 /// How to validate.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -36,11 +69,13 @@ pub struct Options {
     pub mutant: Option<Mutant>,
     /// The longest line accepted, in bytes (see [`DEFAULT_MAX_LINE_BYTES`]).
     pub max_line_bytes: usize,
+    /// Exact replay, the spec, or both (the default).
+    pub check: CheckMode,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { mutant: None, max_line_bytes: DEFAULT_MAX_LINE_BYTES }
+        Options { mutant: None, max_line_bytes: DEFAULT_MAX_LINE_BYTES, check: CheckMode::Both }
     }
 }
 
@@ -270,6 +305,34 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The spec check of a native trace: each event translated into the etcd
+/// events it stands for, and those checked by the spec.
+struct SpecCheck {
+    translator: crate::etcd::Translator,
+    mapper: crate::etcd::Mapper,
+}
+
+impl SpecCheck {
+    fn new(cluster_size: usize) -> SpecCheck {
+        // Native traces are the 6.824 Raft's: its commit index is volatile.
+        SpecCheck {
+            translator: crate::etcd::Translator::new(cluster_size),
+            mapper: crate::etcd::Mapper::with_volatile_commit(),
+        }
+    }
+
+    /// The event checked by the spec: the first rule broken, if any.
+    fn event(&mut self, event: &crate::schema::Event, line: usize) -> Result<(), Box<Failure>> {
+        for spec in self.translator.translate(event) {
+            if let Err(violation) = self.mapper.apply(&spec, line) {
+                let failure = crate::etcd::to_failure(*violation, spec.name, line, event.seq(), event.node());
+                return Err(Box::new(failure));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Validates the trace in the file at `path`.
 pub fn validate_file(path: &Path, options: Options) -> Result<Report, InputError> {
     validate_reader(read::open(path)?, options)
@@ -283,6 +346,7 @@ pub fn validate_reader(reader: impl BufRead, options: Options) -> Result<Report,
     let config = header.config(options.mutant).map_err(|e| InputError::at(1, format!("cluster_size: {e}")))?;
     let ends = header.raftcheck_trace >= 2;
     let mut validator = Validator::new(config, header.may_duplicate);
+    let mut spec = options.check.spec().then(|| SpecCheck::new(header.cluster_size));
     let mut events = 0;
     let report = |verdict, events, failure, complete| Report {
         verdict,
@@ -350,8 +414,13 @@ pub fn validate_reader(reader: impl BufRead, options: Options) -> Result<Report,
             Some(Line::Event(event)) => {
                 events += 1;
                 let line = lines.number();
-                if let Err(failure) = validator.event(&event, line) {
-                    let failure = Failure { line, seq: event.seq(), node: event.node(), ..*failure };
+                let exact = if options.check.exact() { validator.event(&event, line) } else { Ok(()) };
+                let checked = match (exact, spec.as_mut()) {
+                    (Err(failure), _) => Err(Failure { line, seq: event.seq(), node: event.node(), ..*failure }),
+                    (Ok(()), Some(spec)) => spec.event(&event, line).map_err(|failure| *failure),
+                    (Ok(()), None) => Ok(()),
+                };
+                if let Err(failure) = checked {
                     // Validation stops here: whether the trace ends is not known.
                     return Ok(report(Verdict::Invalid, events, Some(failure), Completeness::Unknown));
                 }
