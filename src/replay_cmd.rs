@@ -18,7 +18,7 @@ use crate::output::{self, outln, Envelope, InputError};
 use clap::Args;
 use raftcheck_model::explore::replay_file::Replay;
 use raftcheck_replay::{self as replay, Comparison, Outcome, Played, ReplayError};
-use raftcheck_traces::validate::{validate_file, Options, Report};
+use raftcheck_traces::validate::{validate_file, CheckMode, Options, Report};
 use raftcheck_traces::TraceWriter;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -98,8 +98,10 @@ pub fn run(args: ReplayArgs) -> u8 {
     if let Err(e) = flushed {
         return input_error(InputError::new(&trace_name, None, format!("cannot write the trace: {e}")));
     }
-    let as_found = validate_file(&trace_path, Options { mutant, ..Options::default() });
-    let against_spec = validate_file(&trace_path, Options::default());
+    // Exact replays: the comparison is with what the model's core did.
+    let exact = Options { check: CheckMode::Exact, ..Options::default() };
+    let as_found = validate_file(&trace_path, Options { mutant, ..exact });
+    let against_spec = validate_file(&trace_path, exact);
     let (as_found, against_spec) = match (as_found, against_spec) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {

@@ -10,7 +10,7 @@ use raftcheck_core::properties::Safety;
 use raftcheck_core::Mutant;
 use raftcheck_traces::etcd::{self, EtcdOptions};
 use raftcheck_traces::spec::Rule;
-use raftcheck_traces::validate::{self, validate_file, Check, Completeness, Options, Report, Verdict};
+use raftcheck_traces::validate::{self, validate_file, Check, CheckMode, Completeness, Options, Report, Verdict};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,6 +44,31 @@ pub struct TraceArgs {
     /// know, instead of refusing the trace.
     #[arg(long)]
     lenient: bool,
+    /// Native traces: what they are checked against. `exact`: replayed
+    /// through raftcheck's core (every output and state must be the
+    /// core's); `spec`: the executable Raft spec (any Raft the paper
+    /// allows passes); `both`: each event against both. etcd traces are
+    /// always checked against the spec.
+    #[arg(long, value_enum, default_value_t = CheckArg::Both)]
+    check: CheckArg,
+}
+
+/// `--check`: what a native trace is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CheckArg {
+    Exact,
+    Spec,
+    Both,
+}
+
+impl From<CheckArg> for CheckMode {
+    fn from(arg: CheckArg) -> CheckMode {
+        match arg {
+            CheckArg::Exact => CheckMode::Exact,
+            CheckArg::Spec => CheckMode::Spec,
+            CheckArg::Both => CheckMode::Both,
+        }
+    }
 }
 
 /// The trace formats `raftcheck trace` reads.
@@ -105,13 +130,15 @@ fn after_help() -> String {
 line, the rule it breaks, what was expected and seen, and the lines of the earlier events it conflicts with; \
 a trace without its end record, or ending in the middle of a line, is reported as cut short); 2 usage or \
 input error (malformed or over-long line, unknown format version, a version-1 trace whose last line has no \
-end).\n\nEach trace is replayed through the Raft core, \
+end).\n\nA native trace (--check exact or both, the default) is replayed through the Raft core, \
 node by node, and every event is checked against these rules:{checks}\n\nThe format is described in \
-traces/README.md.\n\nAn etcd-raft trace (--format etcd, or detected) is checked against an executable Raft \
-spec, permissive where the paper leaves a choice, with joint configurations and learners; its rules:{rules}\n\n\
+traces/README.md.\n\nAn etcd-raft trace (--format etcd, or detected), and a native trace under --check spec \
+or both, is checked against an executable Raft spec, permissive where the paper leaves a choice, with joint \
+configurations and learners; its rules:{rules}\n\n\
 An etcd event kind the reader does not know is an input error (exit 2) unless --lenient, which counts and skips \
 it.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
 raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson\n  \
+raftcheck trace --check spec cluster.ndjson\n  \
 raftcheck trace --format etcd ../shared/conformance/etcd-raft/example.ndjson"
     )
 }
@@ -119,7 +146,7 @@ raftcheck trace --format etcd ../shared/conformance/etcd-raft/example.ndjson"
 /// Runs the subcommand and returns the process exit code.
 pub fn run(args: TraceArgs) -> u8 {
     let started = Instant::now();
-    let options = Options { mutant: args.mutant, max_line_bytes: args.max_line_bytes };
+    let options = Options { mutant: args.mutant, max_line_bytes: args.max_line_bytes, check: args.check.into() };
     let etcd_options = EtcdOptions { max_line_bytes: args.max_line_bytes, lenient: args.lenient };
     let mut code = 0;
     let mut files = Vec::new();

@@ -104,9 +104,20 @@ fn unreadable_input_is_exit_2_with_file_and_line() {
     assert_eq!(code(&trace(&["--mutant", "m99", &valid])), 2);
 }
 
-/// The table of what each invalid trace must be refused for: the rule and
-/// the line, with the mutant to validate with (none: the correct core).
-fn expected_failures() -> Vec<(String, String, u64, Option<String>)> {
+/// One row of the table of what each invalid trace must be refused for.
+struct Expected {
+    file: String,
+    /// The rule: a check of exact replay, or a rule of the spec.
+    check: String,
+    line: u64,
+    /// The mutant to validate with (none: the correct core).
+    mutant: Option<String>,
+    /// `--check`: `exact` or `spec`.
+    mode: String,
+}
+
+/// The table `expected-trace-failures.tsv`.
+fn expected_failures() -> Vec<Expected> {
     let table = std::fs::read_to_string(corpus("expected-trace-failures.tsv")).unwrap();
     table
         .lines()
@@ -114,42 +125,70 @@ fn expected_failures() -> Vec<(String, String, u64, Option<String>)> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let fields: Vec<&str> = line.split('\t').collect();
-            assert_eq!(fields.len(), 4, "{line}");
-            let mutant = (!fields[3].is_empty()).then(|| fields[3].to_string());
-            (fields[0].to_string(), fields[1].to_string(), fields[2].parse().unwrap(), mutant)
+            assert_eq!(fields.len(), 5, "{line}");
+            Expected {
+                file: fields[0].to_string(),
+                check: fields[1].to_string(),
+                line: fields[2].parse().unwrap(),
+                mutant: (!fields[3].is_empty()).then(|| fields[3].to_string()),
+                mode: fields[4].to_string(),
+            }
         })
         .collect()
 }
 
 /// Every rule of the validator has an invalid trace in the corpus that it
-/// alone refuses, at the line the table says; every invalid trace is in the
-/// table, so a rule without one shows as a missing row.
+/// alone refuses (under `--check exact`), at the line the table says; every
+/// invalid trace is in the table, so a rule without one shows as a missing
+/// row. Under `--check spec`, the replayed traces of the mutants that break
+/// a protocol rule are refused by the spec, at the line the table says.
 #[test]
 fn every_rule_refuses_its_corpus_trace_at_its_line() {
     let rows = expected_failures();
-    for (file, check, line, mutant) in &rows {
+    for Expected { file, check, line, mutant, mode } in &rows {
         let path = corpus(file);
-        let mut args = vec!["--json", path.as_str()];
+        let mut args = vec!["--json", "--check", mode.as_str(), path.as_str()];
         if let Some(m) = mutant {
             args.extend(["--mutant", m.as_str()]);
         }
         let out = trace(&args);
-        assert_eq!(code(&out), 1, "{file} {mutant:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(code(&out), 1, "{file} {mutant:?} {mode}: {}{}", text(&out.stdout), text(&out.stderr));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let failure = &json["files"][0]["failure"];
-        assert_eq!(failure["check"], check.as_str(), "{file} {mutant:?}: {failure}");
-        assert_eq!(failure["line"], *line, "{file} {mutant:?}: {failure}");
+        assert_eq!(failure["check"], check.as_str(), "{file} {mutant:?} {mode}: {failure}");
+        assert_eq!(failure["line"], *line, "{file} {mutant:?} {mode}: {failure}");
     }
     for file in corpus_files("traces/invalid") {
         let rel = format!("traces/invalid/{}", file.rsplit('/').next().unwrap());
-        assert!(rows.iter().any(|(f, ..)| *f == rel), "{rel} has no row in expected-trace-failures.tsv");
+        assert!(rows.iter().any(|r| r.file == rel), "{rel} has no row in expected-trace-failures.tsv");
     }
     for check in raftcheck_traces::validate::Check::ALL {
         assert!(
-            rows.iter().any(|(_, c, ..)| c == check.name()),
+            rows.iter().any(|r| r.check == check.name() && r.mode == "exact"),
             "no invalid trace in the corpus for the rule '{}'",
             check.name()
         );
+    }
+}
+
+/// The default, `--check both`, refuses each invalid trace at the first
+/// line either check refuses, and accepts every valid trace.
+#[test]
+fn both_checks_report_the_earliest_failure() {
+    let rows = expected_failures();
+    let files: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+    for file in files {
+        let earliest = rows.iter().filter(|r| r.file == file && r.mutant.is_none()).map(|r| r.line).min();
+        let path = corpus(file);
+        let out = trace(&["--json", path.as_str()]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(line) = earliest {
+            assert_eq!(json["files"][0]["failure"]["line"], line, "{file}: {json}");
+        }
+    }
+    for file in corpus_files("traces/valid") {
+        let out = trace(&["--check", "both", file.as_str()]);
+        assert_eq!(code(&out), 0, "{file}: {}", text(&out.stdout));
     }
 }
 
@@ -235,7 +274,7 @@ fn failures_name_the_lines_they_conflict_with() {
     assert!(related[0].0 < related[1].0 && related[1].0 < failure["line"].as_u64().unwrap(), "{related:?}");
 
     let file = corpus("traces/invalid/replay-m6-quorum-off-by-one.ndjson");
-    let json: serde_json::Value = serde_json::from_slice(&trace(&["--json", "--mutant", "m6", &file]).stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&trace(&["--json", "--check", "exact", "--mutant", "m6", &file]).stdout).unwrap();
     let failure = &json["files"][0]["failure"];
     assert_eq!(failure["property"], "election safety");
     let message = failure["message"].as_str().unwrap();

@@ -25,7 +25,7 @@
 //!
 //! `--trace FILE` records the cluster's event trace (one file, the last
 //! level run), to measure the cost of tracing and to make large real traces
-//! for the validator.
+//! for the validator; `--trace-format etcd` writes it in etcd-raft's schema.
 
 use clap::{Parser, Subcommand};
 use raftcheck_core::Config;
@@ -34,7 +34,7 @@ use raftcheck_impl::net::{ClientEnd, Network, Server};
 use raftcheck_impl::raft::lab_transport::{add_raft_methods, LabTransport};
 use raftcheck_impl::raft::{ApplyMsg, Options, Raft, StartError};
 use raftcheck_impl::storage::MemoryPersister;
-use raftcheck_traces::{Header, TraceWriter};
+use raftcheck_traces::{Header, TraceFormat, TraceWriter};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,6 +83,11 @@ struct Common {
     /// Record the cluster's event trace in this file (the last level run).
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// The trace's format: `native` (raftcheck's own, replayable through
+    /// the core) or `etcd` (etcd-raft's TracingEvent schema, checked
+    /// against the Raft spec).
+    #[arg(long, default_value = "native")]
+    trace_format: TraceFormat,
 }
 
 impl Common {
@@ -94,7 +99,8 @@ impl Common {
     fn trace(&self) -> Option<Arc<TraceWriter>> {
         self.trace.as_ref().map(|path| {
             let config = Config::new(NODES).expect("a 3-node cluster");
-            Arc::new(TraceWriter::create(path, &Header::for_config(&config)).expect("the trace file can be made"))
+            let header = Header::for_config(&config);
+            Arc::new(TraceWriter::create_as(path, &header, self.trace_format).expect("the trace file can be made"))
         })
     }
 }

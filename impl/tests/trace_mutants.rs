@@ -11,7 +11,7 @@ mod common;
 use common::int_cmd;
 use common::raft::{Applier, Cleanup, Config};
 use raftcheck_core::Mutant;
-use raftcheck_traces::validate::{validate_file, Check, Options};
+use raftcheck_traces::validate::{validate_file, Check, CheckMode, Options};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -55,7 +55,8 @@ fn refuted(mutant: Mutant) -> (Check, String, Value) {
         chaos(&cfg, 4);
         let path = cfg.trace_path().expect("traced");
         drop(cleanup);
-        let report = validate_file(&path, Options::default()).expect("a readable trace");
+        let exact = Options { check: CheckMode::Exact, ..Options::default() };
+        let report = validate_file(&path, exact).expect("a readable trace");
         if let Some(failure) = report.failure {
             let line = std::fs::read_to_string(&path).unwrap().lines().nth(failure.line - 1).unwrap().to_string();
             println!("{mutant}: attempt {attempt}: {failure}");
