@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Derives the invalid etcd-raft traces of the regression corpus.
 
-Each is etcd-raft's sample trace (../shared/conformance/etcd-raft/
+Most are etcd-raft's sample trace (../shared/conformance/etcd-raft/
 example.ndjson, Apache-2.0, not copied into the repository) cut to its first
 few hundred lines (an etcd trace has no end record, so a cut trace is still
-a trace), with one edit that breaks one rule of the Raft spec
+a trace); the others are our own runtime's traces in etcd's schema
+(traces/corpus/etcd/valid/ours-*.ndjson, the native corpus traces written
+again by `cargo run -p raftcheck-traces --example native-to-etcd`), which
+have elections in several terms, crashes and snapshots. Each has one edit
+that breaks one rule of the Raft spec
 (traces/src/spec/). The line `raftcheck trace` must refuse it at follows
 from the edit alone, computed here without running the validator, and is
 written with the rule to traces/corpus/etcd/expected-failures.tsv, which
@@ -21,6 +25,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / ".." / "shared" / "conformance" / "etcd-raft" / "example.ndjson"
+OURS = ROOT / "traces" / "corpus" / "etcd" / "valid"
 OUT = ROOT / "traces" / "corpus" / "etcd" / "invalid"
 TABLE = ROOT / "traces" / "corpus" / "etcd" / "expected-failures.tsv"
 CUT = 200
@@ -221,7 +226,53 @@ def main():
             joint[i] = text(edited(lines[i][1], lambda e: e.update(conf=[e["conf"][0], old])))
     write("election-quorum-joint-new-majority-only.ndjson", "election-quorum", joint, leader + 1)
 
+    ours(write)
+
     TABLE.write_text("file\trule\tline\n" + "".join(f"{f}\t{r}\t{l}\n" for f, r, l in rows))
+
+
+def ours(write):
+    """The negatives edited from our own runtime's traces."""
+    lines = load(OURS / "ours-persist3-2c.ndjson")
+    texts = [t for t, _ in lines]
+    records = [r for _, r in lines]
+
+    def at(pick, start=0):
+        for i in range(start, len(records)):
+            if records[i].get("tag") == "trace" and pick(ev(records[i])):
+                return i
+        raise SystemExit("ours-persist3-2c.ndjson is not the expected trace")
+
+    # A committed entry overwritten. Node 2 leads term 3; node 1 has
+    # committed entry 1 (of term 1). Edit: before its first new entry of
+    # term 3, the leader shows its log cut to nothing (its own commit index
+    # is 0 after its restart, so no committed entry of its own is lost),
+    # then appends again: entries 1-3 are now of term 3. Its next
+    # AppendEntries to node 1 carries all three (prev 0), and node 1 takes
+    # them: its committed entry 1 of term 1 is overwritten by one of term 3.
+    # The first broken rule is at node 1's answer.
+    replicate = at(lambda e: e["name"] == "Replicate" and e["nid"] == "2" and e["state"]["term"] == 3)
+    before = replicate - 1
+    assert ev(records[before])["nid"] == "2" and ev(records[before])["state"]["commit"] == 0
+    cut = list(texts)
+    cut[before] = text(edited(records[before], lambda e: e.update(log=0)))
+    send = at(is_("SendAppendEntriesRequest", "2", to="1"), replicate)
+    recv = at(is_("ReceiveAppendEntriesRequest", "1", **{k: ev(records[send])["msg"][k] for k in ("from", "index", "entries")}), send)
+    answer = at(is_("SendAppendEntriesResponse", "1", to="2"), recv)
+    assert ev(records[recv])["state"]["commit"] >= 1 and ev(records[answer])["msg"]["index"] == ev(records[replicate])["log"]
+    whole = {"index": 0, "logTerm": 0, "entries": ev(records[replicate])["log"]}
+    for i in (send, recv):
+        cut[i] = text(edited(records[i], lambda e: e["msg"].update(whole)))
+    write("committed-kept-committed-entry-overwritten.ndjson", "committed-kept", cut[: answer + 1], answer + 1)
+
+    # A restart below the persisted term: node 2, the leader of term 1,
+    # saved term 1 (a Ready) before it crashed; it restarts at term 0. The
+    # commit index may come back lower (this trace's config record says it
+    # is volatile, as in the 6.824 Raft), the term may not.
+    restart = at(lambda e: e["name"] == "InitState" and e["nid"] == "2" and e["state"]["term"] == 1)
+    lower = list(texts)
+    lower[restart] = text(edited(records[restart], lambda e: e["state"].update(term=0, vote="0")))
+    write("term-monotonic-restart-below-saved-term.ndjson", "term-monotonic", lower[: restart + 1], restart + 1)
 
 
 if __name__ == "__main__":

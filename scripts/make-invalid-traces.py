@@ -306,13 +306,14 @@ CASES = {
 
 
 def main():
-    # Rows by (file, mutant): check, line. Rows of other files are kept.
+    # Rows by (file, mutant, mode): check, line. Rows of other files (the
+    # replays of mutants, under exact replay and against the spec) are kept.
     rows = {}
     if TABLE.exists():
         for line in TABLE.read_text().splitlines()[1:]:
             if line.strip():
-                file, check, number, mutant = line.split("\t")
-                rows[(file, mutant)] = (check, number)
+                file, check, number, mutant, mode = line.split("\t")
+                rows[(file, mutant, mode)] = (check, number)
     for old in INVALID.glob("check-*.ndjson"):
         old.unlink()
     rows = {key: row for key, row in rows.items() if not key[0].startswith("traces/invalid/check-")}
@@ -327,7 +328,7 @@ def main():
         else:
             header, events, check, line, *end = made
             write(name, header, events, end=end[0] if end else True)
-        rows[(f"traces/invalid/{name}", "")] = (check, str(line))
+        rows[(f"traces/invalid/{name}", "", "exact")] = (check, str(line))
     header, events, copy = heartbeat_twice_on_a_duplicating_network()
     lines = [header] + events + [{"event": "end", "events": len(events)}]
     (VALID / "derived-may-duplicate-heartbeat-twice.ndjson").write_text(
@@ -335,9 +336,11 @@ def main():
     )
     name = "check-duplicate-heartbeat-twice-without-may-duplicate.ndjson"
     write(name, dict(header, may_duplicate=False), events)
-    rows[(f"traces/invalid/{name}", "")] = ("duplicate", str(copy + 2))
-    out = ["file\tcheck\tline\tmutant"]
-    out += [f"{file}\t{check}\t{line}\t{mutant}" for (file, mutant), (check, line) in sorted(rows.items())]
+    rows[(f"traces/invalid/{name}", "", "exact")] = ("duplicate", str(copy + 2))
+    out = ["file\tcheck\tline\tmutant\tmode"]
+    out += [
+        f"{file}\t{check}\t{line}\t{mutant}\t{mode}" for (file, mutant, mode), (check, line) in sorted(rows.items())
+    ]
     TABLE.write_text("\n".join(out) + "\n")
 
 

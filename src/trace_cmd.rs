@@ -41,7 +41,8 @@ pub struct TraceArgs {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     format: Format,
     /// etcd traces: skip (and count) events of a kind the reader does not
-    /// know, instead of refusing the trace.
+    /// know, or with a message type etcd-raft does not have, instead of
+    /// refusing the trace.
     #[arg(long)]
     lenient: bool,
     /// Native traces: what they are checked against. `exact`: replayed

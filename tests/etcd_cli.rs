@@ -90,6 +90,25 @@ fn every_spec_rule_refuses_its_corpus_trace_at_its_line() {
     }
 }
 
+/// Our own runtime's traces in etcd's schema (the sources of the negatives
+/// edited from ours) are valid, read as etcd traces: the config record's
+/// volatile commit index, extra kinds and all.
+#[test]
+fn our_etcd_schema_traces_are_valid() {
+    let dir = PathBuf::from(corpus("etcd/valid"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path().display().to_string();
+        let out = trace(&["--json", &path]);
+        assert_eq!(code(&out), 0, "{path}: {}{}", text(&out.stdout), text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["files"][0]["format"], "etcd", "{path}: detected as etcd");
+        assert_eq!(json["files"][0]["counted"]["config records"], 1, "{path}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "{checked} traces");
+}
+
 #[test]
 fn unknown_kinds_are_errors_unless_lenient() {
     let mut lines = some_lines(20);
@@ -104,6 +123,39 @@ fn unknown_kinds_are_errors_unless_lenient() {
     assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["files"][0]["counted"]["Teleport events (unknown kind, skipped)"], 1, "{json}");
+}
+
+/// A send written in an extra kind (a snapshot sent by hand) is in flight
+/// like any other; etcd's storage messages are known types; a message type
+/// etcd-raft does not have is an input error unless `--lenient`.
+#[test]
+fn extra_sends_and_message_types() {
+    let ours = std::fs::read_to_string(corpus("etcd/valid/ours-persist3-2c.ndjson")).unwrap();
+    let mut lines: Vec<String> = ours.lines().map(str::to_string).collect();
+    let send = lines.iter().position(|l| l.contains("\"SendAppendEntriesRequest\"")).unwrap();
+    lines[send] = lines[send].replacen("SendAppendEntriesRequest", "ManualSendSnapshot", 1);
+    let file = scratch("manual-send.ndjson", &(lines.join("\n") + "\n"));
+    let out = trace(&["--json", &file]);
+    assert_eq!(code(&out), 0, "its receive was sent: {}", text(&out.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["files"][0]["counted"]["ManualSendSnapshot events"], 1, "{json}");
+
+    let storage = lines[send].replacen("\"MsgApp\"", "\"MsgStorageAppend\"", 1);
+    assert!(storage.contains("MsgStorageAppend"));
+    lines.insert(send + 1, storage.clone());
+    let file = scratch("storage-message.ndjson", &(lines.join("\n") + "\n"));
+    assert_eq!(code(&trace(&[&file])), 0, "MsgStorageAppend is etcd's: {}", text(&trace(&[&file]).stdout));
+
+    lines[send + 1] = storage.replacen("MsgStorageAppend", "MsgTeleport", 1);
+    let file = scratch("unknown-message-type.ndjson", &(lines.join("\n") + "\n"));
+    let out = trace(&[&file]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("line {}", send + 2)) && err.contains("MsgTeleport"), "{err}");
+    let out = trace(&["--lenient", "--json", &file]);
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["files"][0]["counted"]["events with message type MsgTeleport (unknown, skipped)"], 1, "{json}");
 }
 
 /// Bare event objects, RFC 3339 timestamps, other tags, a config record

@@ -274,7 +274,8 @@ fn failures_name_the_lines_they_conflict_with() {
     assert!(related[0].0 < related[1].0 && related[1].0 < failure["line"].as_u64().unwrap(), "{related:?}");
 
     let file = corpus("traces/invalid/replay-m6-quorum-off-by-one.ndjson");
-    let json: serde_json::Value = serde_json::from_slice(&trace(&["--json", "--check", "exact", "--mutant", "m6", &file]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&trace(&["--json", "--check", "exact", "--mutant", "m6", &file]).stdout).unwrap();
     let failure = &json["files"][0]["failure"];
     assert_eq!(failure["property"], "election safety");
     let message = failure["message"].as_str().unwrap();

@@ -68,7 +68,7 @@ pub struct Msg {
 /// etcd-raft's other message types (`raftpb.MessageType`): state_trace.go
 /// writes none of them, a modified harness may; they are matched between
 /// send and receive and have no effect on the spec.
-const OTHER_TYPES: [&str; 11] = [
+pub(super) const OTHER_TYPES: [&str; 15] = [
     "MsgHup",
     "MsgBeat",
     "MsgProp",
@@ -80,6 +80,11 @@ const OTHER_TYPES: [&str; 11] = [
     "MsgReadIndex",
     "MsgReadIndexResp",
     "MsgForgetLeader",
+    // The local messages of etcd-raft's asynchronous storage writes.
+    "MsgStorageAppend",
+    "MsgStorageAppendResp",
+    "MsgStorageApply",
+    "MsgStorageApplyResp",
 ];
 
 /// A node id: etcd writes them as decimal strings ("0" is none).
@@ -135,6 +140,24 @@ impl Event {
         self.state(None)?.ok_or_else(|| format!("a {} event without \"state\", \"role\" and \"log\"", self.name))
     }
 
+    /// The event's message type, if it has a message of a type etcd-raft
+    /// does not have.
+    pub fn unknown_message_type(&self) -> Option<&str> {
+        let kind = self.msg.as_ref()?.kind.as_str();
+        let known = [
+            "MsgApp",
+            "MsgHeartbeat",
+            "MsgSnap",
+            "MsgAppResp",
+            "MsgHeartbeatResp",
+            "MsgVote",
+            "MsgVoteResp",
+            "MsgPreVote",
+            "MsgPreVoteResp",
+        ];
+        (!known.contains(&kind) && !OTHER_TYPES.contains(&kind)).then_some(kind)
+    }
+
     /// The message of a send or receive event.
     pub fn message(&self) -> Result<Message, String> {
         let msg = self.msg.as_ref().ok_or_else(|| format!("a {} event without \"msg\"", self.name))?;
@@ -154,7 +177,7 @@ impl Event {
                     return Err(format!(
                         "msg.type: expected one of etcd-raft's message types (MsgApp, MsgHeartbeat, MsgSnap, \
                          MsgAppResp, MsgHeartbeatResp, MsgVote, MsgVoteResp, MsgPreVote, MsgPreVoteResp, {}), \
-                         found {other:?}",
+                         found {other:?} (or pass --lenient to skip the event)",
                         OTHER_TYPES.join(", ")
                     ))
                 }

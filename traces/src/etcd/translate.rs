@@ -80,7 +80,7 @@ fn msg_of(m: &SpecMessage) -> Msg {
         MessageKind::VoteResp => "MsgVoteResp",
         MessageKind::PreVote => "MsgPreVote",
         MessageKind::PreVoteResp => "MsgPreVoteResp",
-        MessageKind::Other(_) => "MsgUnreachable",
+        MessageKind::Other(k) => super::event::OTHER_TYPES.get(k as usize).copied().unwrap_or("MsgUnknown"),
     };
     Msg {
         kind: kind.to_string(),
@@ -155,7 +155,7 @@ pub struct Translator {
 
 /// The etcd id of native node `node`.
 pub fn etcd_id(node: NodeId) -> Id {
-    node as Id + 1
+    (node as Id).saturating_add(1)
 }
 
 impl Translator {

@@ -436,12 +436,28 @@ impl Cluster {
                 node.appends.insert(message.from, append);
             }
             MessageKind::Heartbeat => node.told = node.told.max(message.commit),
-            MessageKind::Snapshot => node.told = node.told.max(message.entries).max(message.commit),
+            MessageKind::Snapshot => {
+                node.told = node.told.max(message.entries).max(message.commit);
+                // The follower may install it, replacing the entries up to
+                // it with the leader's: what its log held there before no
+                // longer pins their terms.
+                node.log.widen_through(message.entries, message.term);
+            }
             MessageKind::AppResp if !message.reject && message.term == node.state.term => {
                 let acked = node.matched.entry(message.from).or_insert(0);
                 *acked = (*acked).max(message.index);
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A receive the trace writes in a kind of its own (an extra kind such
+    /// as ReceiveReadIndex), whose send may not have been traced: taken as
+    /// a receive if the message was sent, else ignored.
+    pub fn receive_if_sent(&mut self, id: Id, message: &Message) -> Checked {
+        if self.sent.contains_key(message) {
+            return self.receive(id, message);
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! A log as far as a trace shows it: its length, and for each entry the
 //! bounds its term is known to lie in (exact where the trace says it).
 
+use std::collections::VecDeque;
+
 /// The terms an entry may have: `lo..=hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounds {
@@ -23,11 +25,12 @@ pub const TRACKED: u64 = 1 << 16;
 
 /// A node's log: entry `offset + k` (k from 1) has a term within
 /// `terms[k - 1]`; entries up to `offset` are not tracked (their terms are
-/// unknown).
+/// unknown). A deque, so that dropping the oldest tracked entry as a new
+/// one is appended costs O(1), not a move of the whole window.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
     offset: u64,
-    terms: Vec<Bounds>,
+    terms: VecDeque<Bounds>,
 }
 
 impl Log {
@@ -70,7 +73,7 @@ impl Log {
             self.terms.truncate(len as usize);
             return;
         }
-        let floor = self.terms.last().map_or(1, |b| b.lo).max(1);
+        let floor = self.terms.back().map_or(1, |b| b.lo).max(1);
         let new = if own { Bounds::exact(term) } else { Bounds { lo: floor.min(term.max(1)), hi: term.max(floor) } };
         if len > TRACKED {
             // Keep the last TRACKED entries only.
@@ -106,10 +109,23 @@ impl Log {
         }
     }
 
+    /// A snapshot through `index`, sent in `term`, may replace the entries
+    /// up to it (§7): their terms are no longer known better than
+    /// `1..=term` (a later `learn` narrows them again). Entries after it
+    /// keep their bounds (a follower keeps a matching suffix).
+    pub fn widen_through(&mut self, index: u64, term: u64) {
+        let wide = Bounds { lo: 1, hi: term.max(1) };
+        let tracked = index.saturating_sub(self.offset).min(self.terms.len() as u64) as usize;
+        for slot in self.terms.iter_mut().take(tracked) {
+            slot.lo = slot.lo.min(wide.lo);
+            slot.hi = slot.hi.max(wide.hi);
+        }
+    }
+
     /// The least the last entry's term can be (0 for an empty log or an
     /// untracked last entry).
     pub fn last_term_floor(&self) -> u64 {
-        self.terms.last().map_or(0, |b| b.lo)
+        self.terms.back().map_or(0, |b| b.lo)
     }
 }
 
@@ -130,6 +146,16 @@ mod tests {
         assert_eq!(log.bounds(6), Some(Bounds::exact(4)));
         log.resize(2, 4, false);
         assert_eq!(log.last(), 2);
+    }
+
+    #[test]
+    fn a_snapshot_widens_what_it_may_replace() {
+        let mut log = Log::exact(0, [1, 1, 2, 2]);
+        log.widen_through(3, 3);
+        assert_eq!(log.bounds(3), Some(Bounds { lo: 1, hi: 3 }));
+        assert_eq!(log.bounds(4), Some(Bounds::exact(2)), "after the snapshot point: kept");
+        log.learn(3, 3);
+        assert_eq!(log.bounds(3), Some(Bounds::exact(3)));
     }
 
     #[test]

@@ -108,9 +108,12 @@ pub fn suffix_after_append(node: Id, end: u64, copied: Bounds, next: Bounds) -> 
     }
     Err(violation(
         Rule::LogMatching,
-        format!("node {node} kept entry {} after the leader's entries, though it is of an earlier term", end + 1),
+        format!(
+            "node {node} kept entry {} after the leader's entries, though it is of an earlier term",
+            end.saturating_add(1)
+        ),
         format!("entries after {end} removed, or of a term >= {}", copied.lo),
-        format!("entry {} of a term <= {}", end + 1, next.hi),
+        format!("entry {} of a term <= {}", end.saturating_add(1), next.hi),
     ))
 }
 
