@@ -12,6 +12,9 @@
 //! that moves in the step must be justified by the step's message.
 
 use raftcheck_core::properties::{Breach, History, Safety};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::hash::Hash;
 use raftcheck_core::{Command, Input, Message, Node, NodeId, Output, Role, SnapshotData};
 use raftcheck_traces::etcd::{etcd_id, message_of, Mapper, Translator};
 use raftcheck_traces::spec::{Bounds, Cluster, Log, Seed};
@@ -22,7 +25,7 @@ use raftcheck_traces::spec::{Bounds, Cluster, Log, Seed};
 /// the node's stable storage before the step. A refusal is recorded in
 /// `history` as a breach of [`Safety::SpecRefinement`].
 #[allow(clippy::too_many_arguments)]
-pub fn check_step<C: Command, D: SnapshotData>(
+pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     history: &mut History<C>,
     cluster_size: usize,
     n: NodeId,
@@ -32,6 +35,15 @@ pub fn check_step<C: Command, D: SnapshotData>(
     after: &Node<C, D>,
     durable_term: u64,
 ) {
+    let leader_of = |term: u64| history.leaders.get(term as usize).copied().flatten();
+    // A step's verdict depends on the node before and after it, its input
+    // and outputs, and the leaders of the terms its events show: a step
+    // already found allowed is not checked again.
+    let key = (n, before, input, outputs, after, leader_of(before.term()), leader_of(after.term()));
+    let key = CHECKED_HASHER.hash_one(&key);
+    if CHECKED.with(|checked| checked.borrow().contains(&key)) {
+        return;
+    }
     let mut translator = Translator::new(cluster_size);
     let events = translator.translate_step(n, before, input, outputs, after);
     if events.is_empty() {
@@ -39,9 +51,9 @@ pub fn check_step<C: Command, D: SnapshotData>(
     }
     let mut cluster = Cluster::new();
     cluster.seed(etcd_id(n), seed_of(before, translator.show(n, before), durable_term));
-    for (term, leader) in history.leaders.iter().enumerate() {
-        if let Some(leader) = leader {
-            cluster.seed_leader(term as u64, etcd_id(*leader));
+    for term in [before.term(), after.term()] {
+        if let Some(leader) = leader_of(term) {
+            cluster.seed_leader(term, etcd_id(leader));
         }
     }
     if let Input::Receive { from, message } = input {
@@ -68,7 +80,27 @@ pub fn check_step<C: Command, D: SnapshotData>(
             return;
         }
     }
+    CHECKED.with(|checked| {
+        let mut checked = checked.borrow_mut();
+        if checked.len() >= CHECKED_CAPACITY {
+            checked.clear();
+        }
+        checked.insert(key);
+    });
 }
+
+/// How many allowed steps each thread remembers before it starts afresh.
+const CHECKED_CAPACITY: usize = 1 << 20;
+
+thread_local! {
+    /// Fingerprints of the steps this thread found allowed.
+    static CHECKED: RefCell<HashSet<u64, ahash::RandomState>> =
+        RefCell::new(HashSet::with_hasher(CHECKED_HASHER.clone()));
+}
+
+/// Fixed keys: the same fingerprints in every run.
+static CHECKED_HASHER: ahash::RandomState =
+    ahash::RandomState::with_seeds(0x9e37_79b9_7f4a_7c15, 0xbf58_476d_1ce4_e5b9, 0x94d0_49bb_1331_11eb, 0x2545_f491);
 
 /// What the spec is told of `node`: its exact log, votes and
 /// acknowledgements.
