@@ -223,8 +223,9 @@ struct FileReport {
     /// a native trace).
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<&'static str>,
-    /// What was read but not checked, with how many (etcd traces: lines of
-    /// another tag, extra event kinds, skipped unknown kinds).
+    /// What was counted apart, with how many (etcd traces: lines of
+    /// another tag, extra event kinds, whose state is still checked where
+    /// shown, skipped unknown kinds).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     counted: std::collections::BTreeMap<String, u64>,
 }
@@ -262,7 +263,7 @@ fn text(name: &str, report: &Report, etcd: bool) -> String {
             format!("{name}: valid ({} etcd events against the Raft spec, {ms:.0} ms)", report.events)
         }
         None if etcd => format!(
-            "{name}: valid ({} etcd events against the Raft spec, {ms:.0} ms; read, not checked: {})",
+            "{name}: valid ({} etcd events against the Raft spec, {ms:.0} ms; counted apart: {})",
             report.events,
             counted(report)
         ),
@@ -276,7 +277,7 @@ fn text(name: &str, report: &Report, etcd: bool) -> String {
     }
 }
 
-/// What was read but not checked, in words: `3 ApplyEntries events, 1 config records`.
+/// What was counted apart, in words: `3 ApplyEntries events, 1 config records`.
 fn counted(report: &Report) -> String {
     report.counted.iter().map(|(what, n)| format!("{n} {what}")).collect::<Vec<_>>().join(", ")
 }

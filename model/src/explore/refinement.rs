@@ -12,12 +12,12 @@
 //! that moves in the step must be justified by the step's message.
 
 use raftcheck_core::properties::{Breach, History, Safety};
-use std::cell::RefCell;
-use std::collections::HashSet;
-use std::hash::Hash;
 use raftcheck_core::{Command, Input, Message, Node, NodeId, Output, Role, SnapshotData};
 use raftcheck_traces::etcd::{etcd_id, message_of, Mapper, Translator};
 use raftcheck_traces::spec::{Bounds, Cluster, Log, Seed};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::hash::Hash;
 
 /// Checks one step of node `n` (from `before` to `after`, on `input`, with
 /// the `outputs` carried out) against the spec, for a cluster of
@@ -40,7 +40,7 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     // and outputs, and the leaders of the terms its events show: a step
     // already found allowed is not checked again.
     let key = (n, before, input, outputs, after, leader_of(before.term()), leader_of(after.term()));
-    let key = CHECKED_HASHER.hash_one(&key);
+    let key = CHECKED_HASHER.hash_one(key);
     if CHECKED.with(|checked| checked.borrow().contains(&key)) {
         return;
     }

@@ -271,8 +271,9 @@ pub struct Report {
     pub complete: Completeness,
     /// How long validation took.
     pub elapsed: Duration,
-    /// What was read but not checked, with how many: lines of another
-    /// tag, event kinds only counted (always empty for a native trace).
+    /// What was counted apart, with how many: lines of another tag, the
+    /// extra event kinds (whose state, where shown, is still checked),
+    /// skipped unknown kinds (always empty for a native trace).
     pub counted: Vec<(String, u64)>,
 }
 
