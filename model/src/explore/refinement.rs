@@ -21,10 +21,14 @@ use std::hash::Hash;
 
 /// Checks one step of node `n` (from `before` to `after`, on `input`, with
 /// the `outputs` carried out) against the spec, for a cluster of
-/// `cluster_size` with `history`'s leaders; `durable_term` is the term on
-/// the node's stable storage before the step. A refusal is recorded in
+/// `cluster_size` with `history`'s leaders. A refusal is recorded in
 /// `history` as a breach of [`Safety::SpecRefinement`].
-#[allow(clippy::too_many_arguments)]
+///
+/// Each step is checked on its own: the candidate's votes and the
+/// leader's acknowledgements it starts from are the core's own counts (a
+/// count the core got wrong in an earlier step is taken as given), and
+/// restarts are not steps (the model restarts a node from exactly what it
+/// saved).
 pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     history: &mut History<C>,
     cluster_size: usize,
@@ -33,13 +37,12 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     input: &Input<C, D>,
     outputs: &[Output<C, D>],
     after: &Node<C, D>,
-    durable_term: u64,
 ) {
     let leader_of = |term: u64| history.leaders.get(term as usize).copied().flatten();
-    // A step's verdict depends on the node before and after it, its input
-    // and outputs, and the leaders of the terms its events show: a step
-    // already found allowed is not checked again.
-    let key = (n, before, input, outputs, after, leader_of(before.term()), leader_of(after.term()));
+    // A step's verdict depends on the cluster's size, the node before and
+    // after it, its input and outputs, and the leaders of the terms its
+    // events show: a step already found allowed is not checked again.
+    let key = (cluster_size, n, before, input, outputs, after, leader_of(before.term()), leader_of(after.term()));
     let key = CHECKED_HASHER.hash_one(key);
     if CHECKED.with(|checked| checked.borrow().contains(&key)) {
         return;
@@ -50,7 +53,7 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
         return;
     }
     let mut cluster = Cluster::new();
-    cluster.seed(etcd_id(n), seed_of(before, translator.show(n, before), durable_term));
+    cluster.seed(etcd_id(n), seed_of(before, translator.show(n, before)));
     for term in [before.term(), after.term()] {
         if let Some(leader) = leader_of(term) {
             cluster.seed_leader(term, etcd_id(leader));
@@ -104,11 +107,7 @@ static CHECKED_HASHER: ahash::RandomState =
 
 /// What the spec is told of `node`: its exact log, votes and
 /// acknowledgements.
-fn seed_of<C: Command, D: SnapshotData>(
-    node: &Node<C, D>,
-    state: raftcheck_traces::spec::NodeState,
-    durable_term: u64,
-) -> Seed {
+fn seed_of<C: Command, D: SnapshotData>(node: &Node<C, D>, state: raftcheck_traces::spec::NodeState) -> Seed {
     let log = node.log();
     let terms = log.retained().iter().map(|e| e.term);
     let (votes, matched) = match node.role() {
@@ -120,7 +119,8 @@ fn seed_of<C: Command, D: SnapshotData>(
         }
         Role::Follower => (Vec::new(), Vec::new()),
     };
-    Seed { state, log: Log::exact(log.snapshot_index(), terms), votes, matched, durable_term }
+    // No step reads the saved term (restarts are not steps).
+    Seed { state, log: Log::exact(log.snapshot_index(), terms), votes, matched, durable_term: node.term() }
 }
 
 fn input_name<C, D>(input: &Input<C, D>) -> &'static str {
@@ -154,7 +154,7 @@ mod tests {
         let mut after = before.clone();
         let outputs = after.step(&config, Input::ElectionTimeout);
         let mut history = History::default();
-        check_step(&mut history, 3, 0, &before, &Input::ElectionTimeout, &outputs, &after, 0);
+        check_step(&mut history, 3, 0, &before, &Input::ElectionTimeout, &outputs, &after);
         history
     }
 

@@ -21,7 +21,7 @@ mod translate;
 pub use event::{Event, Msg, State};
 pub use translate::{etcd_id, message_of, SpecEvent, Translator};
 
-use crate::spec::{Checked, Cluster, Violation};
+use crate::spec::{Checked, Cluster, MessageKind, Violation};
 use crate::validate::{Check, Completeness, Failure, InputError, Report, Verdict, DEFAULT_MAX_LINE_BYTES};
 use read::{Record, Records};
 use std::collections::{BTreeMap, HashSet};
@@ -303,6 +303,9 @@ impl Mapper {
             ("BecomeLeader", _) => self.cluster.become_leader(id)?,
             ("Ready", _) => self.cluster.persist(id),
             (_, Some(m)) if name.starts_with("Send") => self.cluster.send(id, m, line)?,
+            // A message of another type (etcd's storage messages, MsgHup,
+            // MsgProp) may be made locally, never sent through the trace.
+            (_, Some(m)) if matches!(m.kind, MessageKind::Other(_)) => self.cluster.receive_if_sent(id, m)?,
             (_, Some(m)) => self.cluster.receive(id, m)?,
             _ => {}
         }

@@ -80,6 +80,8 @@ struct Sent {
 
 /// An AppendEntries received, kept until the receiver answers it.
 struct Append {
+    /// The request's term: only an answer of that term answers it.
+    term: u64,
     /// The previous entry's index and term, as the leader sent them.
     prev: u64,
     prev_term: u64,
@@ -142,9 +144,10 @@ pub struct Cluster {
     /// Messages in flight.
     sent: HashMap<Message, Sent>,
     /// Fingerprints of the messages delivered as often as they were sent:
-    /// the network may deliver them again (duplication), and only a
-    /// fingerprint is kept, so that memory follows the messages in flight,
-    /// not the length of the trace.
+    /// the network may deliver them again (duplication). Only a 64-bit
+    /// fingerprint is kept of each, so that a message's content is held
+    /// only while it is in flight (the set still grows by 8 bytes or so per
+    /// distinct message delivered).
     delivered: HashSet<u64>,
     /// Whether nodes persist their commit index (etcd's HardState does;
     /// the paper's Figure 2 keeps it volatile, as the 6.824 Raft does):
@@ -193,7 +196,7 @@ impl Cluster {
     /// `message` is in flight, carrying entries of the terms `entries`.
     pub fn seed_sent(&mut self, message: Message, entries: Vec<Bounds>) {
         let sent = self.sent.entry(message).or_insert(Sent { copies: 0, line: 0, entries: Rc::from(entries) });
-        sent.copies += 1;
+        sent.copies = sent.copies.saturating_add(1);
     }
 
     /// Whether `id` has shown any state yet.
@@ -235,6 +238,11 @@ impl Cluster {
         node.vote_requests.clear();
         node.appends.clear();
         self.adopt(id, state);
+        // What the node appended after its last save is lost, and the
+        // entries it reads back may be older ones of other terms: only the
+        // committed prefix it restarted with is certain (§5.4).
+        let node = self.node(id);
+        node.log.widen(state.commit, u64::MAX, state.term);
         Ok(())
     }
 
@@ -356,8 +364,9 @@ impl Cluster {
                 // The answer to the last AppendEntries from that leader: if
                 // it accepted all of it, the entries are the leader's.
                 if let Some(append) = node.appends.remove(&message.to) {
-                    let Append { prev, prev_term, entries, had, committed } = append;
-                    if !message.reject && prev.saturating_add(entries.len() as u64) == message.index {
+                    let Append { term, prev, prev_term, entries, had, committed } = append;
+                    let answers = term == message.term && !message.reject;
+                    if answers && prev.saturating_add(entries.len() as u64) == message.index {
                         rules::append_matches(id, prev, prev_term, had, node.log.bounds(prev))?;
                         node.log.learn(prev, prev_term);
                         for (k, &new) in entries.iter().enumerate() {
@@ -378,7 +387,7 @@ impl Cluster {
             _ => {}
         }
         let sent = self.sent.entry(message.clone()).or_insert(Sent { copies: 0, line, entries: carried });
-        sent.copies += 1;
+        sent.copies = sent.copies.saturating_add(1);
         sent.line = line;
         Ok(())
     }
@@ -427,6 +436,7 @@ impl Cluster {
             MessageKind::App => {
                 node.told = node.told.max(message.commit.min(message.index.saturating_add(message.entries)));
                 let append = Append {
+                    term: message.term,
                     prev: message.index,
                     prev_term: message.log_term,
                     entries,
@@ -438,10 +448,13 @@ impl Cluster {
             MessageKind::Heartbeat => node.told = node.told.max(message.commit),
             MessageKind::Snapshot => {
                 node.told = node.told.max(message.entries).max(message.commit);
-                // The follower may install it, replacing the entries up to
-                // it with the leader's: what its log held there before no
-                // longer pins their terms.
-                node.log.widen_through(message.entries, message.term);
+                // The follower may install it, replacing its uncommitted
+                // entries up to it with the leader's: what its log held
+                // there before no longer pins their terms. An AppendEntries
+                // from that leader left unanswered is not what the answer
+                // to the snapshot answers.
+                node.log.widen(node.state.commit, message.entries, message.term);
+                node.appends.remove(&message.from);
             }
             MessageKind::AppResp if !message.reject && message.term == node.state.term => {
                 let acked = node.matched.entry(message.from).or_insert(0);
@@ -484,4 +497,81 @@ pub fn describe(m: &Message) -> String {
         "{:?} from {} to {} (term {}, index {}, logTerm {}, entries {}, commit {}, reject {})",
         m.kind, m.from, m.to, m.term, m.index, m.log_term, m.entries, m.commit, m.reject
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(term: u64, vote: Id, commit: u64, role: Role, last: u64) -> NodeState {
+        NodeState {
+            term,
+            vote,
+            commit,
+            role: Some(role),
+            last,
+            config: Config::new(vec![1, 2, 3], vec![]),
+            ..Default::default()
+        }
+    }
+
+    fn message(kind: MessageKind, term: u64, from: Id, to: Id) -> Message {
+        Message {
+            kind,
+            term,
+            from,
+            to,
+            entries: 0,
+            log_term: 0,
+            index: 0,
+            commit: 0,
+            vote: 0,
+            reject: false,
+            reject_hint: 0,
+        }
+    }
+
+    /// Node 2 holds entries of terms 1, 1, 2 and takes a leader's entry 3 of
+    /// term 3 (the spec now knows entry 3 is of term 3), then crashes before
+    /// saving it and restarts with its old log: a candidate whose last
+    /// entry is (term 2, index 3), as up to date as the saved log, may
+    /// have its vote.
+    #[test]
+    fn a_restart_forgets_the_terms_of_unsaved_entries() {
+        let mut cluster = Cluster::new();
+        cluster.set_volatile_commit(true);
+        cluster.adopt(2, &state(2, 0, 0, Role::Follower, 3));
+        cluster.nodes.get_mut(&2).unwrap().log = Log::exact(0, [1, 1, 2]);
+        let app = Message { index: 2, log_term: 1, entries: 1, ..message(MessageKind::App, 3, 1, 2) };
+        cluster.adopt(1, &state(3, 1, 0, Role::Leader, 3));
+        cluster.nodes.get_mut(&1).unwrap().log = Log::exact(0, [1, 1, 3]);
+        cluster.send(1, &app, 1).unwrap();
+        cluster.receive(2, &app).unwrap();
+        cluster.observe(2, &state(3, 0, 0, Role::Follower, 3), 2).unwrap();
+        let ack = Message { index: 3, ..message(MessageKind::AppResp, 3, 2, 1) };
+        cluster.send(2, &ack, 3).unwrap();
+        assert_eq!(cluster.nodes[&2].log.bounds(3), Some(Bounds::exact(3)));
+        cluster.restart(2, &state(3, 0, 0, Role::Follower, 3)).unwrap();
+        let request = Message { index: 3, log_term: 2, ..message(MessageKind::Vote, 4, 3, 2) };
+        cluster.adopt(3, &state(4, 3, 0, Role::Candidate, 3));
+        cluster.send(3, &request, 4).unwrap();
+        cluster.receive(2, &request).unwrap();
+        cluster.observe(2, &state(4, 3, 0, Role::Follower, 3), 5).unwrap();
+        let grant = message(MessageKind::VoteResp, 4, 2, 3);
+        assert!(cluster.send(2, &grant, 6).is_ok(), "the saved log ends with term 2: the vote is allowed");
+    }
+
+    /// An AppendEntries of an older term left unanswered is not what a
+    /// later answer, to a snapshot, answers.
+    #[test]
+    fn an_answer_answers_the_request_of_its_term() {
+        let mut cluster = Cluster::new();
+        cluster.adopt(1, &state(2, 1, 0, Role::Leader, 10));
+        cluster.adopt(2, &state(3, 0, 0, Role::Follower, 7));
+        let stale = Message { index: 10, log_term: 2, ..message(MessageKind::App, 2, 1, 2) };
+        cluster.send(1, &stale, 1).unwrap();
+        cluster.receive(2, &stale).unwrap();
+        let answer = Message { index: 10, ..message(MessageKind::AppResp, 3, 2, 1) };
+        assert!(cluster.send(2, &answer, 2).is_ok(), "not an answer to the request of term 2");
+    }
 }

@@ -109,16 +109,21 @@ impl Log {
         }
     }
 
-    /// A snapshot through `index`, sent in `term`, may replace the entries
-    /// up to it (§7): their terms are no longer known better than
-    /// `1..=term` (a later `learn` narrows them again). Entries after it
-    /// keep their bounds (a follower keeps a matching suffix).
-    pub fn widen_through(&mut self, index: u64, term: u64) {
-        let wide = Bounds { lo: 1, hi: term.max(1) };
-        let tracked = index.saturating_sub(self.offset).min(self.terms.len() as u64) as usize;
-        for slot in self.terms.iter_mut().take(tracked) {
-            slot.lo = slot.lo.min(wide.lo);
-            slot.hi = slot.hi.max(wide.hi);
+    /// The entries after `after` and up to `through` may have been replaced
+    /// by entries of terms `1..=term` the trace does not show (a snapshot
+    /// installed, §7; a restart from a log saved before the last appends):
+    /// their bounds widen to allow it (a later `learn` narrows them again).
+    /// Entries outside that range keep their bounds.
+    pub fn widen(&mut self, after: u64, through: u64, term: u64) {
+        let first = after.max(self.offset);
+        let last = through.min(self.last());
+        if last <= first {
+            return;
+        }
+        let (from, to) = ((first - self.offset) as usize, (last - self.offset) as usize);
+        for slot in self.terms.range_mut(from..to) {
+            slot.lo = 1;
+            slot.hi = slot.hi.max(term);
         }
     }
 
@@ -151,7 +156,8 @@ mod tests {
     #[test]
     fn a_snapshot_widens_what_it_may_replace() {
         let mut log = Log::exact(0, [1, 1, 2, 2]);
-        log.widen_through(3, 3);
+        log.widen(1, 3, 3);
+        assert_eq!(log.bounds(1), Some(Bounds::exact(1)), "at or below the commit index: kept");
         assert_eq!(log.bounds(3), Some(Bounds { lo: 1, hi: 3 }));
         assert_eq!(log.bounds(4), Some(Bounds::exact(2)), "after the snapshot point: kept");
         log.learn(3, 3);
