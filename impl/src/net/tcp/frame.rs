@@ -32,6 +32,9 @@ pub enum FrameError {
     /// or has bytes after it.
     #[error("the frame does not decode: {0}")]
     Decode(String),
+    /// The message could not be encoded (writing).
+    #[error("the message does not encode: {0}")]
+    Encode(String),
     /// The stream ended inside a frame.
     #[error("the connection closed inside a frame")]
     Truncated,
@@ -46,7 +49,7 @@ pub fn encode_frame(from: NodeId, message: &RaftMessage, max_len: usize) -> Resu
     // Room for the length field and the version byte, then the body.
     let mut frame = vec![0u8; 5];
     frame[4] = WIRE_VERSION;
-    let mut frame = postcard::to_extend(&(from, message), frame).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let mut frame = postcard::to_extend(&(from, message), frame).map_err(|e| FrameError::Encode(e.to_string()))?;
     let len = frame.len() - 4;
     if len > max_len || u32::try_from(len).is_err() {
         return Err(FrameError::TooLong { len: len as u64, max: max_len });

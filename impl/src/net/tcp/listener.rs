@@ -54,7 +54,15 @@ pub struct ListenerStats {
 /// closed; it never panics, and other connections go on.
 ///
 /// [`Listener::stop`], or dropping the listener, ends every one of its
-/// threads and closes every connection before it returns.
+/// threads and closes every connection before it returns. Stop it with its
+/// node: once the node is gone, each connection is closed at its next frame
+/// (the message has nowhere to go), so peers would only reconnect in vain.
+///
+/// A connection that goes silent without being closed (a peer's machine
+/// lost, a partition) keeps its reader until the listener stops: there is
+/// no idle timeout, since a healthy peer may have nothing to send for long.
+/// While the listener waits for connections it checks for a stop every
+/// 20 ms.
 pub struct Listener {
     local_addr: SocketAddr,
     stop: Arc<AtomicBool>,

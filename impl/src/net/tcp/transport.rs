@@ -61,7 +61,8 @@ impl Default for TcpOptions {
 pub struct TcpStats {
     /// Messages queued for a writer.
     pub queued: AtomicU64,
-    /// Messages dropped by `send` because the peer's queue was full.
+    /// Messages dropped by `send` because the peer's queue was full (or,
+    /// were its writer to panic, had no reader).
     pub dropped_queue_full: AtomicU64,
     /// Messages dropped by `send` because the destination is not a peer.
     pub dropped_unknown_peer: AtomicU64,
@@ -76,13 +77,6 @@ pub struct TcpStats {
     pub connections: AtomicU64,
     /// Writer threads that have not ended yet.
     pub writers_running: AtomicU64,
-}
-
-impl TcpStats {
-    /// The value of `counter` now.
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::SeqCst)
-    }
 }
 
 /// A node's transport over TCP. Each peer has a bounded queue drained by
@@ -224,14 +218,6 @@ impl Writer {
             if self.shared.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let frame = match encode_frame(self.me, &message, self.options.max_frame_len) {
-                Ok(frame) => frame,
-                Err(e) => {
-                    eprintln!("tcp transport {}: a {} to {} is dropped: {e}", self.me, message.kind(), self.peer);
-                    self.stats.dropped_unsent.fetch_add(1, Ordering::SeqCst);
-                    continue;
-                }
-            };
             if connection.is_none() {
                 if Instant::now() < next_attempt {
                     self.stats.dropped_unsent.fetch_add(1, Ordering::SeqCst);
@@ -268,6 +254,15 @@ impl Writer {
                     }
                 }
             }
+            // Encoded only once there is somewhere to write it.
+            let frame = match encode_frame(self.me, &message, self.options.max_frame_len) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    eprintln!("tcp transport {}: a {} to {} is dropped: {e}", self.me, message.kind(), self.peer);
+                    self.stats.dropped_unsent.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+            };
             let stream = connection.as_mut().expect("connected above");
             match stream.write_all(&frame) {
                 Ok(()) => {
