@@ -22,6 +22,7 @@ struct Node {
     listener: Listener,
     transport: Arc<TcpStats>,
     applied: Receiver<ApplyMsg>,
+    persister: Arc<MemoryPersister>,
     /// The commands applied so far, in order.
     log: Vec<Vec<u8>>,
 }
@@ -49,17 +50,35 @@ fn cluster() -> Vec<Node> {
     sockets
         .into_iter()
         .enumerate()
-        .map(|(me, socket)| {
-            let transport = TcpTransport::new(me, addresses.clone(), TcpOptions::default());
-            let stats = transport.stats();
-            let (apply, applied) = mpsc::sync_channel(1024);
-            let persister = Arc::new(MemoryPersister::new());
-            let raft = Raft::make(me, NODES, Box::new(transport), persister, apply, Options::lab(me as u64 + 1))
-                .expect("the node starts");
-            let listener = Listener::serve(socket, raft.inbox().clone(), ListenerOptions::new(NODES)).unwrap();
-            Node { raft, listener, transport: stats, applied, log: Vec::new() }
-        })
+        .map(|(me, socket)| start_node(me, socket, &addresses, Arc::new(MemoryPersister::new())))
         .collect()
+}
+
+/// Node `me`, restored from `persister`, listening on `socket`.
+fn start_node(
+    me: usize,
+    socket: TcpListener,
+    addresses: &BTreeMap<usize, String>,
+    persister: Arc<MemoryPersister>,
+) -> Node {
+    let transport = TcpTransport::new(me, addresses.clone(), TcpOptions::default());
+    let stats = transport.stats();
+    let (apply, applied) = mpsc::sync_channel(1024);
+    let raft = Raft::make(me, NODES, Box::new(transport), persister.clone(), apply, Options::lab(me as u64 + 1))
+        .expect("the node starts");
+    let listener = Listener::serve(socket, raft.inbox().clone(), ListenerOptions::new(NODES)).unwrap();
+    Node { raft, listener, transport: stats, applied, persister, log: Vec::new() }
+}
+
+impl Node {
+    /// Kills the node and stops its listener, and checks that every thread
+    /// of its transport and listener ended.
+    fn stop(&mut self) {
+        self.raft.kill();
+        assert_eq!(self.transport.writers_running.load(Ordering::SeqCst), 0, "the killed node's writers ended");
+        self.listener.stop();
+        assert_eq!(self.listener.stats().connections_open.load(Ordering::SeqCst), 0);
+    }
 }
 
 /// Polls `find` until it returns something or [`PATIENCE`] runs out.
@@ -74,11 +93,12 @@ fn eventually<T>(what: &str, mut find: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// The one node that leads the highest term any node leads.
+/// The one node that leads the highest term any live node leads.
 fn leader(nodes: &[Node]) -> Option<usize> {
     let leaders: Vec<(u64, usize)> = nodes
         .iter()
         .enumerate()
+        .filter(|(_, node)| !node.raft.killed())
         .filter_map(|(id, node)| match node.raft.get_state() {
             (term, true) => Some((term, id)),
             _ => None,
@@ -90,35 +110,39 @@ fn leader(nodes: &[Node]) -> Option<usize> {
     at_top.first().copied()
 }
 
+/// As the lab's `one`: proposes `command` to whoever leads now, and again
+/// if it is not applied by every node of `on` within a few seconds
+/// (leadership moved on a loaded machine).
+fn commit(nodes: &mut [Node], command: &[u8], on: &[usize]) {
+    eventually("the command to be committed", || {
+        let id = leader(&nodes[..])?;
+        let started = match nodes[id].raft.start(command.to_vec()) {
+            Ok(started) => started,
+            Err(StartError::NotLeader { .. }) => return None,
+            Err(e) => panic!("node {id}: {e}"),
+        };
+        let index = started.index as usize;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            for &k in on {
+                nodes[k].drain();
+            }
+            if on.iter().all(|&k| nodes[k].log.len() >= index) {
+                return (nodes[on[0]].log[index - 1] == *command).then_some(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    });
+}
+
 #[test]
 fn a_three_node_cluster_over_tcp_elects_a_leader_and_commits_on_all_three() {
     let mut nodes = cluster();
     eventually("a leader", || leader(&nodes));
     let commands: Vec<Vec<u8>> = (1..=5u8).map(|k| format!("command {k}").into_bytes()).collect();
     for command in &commands {
-        // As the lab's `one`: propose to whoever leads now, and again if the
-        // command is not applied everywhere within a few seconds (leadership
-        // moved on a loaded machine).
-        eventually("the command to be committed on every node", || {
-            let id = leader(&nodes)?;
-            let started = match nodes[id].raft.start(command.clone()) {
-                Ok(started) => started,
-                Err(StartError::NotLeader { .. }) => return None,
-                Err(e) => panic!("node {id}: {e}"),
-            };
-            let index = started.index as usize;
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                for node in &mut nodes {
-                    node.drain();
-                }
-                if nodes.iter().all(|node| node.log.len() >= index) {
-                    return (nodes[0].log[index - 1] == *command).then_some(());
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            None
-        });
+        commit(&mut nodes, command, &[0, 1, 2]);
     }
     // Agreement on what all have applied (a retried command may have been
     // committed twice, and some node may have applied more by now).
@@ -139,10 +163,44 @@ fn a_three_node_cluster_over_tcp_elects_a_leader_and_commits_on_all_three() {
         assert!(node.listener.stats().delivered.load(Ordering::SeqCst) > 0);
     }
     // Stop everything the test started, and check it stopped.
-    for mut node in nodes {
-        node.raft.kill();
-        assert_eq!(node.transport.writers_running.load(Ordering::SeqCst), 0, "the killed node's writers ended");
-        node.listener.stop();
-        assert_eq!(node.listener.stats().connections_open.load(Ordering::SeqCst), 0);
+    for node in &mut nodes {
+        node.stop();
+    }
+}
+
+#[test]
+fn a_follower_killed_and_restarted_on_its_address_reconnects_and_catches_up() {
+    let mut nodes = cluster();
+    let addresses: BTreeMap<usize, String> =
+        nodes.iter().enumerate().map(|(id, node)| (id, node.listener.local_addr().to_string())).collect();
+    commit(&mut nodes, b"before", &[0, 1, 2]);
+    // Kill a follower; the other two go on without it.
+    let leader = eventually("a leader", || leader(&nodes));
+    let follower = (leader + 1) % NODES;
+    let others: Vec<usize> = (0..NODES).filter(|&k| k != follower).collect();
+    nodes[follower].stop();
+    commit(&mut nodes, b"while down", &others);
+    // It comes back on the same address, restored from what it saved; its
+    // peers' writers reconnect to it.
+    let socket = TcpListener::bind(&addresses[&follower]).expect("the address is free again");
+    let persister = nodes[follower].persister.clone();
+    let restarted = start_node(follower, socket, &addresses, persister);
+    let _killed = std::mem::replace(&mut nodes[follower], restarted);
+    commit(&mut nodes, b"after", &[0, 1, 2]);
+    let expected: Vec<&[u8]> = vec![b"before", b"while down", b"after"];
+    for node in &nodes {
+        let applied: Vec<&[u8]> = node.log.iter().map(|c| c.as_slice()).filter(|c| expected.contains(c)).collect();
+        assert_eq!(applied.first(), Some(&expected[0]), "node {}", node.raft.id());
+        for command in &expected {
+            assert!(
+                applied.contains(command),
+                "node {} applied {:?}",
+                node.raft.id(),
+                String::from_utf8_lossy(command)
+            );
+        }
+    }
+    for node in &mut nodes {
+        node.stop();
     }
 }
