@@ -1,7 +1,9 @@
 //! The simulated network of the 6.824 lab, on which the tests run every
-//! cluster inside one process.
+//! cluster inside one process, and a real one over TCP ([`tcp`]) for nodes
+//! in separate processes.
 
 pub mod network;
 pub mod scheduler;
+pub mod tcp;
 
 pub use network::{CallResult, ClientEnd, Done, Network, Reply, RpcError, Server};
