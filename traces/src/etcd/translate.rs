@@ -317,19 +317,7 @@ impl Translator {
 /// The event name (a send's, or a receive's if not `send`) and the spec
 /// message of a native message from `from` to `to`.
 pub fn message_of<C, D>(message: &Message<C, D>, from: NodeId, to: NodeId, send: bool) -> (&'static str, SpecMessage) {
-    let mut m = SpecMessage {
-        kind: MessageKind::App,
-        term: message.term(),
-        from: etcd_id(from),
-        to: etcd_id(to),
-        entries: 0,
-        log_term: 0,
-        index: 0,
-        commit: 0,
-        vote: 0,
-        reject: false,
-        reject_hint: 0,
-    };
+    let mut m = SpecMessage::bare(MessageKind::App, message.term(), etcd_id(from), etcd_id(to));
     let names = match message {
         Message::RequestVote(v) => {
             m.kind = MessageKind::Vote;

@@ -69,6 +69,26 @@ pub struct Message {
     pub reject_hint: u64,
 }
 
+impl Message {
+    /// A message of `kind` in `term` from `from` to `to`, every other
+    /// field zero (no entries, no commit, not a rejection).
+    pub fn bare(kind: MessageKind, term: u64, from: Id, to: Id) -> Message {
+        Message {
+            kind,
+            term,
+            from,
+            to,
+            entries: 0,
+            log_term: 0,
+            index: 0,
+            commit: 0,
+            vote: 0,
+            reject: false,
+            reject_hint: 0,
+        }
+    }
+}
+
 /// A message sent and not yet received: how many copies are in flight,
 /// where it was (last) sent, and the terms of the entries it carried as
 /// the sender's log knew them.
@@ -516,19 +536,7 @@ mod tests {
     }
 
     fn message(kind: MessageKind, term: u64, from: Id, to: Id) -> Message {
-        Message {
-            kind,
-            term,
-            from,
-            to,
-            entries: 0,
-            log_term: 0,
-            index: 0,
-            commit: 0,
-            vote: 0,
-            reject: false,
-            reject_hint: 0,
-        }
+        Message::bare(kind, term, from, to)
     }
 
     /// Node 2 holds entries of terms 1, 1, 2 and takes a leader's entry 3 of
