@@ -115,6 +115,19 @@ struct Append {
     committed: u64,
 }
 
+/// A snapshot received, kept until the receiver answers it.
+struct Snapshot {
+    /// Its term: only an answer of that term answers it.
+    term: u64,
+    /// Its last included index.
+    index: u64,
+    /// The receiver's commit index and last index when it arrived.
+    committed: u64,
+    had: u64,
+    /// The bounds of the receiver's entry at `index` when it arrived.
+    held: Option<Bounds>,
+}
+
 /// A node of the reconstructed cluster.
 #[derive(Default)]
 struct Node {
@@ -135,6 +148,8 @@ struct Node {
     vote_requests: HashMap<Id, (u64, u64, u64)>,
     /// The last AppendEntries received from each leader.
     appends: HashMap<Id, Append>,
+    /// The last snapshot received from each leader, until it is answered.
+    snapshots: HashMap<Id, Snapshot>,
     /// Whether the node has been seen yet.
     seen: bool,
 }
@@ -257,6 +272,7 @@ impl Cluster {
         node.matched.clear();
         node.vote_requests.clear();
         node.appends.clear();
+        node.snapshots.clear();
         self.adopt(id, state);
         // What the node appended after its last save is lost, and the
         // entries it reads back may be older ones of other terms: only the
@@ -381,6 +397,13 @@ impl Cluster {
                 }
             }
             MessageKind::AppResp if message.to != id => {
+                if let Some(snapshot) = node.snapshots.remove(&message.to).filter(|s| s.term == message.term) {
+                    // The snapshot's term, if the state says it (snapshotTerm).
+                    let term = node.state.snapshot.filter(|(i, _)| *i == snapshot.index).and_then(|(_, t)| t);
+                    let matched = term.is_some_and(|t| snapshot.held == Some(Bounds::exact(t)));
+                    let Snapshot { index, committed, had, .. } = snapshot;
+                    rules::snapshot_keeps_what_matches(id, index, index <= committed || matched, had, node.log.last())?;
+                }
                 // The answer to the last AppendEntries from that leader: if
                 // it accepted all of it, the entries are the leader's.
                 if let Some(append) = node.appends.remove(&message.to) {
@@ -455,6 +478,10 @@ impl Cluster {
             }
             MessageKind::App => {
                 node.told = node.told.max(message.commit.min(message.index.saturating_add(message.entries)));
+                // A newer request from that leader: a snapshot it sent
+                // before and left unanswered is not what the next answer
+                // answers.
+                node.snapshots.remove(&message.from);
                 let append = Append {
                     term: message.term,
                     prev: message.index,
@@ -473,8 +500,12 @@ impl Cluster {
                 // there before no longer pins their terms. An AppendEntries
                 // from that leader left unanswered is not what the answer
                 // to the snapshot answers.
+                let held = node.log.bounds(message.entries);
+                let (term, index, committed, had) = (message.term, message.entries, node.state.commit, node.log.last());
+                let snapshot = Snapshot { term, index, committed, had, held };
                 node.log.widen(node.state.commit, message.entries, message.term);
                 node.appends.remove(&message.from);
+                node.snapshots.insert(message.from, snapshot);
             }
             MessageKind::AppResp if !message.reject && message.term == node.state.term => {
                 let acked = node.matched.entry(message.from).or_insert(0);

@@ -117,6 +117,29 @@ pub fn suffix_after_append(node: Id, end: u64, copied: Bounds, next: Bounds) -> 
     ))
 }
 
+/// §7 (Figure 13, InstallSnapshot receiver rule 6; etcd's `restore`): a
+/// receiver whose log already holds the snapshot's last entry (`holds`:
+/// the entry at `index` is of the snapshot's term, or within the commit
+/// index) keeps the entries after it; its log, which ended at `had`, may
+/// not end earlier (`last`) when it answers. Entries it held past the
+/// snapshot (acknowledged to a leader, perhaps counted toward a commit)
+/// would be lost.
+pub fn snapshot_keeps_what_matches(node: Id, index: u64, holds: bool, had: u64, last: u64) -> Checked {
+    if !holds || last >= had {
+        return Ok(());
+    }
+    Err(violation(
+        Rule::LogMatching,
+        format!(
+            "node {node} dropped entries {}..={had} on a snapshot through index {index}, whose last entry its log \
+             already held",
+            last.saturating_add(1)
+        ),
+        format!("a log still ending at {had} (the entries after a matching snapshot point are kept)"),
+        format!("a log ending at {last}"),
+    ))
+}
+
 /// §5.4.1: a voter denies its vote if its own log is more up to date
 /// than the candidate's (a later last term, or the same last term and a
 /// longer log). Where the voter's last term is known only as bounds, only
@@ -350,6 +373,13 @@ mod tests {
         assert_eq!(log_keeps_committed(1, 5, 4).unwrap_err().rule, Rule::CommittedKept);
         assert!(committed_entry_kept(1, 3, Some(Bounds::exact(2)), Bounds { lo: 1, hi: 2 }).is_ok());
         assert!(committed_entry_kept(1, 3, Some(Bounds::exact(2)), Bounds::exact(3)).is_err());
+    }
+
+    #[test]
+    fn a_snapshot_keeps_the_entries_after_a_point_the_log_holds() {
+        assert!(snapshot_keeps_what_matches(2, 1, true, 2, 2).is_ok(), "the suffix kept");
+        assert!(snapshot_keeps_what_matches(2, 1, false, 2, 1).is_ok(), "no match: the log is replaced");
+        assert_eq!(snapshot_keeps_what_matches(2, 1, true, 2, 1).unwrap_err().rule, Rule::LogMatching);
     }
 
     #[test]
