@@ -11,11 +11,15 @@ use std::collections::HashMap;
 /// Who sent what to whom.
 type Key = (NodeId, NodeId, TraceMessage);
 
+/// Copies in flight by sender and receiver, then by content (so that a
+/// receive is looked up without copying its message).
+type InFlight = HashMap<(NodeId, NodeId), HashMap<TraceMessage, u64>>;
+
 /// The messages the merged events have put in flight.
 #[derive(Default)]
 pub(super) struct Causality {
     /// Copies sent and not yet delivered, by content.
-    in_flight: HashMap<Key, u64>,
+    in_flight: InFlight,
     /// Copies each node sent after asking to save, until that save is merged.
     waiting: HashMap<NodeId, Vec<Key>>,
     /// Whether a delivered message may be delivered again.
@@ -30,20 +34,20 @@ impl Causality {
     /// Whether `event` may be merged now: anything but a receive whose
     /// message is not in flight.
     pub(super) fn enabled(&self, event: &Event) -> bool {
-        match receive_key(event) {
-            Some(key) => self.in_flight.get(&key).is_some_and(|&n| n > 0),
+        match receive(event) {
+            Some((pair, message)) => self.in_flight.get(&pair).and_then(|m| m.get(message)).is_some_and(|&n| n > 0),
             None => true,
         }
     }
 
     /// Records that `event` was merged.
     pub(super) fn take(&mut self, event: &Event) {
-        if let Some(key) = receive_key(event) {
-            if !self.may_duplicate {
-                if let Some(copies) = self.in_flight.get_mut(&key) {
+        if let Some((pair, message)) = receive(event).filter(|_| !self.may_duplicate) {
+            if let Some(messages) = self.in_flight.get_mut(&pair) {
+                if let Some(copies) = messages.get_mut(message) {
                     *copies -= 1;
                     if *copies == 0 {
-                        self.in_flight.remove(&key);
+                        messages.remove(message);
                     }
                 }
             }
@@ -59,7 +63,7 @@ impl Causality {
                             if after_save {
                                 self.waiting.entry(*node).or_default().push(key);
                             } else {
-                                *self.in_flight.entry(key).or_default() += 1;
+                                self.send(key);
                             }
                         }
                         _ => {}
@@ -68,7 +72,7 @@ impl Causality {
             }
             Event::Persist { node, .. } => {
                 for key in self.waiting.remove(node).unwrap_or_default() {
-                    *self.in_flight.entry(key).or_default() += 1;
+                    self.send(key);
                 }
             }
             // A crash loses the save not yet written, and what waited for it.
@@ -80,10 +84,17 @@ impl Causality {
     }
 }
 
-/// The message a step receives, keyed by content.
-fn receive_key(event: &Event) -> Option<Key> {
+impl Causality {
+    /// Puts one more copy in flight.
+    fn send(&mut self, (from, to, message): Key) {
+        *self.in_flight.entry((from, to)).or_default().entry(message).or_default() += 1;
+    }
+}
+
+/// The sender and receiver of the message a step receives, and the message.
+fn receive(event: &Event) -> Option<((NodeId, NodeId), &TraceMessage)> {
     match event {
-        Event::Step { node, input: Input::Receive { from, message }, .. } => Some((*from, *node, message.clone())),
+        Event::Step { node, input: Input::Receive { from, message }, .. } => Some(((*from, *node), message)),
         _ => None,
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::validate::Options;
+use std::collections::HashMap;
 
 /// The valid version-2 traces of the corpus.
 fn corpus() -> Vec<(String, String)> {
@@ -62,6 +63,58 @@ fn split_valid_traces_merge_valid() {
         assert_eq!(merged.report.verdict, Verdict::Valid, "{name}: {:?}", merged.report.failure);
         assert_eq!(merged.report.events, events(&trace), "{name}");
         assert_eq!(merged.report.complete, Completeness::Ended, "{name}");
+    }
+}
+
+/// The merge of each split corpus trace puts every delivery after its
+/// send, and after the save its send waited for, seen on the merged text
+/// itself; lines keep their origins.
+#[test]
+fn deliveries_follow_their_sends_and_saves() {
+    for (name, trace) in corpus() {
+        let files = split(&trace);
+        let merged = merge(files.iter().map(|f| f.as_bytes()).collect(), usize::MAX).unwrap();
+        let text = String::from_utf8(merged.text().to_vec()).unwrap();
+        // Copies in flight by (from, to, message); copies waiting for a save, by sender.
+        let mut in_flight: HashMap<String, i64> = HashMap::new();
+        let mut waiting: HashMap<u64, Vec<String>> = HashMap::new();
+        let duplicate = text.lines().next().unwrap().contains("\"may_duplicate\":true");
+        for (k, line) in text.lines().enumerate().skip(1) {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            let Some(node) = event["node"].as_u64() else { continue };
+            let origin = merged.origin(k + 1).unwrap();
+            assert_eq!(files[origin.file].lines().nth(origin.line - 1).map(|l| l.contains("\"node\":")), Some(true));
+            match event["event"].as_str().unwrap() {
+                "persist" => {
+                    for key in waiting.remove(&node).unwrap_or_default() {
+                        *in_flight.entry(key).or_default() += 1;
+                    }
+                }
+                "crash" => drop(waiting.remove(&node)),
+                "step" => {
+                    if let Some(receive) = event["input"].get("receive") {
+                        let key = format!("{} {node} {}", receive["from"], receive["message"]);
+                        let copies = in_flight.entry(key).or_default();
+                        assert!(*copies > 0, "{name}: line {}: a delivery before its send or save", k + 1);
+                        *copies -= i64::from(!duplicate);
+                    }
+                    let mut after_save = false;
+                    for output in event["outputs"].as_array().unwrap() {
+                        if output == "persist" {
+                            after_save = true;
+                        } else if let Some(send) = output.get("send") {
+                            let key = format!("{node} {} {}", send["to"], send["message"]);
+                            if after_save {
+                                waiting.entry(node).or_default().push(key);
+                            } else {
+                                *in_flight.entry(key).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 
