@@ -281,7 +281,8 @@ fn set_seq(event: &mut Event, new: u64) {
 /// The verdict on merged files, with the origins of the lines it names.
 #[derive(Clone, Debug)]
 pub struct MergedReport {
-    /// The verdict on the merged trace; its lines are the merged trace's.
+    /// The verdict on the merged trace; its lines are the merged trace's,
+    /// its time the merge's and the validation's.
     pub report: Report,
     /// Where the failure is: its file and line.
     pub failure: Option<Origin>,
@@ -292,6 +293,7 @@ pub struct MergedReport {
 /// Merges the files read from `readers` (one per node) and validates the
 /// merged trace; every failure is reported at its origin.
 pub fn validate_merged<R: BufRead>(readers: Vec<R>, options: Options) -> Result<MergedReport, MergeError> {
+    let started = std::time::Instant::now();
     let merged = merge(readers, options.max_line_bytes)?;
     let mut report = validate::validate_reader(merged.text(), options).map_err(|error| {
         // The merged text is written by the merge: an error in it is one of
@@ -299,10 +301,12 @@ pub fn validate_merged<R: BufRead>(readers: Vec<R>, options: Options) -> Result<
         let origin = error.line.and_then(|line| merged.origin(line)).unwrap_or(Origin { file: 0, line: 1 });
         MergeError::Input { file: origin.file, error: InputError { line: Some(origin.line), ..error } }
     })?;
-    // A file's own numbering or end, if it is wrong before the failure.
+    // A file's own numbering or end, if it is wrong before the failure (a
+    // file's numbering is checked before its event; a merged trace cut
+    // short is reported before an end record that miscounts).
     let first = merged.problems.iter().min_by_key(|p| p.at);
-    let at = |f: &Failure| if f.seq == 0 { u64::MAX } else { f.seq };
-    if let Some(problem) = first.filter(|p| report.failure.as_ref().is_none_or(|f| p.at <= at(f))) {
+    let before = |p: &Problem, f: &Failure| if f.seq == 0 { p.at != u64::MAX } else { p.at <= f.seq };
+    if let Some(problem) = first.filter(|p| report.failure.as_ref().is_none_or(|f| before(p, f))) {
         let after_all = problem.at == u64::MAX;
         report.verdict = Verdict::Invalid;
         report.events = if after_all { merged.events() } else { problem.at };
@@ -318,8 +322,10 @@ pub fn validate_merged<R: BufRead>(readers: Vec<R>, options: Options) -> Result<
             property: None,
             related: Vec::new(),
         });
+        report.elapsed = started.elapsed();
         return Ok(MergedReport { report, failure: Some(problem.origin), related: Vec::new() });
     }
+    report.elapsed = started.elapsed();
     let failure = report.failure.as_ref().and_then(|f| merged.origin(f.line));
     let related = report.failure.iter().flat_map(|f| &f.related).map(|r| merged.origin(r.line)).collect();
     Ok(MergedReport { report, failure, related })

@@ -134,6 +134,36 @@ fn a_receive_never_sent_is_reported_at_its_file_and_line() {
     assert_eq!(merged.failure, Some(Origin { file: 1, line: at + 1 }));
 }
 
+/// A message delivered twice: the duplicate is reported at its line, and
+/// the earlier delivery (a related event) at its own.
+#[test]
+fn related_events_are_reported_at_their_origin() {
+    let (_, trace) = corpus().into_iter().find(|(n, _)| n.ends_with("persist3-2c.ndjson")).unwrap();
+    let mut files = split(&trace);
+    let mut lines: Vec<String> = files[0].lines().map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.contains("{\"receive\":")).unwrap();
+    lines.insert(at + 1, lines[at].clone());
+    for (k, line) in lines.iter_mut().enumerate().skip(1) {
+        let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+        if event.get("seq").is_some() {
+            event["seq"] = (k as u64).into();
+        } else {
+            event["events"] = (k as u64 - 1).into();
+        }
+        *line = event.to_string();
+    }
+    files[0] = lines.join("\n") + "\n";
+    let merged = validate(&files).unwrap();
+    let failure = merged.report.failure.expect("a failure");
+    assert_eq!(failure.check, Check::Duplicate, "{failure}");
+    let origin = merged.failure.unwrap();
+    let earlier = merged.related[0].expect("the earlier delivery has its origin");
+    assert_eq!((origin.file, earlier.file), (0, 0));
+    assert!(earlier.line < origin.line);
+    let receive = |line: usize| serde_json::from_str::<serde_json::Value>(&lines[line - 1]).unwrap()["input"].clone();
+    assert_eq!(receive(earlier.line), receive(origin.line));
+}
+
 /// A file without its end record makes the merged trace cut short, at
 /// that file.
 #[test]
