@@ -140,6 +140,10 @@ fn a_header_that_differs_is_an_input_error() {
     assert_eq!(json["files"][0]["verdict"], "error");
     assert!(json["files"][0]["file"].as_str().unwrap().ends_with("node2.ndjson"), "{json}");
     assert_eq!(json["files"][0]["line"], 1);
+
+    let out = trace(&["--merge", "--format", "etcd", &paths[0], &paths[1]]);
+    assert_eq!(code(&out), 2, "--merge reads native traces only");
+    assert!(text(&out.stderr).contains("native traces only"), "{}", text(&out.stderr));
 }
 
 /// A file cut short (no end record): the merged trace is cut short, exit
