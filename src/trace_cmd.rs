@@ -2,6 +2,10 @@
 //!
 //! Exit code: 0 every trace valid; 1 some trace invalid (its first bad
 //! event named); 2 a usage or input error in any file (with file and line).
+//! With `--merge`, the files are one cluster trace, one file per node
+//! process (`merge`).
+
+mod merge;
 
 use crate::output::{self, ms, outln, Envelope, InputError, PerFile};
 use crate::units::parse_size;
@@ -19,9 +23,18 @@ use std::time::Instant;
 #[derive(Args, Debug)]
 #[command(after_help = after_help())]
 pub struct TraceArgs {
-    /// The traces to validate (NDJSON, one file per cluster).
+    /// The traces to validate (NDJSON, one file per cluster; with
+    /// `--merge`, one file per node).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The files are one cluster trace written by separate node processes,
+    /// one file per node (the same header, the node's own events numbered
+    /// 1, 2, 3, ..., its own end record): merge them in an order
+    /// consistent with causality (a receive after its send; clocks are
+    /// never used) and validate the merged trace, each failure reported at
+    /// its file and line. Native traces only.
+    #[arg(long)]
+    merge: bool,
     /// Replay with this seeded bug instead of the correct core (a mutant's
     /// own trace then conforms, and what is left to find is what its bug
     /// broke). Id (`m8`) or name.
@@ -137,9 +150,12 @@ traces/README.md.\n\nAn etcd-raft trace (--format etcd, or detected), and a nati
 or both, is checked against an executable Raft spec, permissive where the paper leaves a choice, with joint \
 configurations and learners; its rules:{rules}\n\n\
 An etcd event kind the reader does not know is an input error (exit 2) unless --lenient, which counts and skips \
-it.\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
+it.\n\nWith --merge, the files are the per-node files of one cluster (separate processes): they are \
+merged, a receive after its send, and validated as one trace; a failure is named at its file and line, a header \
+that differs or a file holding two nodes' events is an input error (exit 2).\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
 raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson\n  \
 raftcheck trace --check spec cluster.ndjson\n  \
+raftcheck trace --merge node0.ndjson node1.ndjson node2.ndjson\n  \
 raftcheck trace --format etcd ../shared/conformance/etcd-raft/example.ndjson"
     )
 }
@@ -149,6 +165,13 @@ pub fn run(args: TraceArgs) -> u8 {
     let started = Instant::now();
     let options = Options { mutant: args.mutant, max_line_bytes: args.max_line_bytes, check: args.check.into() };
     let etcd_options = EtcdOptions { max_line_bytes: args.max_line_bytes, lenient: args.lenient };
+    if args.merge {
+        if args.format == Format::Etcd {
+            eprintln!("error: --merge reads native traces only, not --format etcd");
+            return 2;
+        }
+        return merge::run(&args.files, options, args.json, started);
+    }
     let mut code = 0;
     let mut files = Vec::new();
     for path in &args.files {
@@ -228,11 +251,18 @@ struct FileReport {
     /// shown, skipped unknown kinds).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     counted: std::collections::BTreeMap<String, u64>,
+    /// With `--merge`: every file merged, in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    merged: Vec<String>,
 }
 
 /// The first bad event: where, which check, what was expected and seen.
 #[derive(Serialize)]
 struct FailureReport {
+    /// With `--merge`: the file the failing event is in (`line` is its
+    /// line there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
     line: usize,
     /// The failing event's sequence number and node; `null` when the
     /// failure is not an event's (a cut trace).
@@ -253,6 +283,9 @@ struct FailureReport {
 struct RelatedReport {
     line: usize,
     what: String,
+    /// With `--merge`: the file the event is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
 }
 
 fn text(name: &str, report: &Report, etcd: bool) -> String {
@@ -284,6 +317,7 @@ fn counted(report: &Report) -> String {
 
 fn file_report(name: &str, report: &Report, etcd: bool) -> FileReport {
     let failure = report.failure.as_ref().map(|f| FailureReport {
+        file: None,
         line: f.line,
         seq: (f.seq > 0).then_some(f.seq),
         node: (f.seq > 0).then_some(f.node),
@@ -292,7 +326,7 @@ fn file_report(name: &str, report: &Report, etcd: bool) -> FileReport {
         expected: f.expected.clone(),
         seen: f.seen.clone(),
         property: f.property.map(|p| p.name()),
-        related: f.related.iter().map(|r| RelatedReport { line: r.line, what: r.what.clone() }).collect(),
+        related: f.related.iter().map(|r| RelatedReport { line: r.line, what: r.what.clone(), file: None }).collect(),
     });
     FileReport {
         file: name.to_string(),
@@ -307,5 +341,6 @@ fn file_report(name: &str, report: &Report, etcd: bool) -> FileReport {
         failure,
         format: etcd.then_some("etcd"),
         counted: report.counted.iter().cloned().collect(),
+        merged: Vec::new(),
     }
 }

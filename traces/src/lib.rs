@@ -7,11 +7,13 @@
 //! * [`digest`]: how commands, snapshots and logs are named by digests;
 //! * [`writer`]: a cluster's trace writer, shared by its nodes' threads;
 //! * [`validate`]: replaying a trace through the core and checking it;
+//! * [`merge`]: one cluster trace from the files of separate node processes;
 //! * [`spec`]: an executable Raft spec, for traces of other implementations;
 //! * [`etcd`]: reading etcd-raft's traces and checking them against the spec.
 
 pub mod digest;
 pub mod etcd;
+pub mod merge;
 pub mod schema;
 pub mod spec;
 pub mod validate;

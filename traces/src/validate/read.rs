@@ -18,7 +18,7 @@ pub(crate) fn open(path: &std::path::Path) -> Result<std::io::BufReader<std::fs:
 }
 
 /// One line after the header.
-pub(super) enum Line {
+pub(crate) enum Line {
     Event(Box<Event>),
     End(EndRecord),
     /// A last line without its end of line: the file was cut in the middle
@@ -53,7 +53,7 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// The first line: the header, of a version this build reads.
-    pub(super) fn header(&mut self) -> Result<Header, InputError> {
+    pub(crate) fn header(&mut self) -> Result<Header, InputError> {
         if !self.next_text()? {
             return Err(InputError::at(1, "empty file: expected a trace header"));
         }
@@ -77,7 +77,7 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// The next event or end record, `None` at the end of the file.
-    pub(super) fn next(&mut self) -> Result<Option<Line>, InputError> {
+    pub(crate) fn next(&mut self) -> Result<Option<Line>, InputError> {
         if !self.next_text()? {
             return Ok(None);
         }
