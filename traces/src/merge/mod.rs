@@ -10,8 +10,10 @@
 //! `(from, to, message)`, counting copies, and on a `may_duplicate` network
 //! a delivered message stays deliverable). A message its step sent after
 //! asking to save is sent only once that save is merged (the durability
-//! rule). When no file has an enabled event, the receive of the lowest file
-//! is taken anyway, for the validator to report. Clocks are never used.
+//! rule). When no file has an enabled event, a blocked receive is taken
+//! anyway, for the validator to report: that of the lowest file whose
+//! message its sender never sends later, else that of the lowest file.
+//! Clocks are never used.
 //!
 //! Every line of the merged trace keeps its [`Origin`], the file and line it
 //! came from, so that a failure is reported where it is.
