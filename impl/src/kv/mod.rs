@@ -12,6 +12,7 @@
 mod clerk;
 mod machine;
 mod server;
+pub mod tcp;
 
 pub use clerk::Clerk;
 pub use machine::Machine;

@@ -8,7 +8,7 @@
 //! waited too long, so the clerk moves on.
 
 use crate::kv::{KvMutant, KvOp, Machine, Reply, Request, METHOD};
-use crate::net::{self, Server};
+use crate::net::Server;
 use crate::raft::lab_transport::add_raft_methods;
 use crate::raft::{ApplyMsg, MakeError, Options, Raft, Transport};
 use crate::storage::{Persister, StorageError};
@@ -49,12 +49,16 @@ struct Waiter {
     client: u64,
     seq: u64,
     since: Instant,
-    reply: net::Reply,
+    reply: Answer,
 }
+
+/// Where a waiting request's answer goes: back on its lab RPC, or to a
+/// caller of [`KvServer::submit`] (the TCP client listener).
+type Answer = Box<dyn FnOnce(&Reply) + Send>;
 
 impl Waiter {
     fn answer(self, reply: &Reply) {
-        self.reply.send(encode(reply));
+        (self.reply)(reply);
     }
 }
 
@@ -124,8 +128,21 @@ impl KvServer {
     /// its Raft node's, so both share the server's fate on the network.
     pub fn add_methods(&self, server: &mut Server) {
         let shared = Arc::clone(&self.shared);
-        server.add_method(METHOD, move |bytes, reply| shared.handle(&bytes, reply));
+        server.add_method(METHOD, move |bytes, reply| {
+            let Ok(request) = postcard::from_bytes::<Request>(&bytes) else { return };
+            shared.handle(request, Box::new(move |answer: &Reply| reply.send(encode(answer))));
+        });
         add_raft_methods(server, self.shared.raft.inbox().clone());
+    }
+
+    /// Hands `request` to the server, as a request over the lab's network
+    /// does: `answer` is called once, from another thread, when its entry is
+    /// applied (`Done`), when another entry took its index or the server
+    /// does not lead (`WrongLeader`), or when it waited too long
+    /// (`Timeout`). It is never called if the server is killed first (it is
+    /// dropped instead).
+    pub fn submit(&self, request: Request, answer: impl FnOnce(&Reply) + Send + 'static) {
+        self.shared.handle(request, Box::new(answer));
     }
 
     /// The Raft node under this server.
@@ -157,15 +174,14 @@ impl Drop for KvServer {
 impl Shared {
     /// A request arrived: hand it to Raft and wait (without blocking) for
     /// its entry to be applied.
-    fn handle(&self, bytes: &[u8], reply: net::Reply) {
-        let Ok(request) = postcard::from_bytes::<Request>(bytes) else { return };
+    fn handle(&self, request: Request, reply: Answer) {
         if self.killed.load(Ordering::SeqCst) {
             return;
         }
         if let (Some(KvMutant::M26), KvOp::Get { key }) = (self.mutant, &request.op) {
             if self.raft.get_state().1 {
                 let value = self.state.lock().expect("kv lock").machine.data.get(key).cloned().unwrap_or_default();
-                return reply.send(encode(&Reply::Done(Some(value))));
+                return reply(&Reply::Done(Some(value)));
             }
         }
         let command = postcard::to_stdvec(&request).expect("requests serialise");
@@ -175,7 +191,7 @@ impl Shared {
         let mut state = self.state.lock().expect("kv lock");
         let Ok(started) = self.raft.start(command) else {
             drop(state);
-            return reply.send(encode(&Reply::WrongLeader));
+            return reply(&Reply::WrongLeader);
         };
         let waiter =
             Waiter { term: started.term, client: request.client, seq: request.seq, since: Instant::now(), reply };
