@@ -14,6 +14,7 @@
 pub mod digest;
 pub mod etcd;
 pub mod merge;
+pub mod node_file;
 pub mod schema;
 pub mod spec;
 pub mod validate;

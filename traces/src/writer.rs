@@ -82,6 +82,9 @@ struct Sink {
     /// Set by [`TraceWriter::finish`]: the end record is written, and
     /// later events are dropped.
     finished: bool,
+    /// Hand each event to the operating system as soon as it is written
+    /// (see [`TraceWriter::resume_node_file`]).
+    flush_each_event: bool,
 }
 
 impl Sink {
@@ -190,7 +193,36 @@ impl TraceWriter {
             }
             None => None,
         };
-        Ok(TraceWriter { sink: Mutex::new(Sink { native, etcd, next_seq: 1, error: None, finished: false }) })
+        Ok(TraceWriter::from_sink(Sink {
+            native,
+            etcd,
+            next_seq: 1,
+            error: None,
+            finished: false,
+            flush_each_event: false,
+        }))
+    }
+
+    fn from_sink(sink: Sink) -> TraceWriter {
+        TraceWriter { sink: Mutex::new(sink) }
+    }
+
+    /// A native writer that goes on with a node's own trace file after
+    /// what is already in it (no header written; see
+    /// [`crate::node_file`]): the next event is numbered `next_seq`.
+    /// Every event is handed to the operating system as soon as it is
+    /// written, so that a process killed at any moment (`kill -9`) leaves
+    /// every event it wrote before carrying the step out: a message is
+    /// never delivered before the step that sent it is in the file.
+    pub fn resume_node_file(out: Box<dyn Write + Send>, next_seq: u64) -> TraceWriter {
+        TraceWriter::from_sink(Sink {
+            native: Some(buffered(out)),
+            etcd: None,
+            next_seq,
+            error: None,
+            finished: false,
+            flush_each_event: true,
+        })
     }
 
     /// Writes the event `make` builds with the next sequence number.
@@ -209,7 +241,9 @@ impl TraceWriter {
         }
         let event = make(sink.next_seq);
         sink.next_seq += 1;
-        if let Err(e) = sink.write_event(&event) {
+        let flush = sink.flush_each_event;
+        let written = sink.write_event(&event).and_then(|()| if flush { sink.flush() } else { Ok(()) });
+        if let Err(e) = written {
             sink.error = Some(e);
         }
     }
@@ -218,6 +252,11 @@ impl TraceWriter {
     /// for one of them, or a part of one).
     pub fn events(&self) -> u64 {
         self.sink.lock().expect("trace lock").next_seq - 1
+    }
+
+    /// The sequence number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.sink.lock().expect("trace lock").next_seq
     }
 
     /// Closes the trace cleanly: writes the native end record (with the
