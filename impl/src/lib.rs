@@ -9,9 +9,11 @@
 //! * [`raft`]: a Raft node: its event loop, its applier, and the lab's API
 //!   (`make`, `start`, `get_state`, `snapshot`, `kill`).
 //! * [`kv`]: the lab's key/value service on top, and its clerks.
+//! * [`node`]: one key/value server as a process of a real cluster over TCP.
 
 pub mod kv;
 pub mod net;
+pub mod node;
 pub mod raft;
 pub mod storage;
 

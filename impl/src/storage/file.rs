@@ -33,6 +33,9 @@ pub struct FilePersister {
     blobs: Blobs,
     /// Held across a save: two saves must not interleave their renames.
     writing: Mutex<()>,
+    /// Whether a save syncs the file and the directory before it returns
+    /// (see [`FilePersister::without_sync`]).
+    sync: bool,
 }
 
 impl FilePersister {
@@ -46,7 +49,17 @@ impl FilePersister {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), Vec::new()),
             Err(e) => return Err(io_error(&path, e)),
         };
-        Ok(FilePersister { path, blobs: Blobs::new(blobs.0, blobs.1), writing: Mutex::new(()) })
+        Ok(FilePersister { path, blobs: Blobs::new(blobs.0, blobs.1), writing: Mutex::new(()), sync: true })
+    }
+
+    /// The same persister, but a save no longer waits for the disk (no
+    /// `fsync` of the file or the directory): still written by rename and
+    /// checksummed, so a killed process loses nothing (the operating system
+    /// has the data), but a power loss may. For measuring what durability
+    /// costs, never for a cluster that must keep what it acknowledged.
+    pub fn without_sync(mut self) -> Self {
+        self.sync = false;
+        self
     }
 
     /// The state file's path.
@@ -64,10 +77,15 @@ impl Persister for FilePersister {
         let write = || -> std::io::Result<()> {
             let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
             file.write_all(&bytes)?;
-            file.sync_all()?;
+            if self.sync {
+                file.sync_all()?;
+            }
             fs::rename(&tmp, &self.path)?;
             let dir = self.path.parent().unwrap_or(Path::new("."));
-            File::open(dir)?.sync_all()
+            if self.sync {
+                File::open(dir)?.sync_all()?;
+            }
+            Ok(())
         };
         write().map_err(|e| io_error(&self.path, e))?;
         self.blobs.replace(raft_state, snapshot);
