@@ -8,9 +8,11 @@
 
 #![deny(clippy::print_stdout)]
 
+mod kv_cmd;
 mod lin_cmd;
 mod model_cmd;
 mod mutants_cmd;
+mod node_cmd;
 mod output;
 mod replay_cmd;
 mod trace_cmd;
@@ -49,6 +51,11 @@ enum Command {
     /// Drive the threaded runtime through a model counterexample and check
     /// that the violation happens there too.
     Replay(replay_cmd::ReplayArgs),
+    /// Run one key/value server of a real cluster over TCP, with durable
+    /// storage and its own trace, until stopped.
+    Node(node_cmd::NodeArgs),
+    /// A client of such a cluster: get, put, append, or the nodes' status.
+    Kv(kv_cmd::KvArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +82,8 @@ fn main() -> ExitCode {
         Command::Mutants(args) => mutants_cmd::run(args),
         Command::Trace(args) => trace_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Kv(args) => kv_cmd::run(args),
     };
     ExitCode::from(code)
 }
