@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::history::{History, KvCall};
+use common::history::{CheckHistory, History, KvCall};
 use raftcheck_checker::formats::{self, Format, Reading};
 use raftcheck_checker::models::decode_kv;
 use raftcheck_checker::{check, CheckOptions, Verdict};

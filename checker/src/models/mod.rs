@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod kv;
+pub mod kv_recorder;
 pub mod register;
 mod register_ops;
 pub mod values;

@@ -210,12 +210,7 @@ impl Drop for ClientListener {
     }
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    server: Arc<KvServer>,
-    stop: Arc<AtomicBool>,
-    connections: Connections,
-) {
+fn accept_loop(listener: TcpListener, server: Arc<KvServer>, stop: Arc<AtomicBool>, connections: Connections) {
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((stream, peer)) => {

@@ -5,7 +5,7 @@
 //! shutdown and restart, and the counting, recording wrappers of the clerk
 //! operations. Long delays stay off, so clerks cycle through servers fast.
 
-use super::history::{Checked, History, KvCall};
+use super::history::{CheckHistory, Checked, History, KvCall};
 use super::{finish_test, fresh_ends, test_seed, trace, TestRng};
 use raftcheck_checker::Verdict;
 use raftcheck_impl::kv::{Clerk, KvMutant, KvServer, KvServerOptions};

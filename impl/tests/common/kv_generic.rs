@@ -3,7 +3,7 @@
 //! chosen faults, then their own checks and the linearizability check of
 //! the whole recorded history) and `GenericTestSpeed`.
 
-use super::history::Checked;
+use super::history::{CheckHistory, Checked};
 use super::kv::{KvCleanup, KvConfig, TestClerk, ELECTION_TIMEOUT};
 use raftcheck_impl::kv::KvMutant;
 use std::sync::atomic::{AtomicBool, Ordering};
