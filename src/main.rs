@@ -15,6 +15,7 @@ mod mutants_cmd;
 mod node_cmd;
 mod output;
 mod replay_cmd;
+mod run_cmd;
 mod trace_cmd;
 mod units;
 
@@ -56,6 +57,10 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// A client of such a cluster: get, put, append, or the nodes' status.
     Kv(kv_cmd::KvArgs),
+    /// Start a cluster of node processes on loopback, drive clients, inject
+    /// faults, then check the history, the traces and the acknowledged
+    /// writes.
+    Run(run_cmd::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Node(args) => node_cmd::run(args),
         Command::Kv(args) => kv_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args),
     };
     ExitCode::from(code)
 }

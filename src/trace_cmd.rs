@@ -5,7 +5,7 @@
 //! With `--merge`, the files are one cluster trace, one file per node
 //! process (`merge`).
 
-mod merge;
+pub(crate) mod merge;
 
 use crate::output::{self, ms, outln, Envelope, InputError, PerFile};
 use crate::units::parse_size;
@@ -233,7 +233,7 @@ struct TraceReport {
 
 /// One trace's verdict.
 #[derive(Serialize)]
-struct FileReport {
+pub(crate) struct FileReport {
     file: String,
     verdict: &'static str,
     events: u64,

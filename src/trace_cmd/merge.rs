@@ -45,14 +45,14 @@ fn joined(names: &[String]) -> String {
     names.join(" + ")
 }
 
-fn input_error(names: &[String], error: &MergeError) -> InputError {
+pub(crate) fn input_error(names: &[String], error: &MergeError) -> InputError {
     let file = error.file().and_then(|f| names.get(f).cloned()).unwrap_or_else(|| joined(names));
     InputError::new(file, error.line(), error.message())
 }
 
 /// `FILE: valid (...)`, or `FILE: INVALID at line L (...)` at the
 /// failure's origin, with the related events' files and lines.
-fn text(names: &[String], merged: &MergedReport) -> String {
+pub(crate) fn text(names: &[String], merged: &MergedReport) -> String {
     let report = &merged.report;
     let ms = report.elapsed.as_secs_f64() * 1e3;
     let Some(failure) = &report.failure else {
@@ -90,7 +90,7 @@ fn place(names: &[String], origin: Option<Origin>, merged_line: usize) -> (Strin
 
 /// The `--json` entry: named after the failing file (or all files, when
 /// valid), lines in their files, `merged` listing every file.
-fn report(names: &[String], merged: &MergedReport) -> FileReport {
+pub(crate) fn report(names: &[String], merged: &MergedReport) -> FileReport {
     let (name, _) = place(names, merged.failure, 0);
     let name = if merged.report.failure.is_some() { name } else { joined(names) };
     let mut entry = file_report(&name, &merged.report, false);

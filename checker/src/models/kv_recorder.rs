@@ -81,6 +81,11 @@ impl KvRecorder {
         self.ops.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Whether nothing was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The history as the checker's operations, with the key names.
     pub fn operations(&self) -> (KvModel, Vec<Operation<KvInput, KvOutput>>) {
         let ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
