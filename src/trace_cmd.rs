@@ -151,11 +151,11 @@ or both, is checked against an executable Raft spec, permissive where the paper 
 configurations and learners; its rules:{rules}\n\n\
 An etcd event kind the reader does not know is an input error (exit 2) unless --lenient, which counts and skips \
 it.\n\nWith --merge, the files are the per-node files of one cluster (separate processes): they are \
-merged, a receive after its send, and validated as one trace; a failure is named at its file and line, a header \
+merged, a receive after its send, and validated as one trace (a folder stands for its .ndjson files and those of its subfolders); a failure is named at its file and line, a header \
 that differs or a file holding two nodes' events is an input error (exit 2).\n\nExamples:\n  raftcheck trace cluster.ndjson\n  \
 raftcheck trace --json traces/corpus/traces/valid/*.ndjson\n  raftcheck trace --mutant m8 replay-m8.ndjson\n  \
 raftcheck trace --check spec cluster.ndjson\n  \
-raftcheck trace --merge node0.ndjson node1.ndjson node2.ndjson\n  \
+raftcheck trace --merge node0.ndjson node1.ndjson node2.ndjson\n  raftcheck trace --merge raftcheck-runs/RUN   # a run folder: its node*/trace.ndjson\n  \
 raftcheck trace --format etcd ../shared/conformance/etcd-raft/example.ndjson"
     )
 }

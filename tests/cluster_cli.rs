@@ -41,6 +41,11 @@ fn raftcheck(args: &[&str], limit: Duration) -> Output {
     }
 }
 
+/// The folder of test `name`, as an argument.
+fn folder_path(name: &str) -> String {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-cli").join(name).display().to_string()
+}
+
 /// A fresh folder for one test.
 fn folder(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-cli").join(name);
@@ -84,6 +89,12 @@ fn a_short_run_survives_a_leader_kill_and_a_partition_and_every_check_holds() {
     assert_eq!(report["traces"]["merged"].as_array().unwrap().len(), 3);
     assert_eq!(report["writes"]["lost"].as_array().unwrap().len(), 0);
     assert!(report["writes"]["checked"].as_u64().unwrap() > 0, "{report:#}");
+    // The run's folder stands for its node traces.
+    let out = folder_path("healthy");
+    let output = raftcheck(&["trace", "--merge", &out], Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("node2/trace.ndjson") && text.contains("valid"), "{text}");
 }
 
 #[test]

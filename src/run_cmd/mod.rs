@@ -97,8 +97,10 @@ pub struct RunArgs {
     /// costs).
     #[arg(long)]
     no_fsync: bool,
-    /// Nodes snapshot once their Raft state reaches this many bytes.
-    #[arg(long, default_value_t = 20_000)]
+    /// Nodes snapshot once their Raft state reaches this many bytes (the
+    /// default makes a default run snapshot a few times, so that restarts
+    /// and InstallSnapshot are exercised).
+    #[arg(long, default_value_t = 4_000)]
     max_raft_state: usize,
     /// Seconds a client waits for one operation before giving up on it.
     #[arg(long, default_value_t = 5.0)]

@@ -12,6 +12,18 @@ use std::time::Instant;
 /// Merges and validates `paths`; prints the verdict (text, or JSON with
 /// `json`) and returns the exit code.
 pub(super) fn run(paths: &[PathBuf], options: Options, json: bool, started: Instant) -> u8 {
+    let paths = match expand(paths) {
+        Ok(paths) => paths,
+        Err(error) => {
+            eprintln!("{}", error.error);
+            if json {
+                let entry = PerFile::failed(error);
+                Envelope::new(output::ERROR, 2, started.elapsed(), TraceReport { files: vec![entry] }).print();
+            }
+            return 2;
+        }
+    };
+    let paths = &paths[..];
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let (code, entry) = match validate_merged_files(paths, options) {
         Ok(merged) => {
@@ -38,6 +50,43 @@ pub(super) fn run(paths: &[PathBuf], options: Options, json: bool, started: Inst
         Envelope::new(overall, code, started.elapsed(), TraceReport { files: vec![entry] }).print();
     }
     code
+}
+
+/// The files to merge: each path given, a folder standing for the `.ndjson`
+/// files in it and in its subfolders one level down (a `raftcheck run`
+/// folder's `node*/trace.ndjson`), sorted by path.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let list = |dir: &std::path::Path| -> Result<Vec<PathBuf>, InputError> {
+            let entries =
+                std::fs::read_dir(dir).map_err(|e| InputError::new(dir.display().to_string(), None, e.to_string()))?;
+            Ok(entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        };
+        for entry in list(path)? {
+            if entry.is_dir() {
+                found.extend(list(&entry)?.into_iter().filter(|p| is_ndjson(p)));
+            } else if is_ndjson(&entry) {
+                found.push(entry);
+            }
+        }
+        if found.is_empty() {
+            let message = "a folder with no .ndjson file in it or in its subfolders";
+            return Err(InputError::new(path.display().to_string(), None, message));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+fn is_ndjson(path: &std::path::Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == "ndjson")
 }
 
 /// The files merged, as one name: `a.ndjson + b.ndjson`.
