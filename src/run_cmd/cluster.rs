@@ -11,6 +11,7 @@
 
 use raftcheck_impl::kv::tcp::{node_status, NodeStatus};
 use raftcheck_impl::net::proxy::{LinkMode, Proxy};
+use rand::{Rng, SeedableRng};
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::net::TcpListener;
@@ -76,12 +77,31 @@ pub enum ClusterError {
     },
 }
 
-/// A loopback address with a port the system just handed out (and which is
-/// free again: the node binds it, and retries a moment if it is taken).
-fn free_address() -> Result<String, ClusterError> {
-    let socket = TcpListener::bind("127.0.0.1:0").map_err(|e| ClusterError::Io(format!("cannot pick a port: {e}")))?;
-    let address = socket.local_addr().map_err(|e| ClusterError::Io(e.to_string()))?;
-    Ok(address.to_string())
+/// A loopback address with a free port below the system's ephemeral range.
+///
+/// Not a port the system hands out for `bind(0)` or an outgoing
+/// connection: a node's port stays free for it while it is down (killed,
+/// to be restarted), where a port from the ephemeral range could meanwhile
+/// be taken by the proxies' or the transports' own sockets.
+fn free_address(taken: &mut Vec<u16>) -> Result<String, ClusterError> {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 10_000.min(ephemeral_low / 2);
+    // Not the run's seed: two runs at once must not pick the same ports.
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    for _ in 0..1000 {
+        let port = rng.random_range(low..ephemeral_low);
+        if taken.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            taken.push(port);
+            return Ok(format!("127.0.0.1:{port}"));
+        }
+    }
+    Err(ClusterError::Io(format!("no free port found in {low}..{ephemeral_low}")))
 }
 
 impl Cluster {
@@ -89,12 +109,13 @@ impl Cluster {
     /// trace, log) and waits until each answers.
     pub fn start(size: usize, out: &Path, settings: NodeSettings) -> Result<Cluster, ClusterError> {
         let mut nodes = Vec::new();
+        let mut taken = Vec::new();
         for id in 0..size {
             let dir = out.join(format!("node{id}"));
             fs::create_dir_all(&dir).map_err(|e| ClusterError::Io(format!("{}: {e}", dir.display())))?;
             nodes.push(NodeSlot {
-                listen: free_address()?,
-                client: free_address()?,
+                listen: free_address(&mut taken)?,
+                client: free_address(&mut taken)?,
                 dir,
                 process: None,
                 paused: false,
