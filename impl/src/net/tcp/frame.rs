@@ -5,6 +5,8 @@
 
 use crate::raft::RaftMessage;
 use raftcheck_core::NodeId;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::io::{self, Read};
 
 /// The version byte of every frame this build writes and the only one it
@@ -28,8 +30,8 @@ pub enum FrameError {
     /// The version byte is not [`WIRE_VERSION`].
     #[error("wire version {0}, this build reads only version {WIRE_VERSION}")]
     Version(u8),
-    /// The body is not the postcard encoding of `(NodeId, RaftMessage)`,
-    /// or has bytes after it.
+    /// The body is not the postcard encoding of what the frame carries
+    /// (`(NodeId, RaftMessage)` between nodes), or has bytes after it.
     #[error("the frame does not decode: {0}")]
     Decode(String),
     /// The message could not be encoded (writing).
@@ -46,10 +48,24 @@ pub enum FrameError {
 /// The whole frame carrying `message` from node `from`: length, version,
 /// body. Refused (nothing is written) if its length would be over `max_len`.
 pub fn encode_frame(from: NodeId, message: &RaftMessage, max_len: usize) -> Result<Vec<u8>, FrameError> {
+    encode_value(&(from, message), max_len)
+}
+
+/// Reads the next frame from `reader`. `Ok(None)` when the stream ends
+/// cleanly between two frames; an error for anything else that is not one
+/// whole, valid frame of at most `max_len` bytes. After an error the stream
+/// is out of step and must be closed.
+pub fn read_frame(reader: &mut impl Read, max_len: usize) -> Result<Option<(NodeId, RaftMessage)>, FrameError> {
+    read_value(reader, max_len)
+}
+
+/// The whole frame carrying any `value` (the framing of this module with
+/// another body: the key/value clients' requests and replies use it).
+pub fn encode_value(value: &impl Serialize, max_len: usize) -> Result<Vec<u8>, FrameError> {
     // Room for the length field and the version byte, then the body.
     let mut frame = vec![0u8; 5];
     frame[4] = WIRE_VERSION;
-    let mut frame = postcard::to_extend(&(from, message), frame).map_err(|e| FrameError::Encode(e.to_string()))?;
+    let mut frame = postcard::to_extend(value, frame).map_err(|e| FrameError::Encode(e.to_string()))?;
     let len = frame.len() - 4;
     if len > max_len || u32::try_from(len).is_err() {
         return Err(FrameError::TooLong { len: len as u64, max: max_len });
@@ -58,11 +74,8 @@ pub fn encode_frame(from: NodeId, message: &RaftMessage, max_len: usize) -> Resu
     Ok(frame)
 }
 
-/// Reads the next frame from `reader`. `Ok(None)` when the stream ends
-/// cleanly between two frames; an error for anything else that is not one
-/// whole, valid frame of at most `max_len` bytes. After an error the stream
-/// is out of step and must be closed.
-pub fn read_frame(reader: &mut impl Read, max_len: usize) -> Result<Option<(NodeId, RaftMessage)>, FrameError> {
+/// Reads the next frame carrying a `T` (see [`read_frame`]).
+pub fn read_value<T: DeserializeOwned>(reader: &mut impl Read, max_len: usize) -> Result<Option<T>, FrameError> {
     let mut header = [0u8; 4];
     let mut got = 0;
     while got < header.len() {
@@ -88,8 +101,7 @@ pub fn read_frame(reader: &mut impl Read, max_len: usize) -> Result<Option<(Node
     }
     let mut body = vec![0u8; len - 1];
     read_exactly(reader, &mut body)?;
-    let (decoded, rest) =
-        postcard::take_from_bytes::<(NodeId, RaftMessage)>(&body).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let (decoded, rest) = postcard::take_from_bytes::<T>(&body).map_err(|e| FrameError::Decode(e.to_string()))?;
     if !rest.is_empty() {
         return Err(FrameError::Decode(format!("{} bytes after the message", rest.len())));
     }

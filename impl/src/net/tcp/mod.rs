@@ -44,6 +44,6 @@ mod listener;
 mod tests;
 mod transport;
 
-pub use frame::{encode_frame, read_frame, FrameError, DEFAULT_MAX_FRAME_LEN, WIRE_VERSION};
+pub use frame::{encode_frame, encode_value, read_frame, read_value, FrameError, DEFAULT_MAX_FRAME_LEN, WIRE_VERSION};
 pub use listener::{Listener, ListenerOptions, ListenerStats};
 pub use transport::{TcpOptions, TcpStats, TcpTransport};
