@@ -11,8 +11,12 @@
 //!   the file goes on, and the next clean stop writes a new one;
 //! * a save the last process finished on disk but was killed before
 //!   recording is recorded now, from what the storage holds
-//!   ([`Resumed::missing_save`]): the save happened, the restart reads it,
-//!   and a trace without it would refuse the restart;
+//!   ([`Resumed::missing_save`]: a save was pending and the storage holds
+//!   something else than what the process last saved or started from): the
+//!   save happened, the restart reads it, and a trace without it would
+//!   refuse the restart;
+//! * a header cut off by a kill during the very first write is written
+//!   again (the file held nothing else);
 //! * a crash event is written if the last process did not write one.
 //!
 //! Then the caller starts the node, whose restart event follows.
@@ -20,7 +24,7 @@
 //! Invariant: every line this module leaves in the file is a whole line the
 //! writer wrote; nothing else is removed.
 
-use crate::schema::{Event, Header, PersistedSummary};
+use crate::schema::{Event, Header, PersistedSummary, TracePersistent};
 use crate::writer::TraceWriter;
 use raftcheck_core::{NodeId, Output};
 use std::fs::{self, File, OpenOptions};
@@ -59,8 +63,8 @@ pub struct Resumed {
     /// The last process's last step asked for a save that no persist event
     /// records: it may or may not have reached the disk before the kill.
     pending_save: bool,
-    /// The last recorded save.
-    last_save: Option<PersistedSummary>,
+    /// What the last process last saved, or else started from.
+    last_save: PersistedSummary,
     /// Whether the last process's last event is its crash.
     crashed: bool,
 }
@@ -68,9 +72,10 @@ pub struct Resumed {
 impl Resumed {
     /// Whether the storage's state, `loaded`, is a save the last process
     /// finished without recording it: a save was pending and the storage
-    /// holds something else than the last recorded one.
+    /// holds something else than what that process last saved (or, if it
+    /// saved nothing, started from).
     pub fn missing_save(&self, loaded: &PersistedSummary) -> bool {
-        self.pending_save && self.last_save.as_ref() != Some(loaded)
+        self.pending_save && &self.last_save != loaded
     }
 
     /// Writes what the last process could not, before the node restarts:
@@ -101,12 +106,17 @@ pub fn open(path: &Path, header: &Header, node: NodeId) -> Result<Resumed, NodeF
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io_error(e)),
     };
-    if text.is_empty() {
+    // A file without one whole line holds at most a header cut off by a
+    // kill: start it again.
+    if !text.contains(&b'\n') {
         let mut file = File::create(path).map_err(io_error)?;
-        serde_json::to_writer(&mut file, header).map_err(|e| io_error(e.into()))?;
-        file.write_all(b"\n").map_err(io_error)?;
+        let mut line = serde_json::to_vec(header).map_err(|e| io_error(e.into()))?;
+        line.push(b'\n');
+        // One write: a kill leaves all of the header or none of it.
+        file.write_all(&line).map_err(io_error)?;
         let writer = TraceWriter::resume_node_file(Box::new(file), 1);
-        return Ok(Resumed { writer, restarted: false, pending_save: false, last_save: None, crashed: false });
+        let last_save = summary(&TracePersistent::default());
+        return Ok(Resumed { writer, restarted: false, pending_save: false, last_save, crashed: false });
     }
     let scan = scan(path, &text, header, node)?;
     let mut file = OpenOptions::new().write(true).open(path).map_err(io_error)?;
@@ -127,15 +137,26 @@ struct Scan {
     keep: usize,
     last_seq: u64,
     pending_save: bool,
-    last_save: Option<PersistedSummary>,
+    last_save: PersistedSummary,
     crashed: bool,
+}
+
+/// The summary of a state as a save of it would record it.
+fn summary(state: &TracePersistent) -> PersistedSummary {
+    PersistedSummary::of(raftcheck_core::PersistentView {
+        term: state.term,
+        voted_for: state.voted_for,
+        log: &state.log,
+        snapshot: state.snapshot.as_ref(),
+    })
 }
 
 fn scan(path: &Path, text: &[u8], header: &Header, node: NodeId) -> Result<Scan, NodeFileError> {
     let malformed = |line: usize, reason: String| NodeFileError::Malformed { path: path.to_path_buf(), line, reason };
     // A last line without its newline was cut off by a kill.
     let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let mut scan = Scan { keep: 0, last_seq: 0, pending_save: false, last_save: None, crashed: false };
+    let empty = summary(&TracePersistent::default());
+    let mut scan = Scan { keep: 0, last_seq: 0, pending_save: false, last_save: empty, crashed: false };
     let mut offset = 0;
     for (i, line) in text[..whole].split_inclusive(|&b| b == b'\n').enumerate() {
         let number = i + 1;
@@ -173,9 +194,13 @@ fn scan(path: &Path, text: &[u8], header: &Header, node: NodeId) -> Result<Scan,
             Event::Step { outputs, .. } if outputs.contains(&Output::Persist) => scan.pending_save = true,
             Event::Persist { state, .. } => {
                 scan.pending_save = false;
-                scan.last_save = Some(state);
+                scan.last_save = state;
             }
-            Event::Crash { .. } | Event::Restart { .. } => scan.pending_save = false,
+            Event::Restart { state, .. } => {
+                scan.pending_save = false;
+                scan.last_save = summary(&state);
+            }
+            Event::Crash { .. } => scan.pending_save = false,
             _ => {}
         }
         scan.keep = end;
@@ -282,6 +307,52 @@ mod tests {
         let events: Vec<&str> = text.lines().skip(1).collect();
         assert!(events[2].contains("\"persist\"") && events[2].contains("\"term\":2"), "{text}");
         assert!(events[3].contains("\"crash\""), "{text}");
+    }
+
+    /// The first life's restart event (from the empty state), then a step
+    /// that asks for a save, and nothing more: the kill came before the
+    /// save was recorded.
+    fn first_life_killed_before_recording_its_first_save(path: &Path) {
+        let first = open(path, &header(), 0).unwrap();
+        first.writer.write(|seq| Event::Restart { seq, node: 0, state: TracePersistent::default() });
+        drop(first);
+        let step = serde_json::json!({
+            "event": "step", "seq": 2, "node": 0, "input": "election_timeout", "outputs": ["persist"],
+            "state": {"term": 1, "voted_for": 0, "role": "candidate", "commit_index": 0, "last_applied": 0,
+                "snapshot_index": 0, "snapshot_term": 0, "last_index": 0, "last_term": 0,
+                "log_digest": serde_json::to_value(saved(0).log_digest).unwrap()},
+        });
+        let mut file = OpenOptions::new().append(true).open(path).unwrap();
+        writeln!(file, "{step}").unwrap();
+    }
+
+    #[test]
+    fn a_first_save_lost_by_the_kill_is_not_made_up() {
+        let path = temp("first-lost");
+        first_life_killed_before_recording_its_first_save(&path);
+        let resumed = open(&path, &header(), 0).unwrap();
+        // The disk still holds the empty state the node started from.
+        assert!(!resumed.missing_save(&saved(0)));
+        assert!(resumed.missing_save(&saved(1)), "a term-1 state on disk is the pending save, made");
+        resumed.close_last_life(0, &saved(0)).unwrap();
+        drop(resumed);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("\"event\":\"persist\""), "{text}");
+        assert!(text.lines().last().unwrap().contains("\"crash\""), "{text}");
+    }
+
+    #[test]
+    fn a_header_cut_off_by_a_kill_is_written_again() {
+        let path = temp("torn-header");
+        let whole = serde_json::to_string(&header()).unwrap();
+        fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+        let resumed = open(&path, &header(), 0).unwrap();
+        assert!(!resumed.restarted);
+        resumed.writer.write(|seq| Event::Crash { seq, node: 0 });
+        drop(resumed);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().next(), Some(whole.as_str()), "{text}");
+        assert!(open(&path, &header(), 0).is_ok(), "and it can be continued");
     }
 
     #[test]
