@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use raftcheck_impl::kv::tcp::{node_status, NodeStatus, TcpClerk};
 use raftcheck_impl::kv::KvOp;
 use serde::Serialize;
+use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 /// Options of `raftcheck kv`.
@@ -71,11 +72,18 @@ struct NodeAnswer {
 /// Runs the subcommand and returns the process exit code.
 pub fn run(args: KvArgs) -> u8 {
     let started = Instant::now();
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        eprintln!("raftcheck kv: --timeout must be a positive number of seconds");
+    let Some(timeout) =
+        Duration::try_from_secs_f64(args.timeout).ok().filter(|t| !t.is_zero() && t.as_secs() <= 86_400)
+    else {
+        eprintln!("raftcheck kv: --timeout must be a number of seconds above 0 and at most 86400");
         return 2;
+    };
+    for address in &args.servers {
+        if address.to_socket_addrs().map_or(true, |mut a| a.next().is_none()) {
+            eprintln!("raftcheck kv: --servers: {address:?} is not an address (expected HOST:PORT)");
+            return 2;
+        }
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
     let (name, key, op) = match args.action {
         KvAction::Status => return status(&args.servers, timeout, args.json, started),
         KvAction::Get { key } => ("get", key.clone(), KvOp::Get { key }),

@@ -9,6 +9,7 @@ use raftcheck_impl::kv::KvMutant;
 use raftcheck_impl::node::{ClusterNode, NodeConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 
 /// Options of `raftcheck node`.
@@ -109,7 +110,7 @@ pub fn run(args: NodeArgs) -> u8 {
     eprintln!(
         "raftcheck node {}: Raft on {}, clients on {}, data in {}{}",
         config.id,
-        config.listen,
+        node.raft_addr(),
         node.client_addr(),
         config.data_dir.display(),
         config.trace.as_ref().map(|t| format!(", trace {}", t.display())).unwrap_or_default()
@@ -175,5 +176,13 @@ fn config(args: NodeArgs) -> Result<NodeConfig, String> {
         max_raft_state: args.max_raft_state.or(file.max_raft_state),
     };
     config.check()?;
+    for (what, address) in [("--listen", &config.listen), ("--client", &config.client)]
+        .into_iter()
+        .chain(config.peers.values().map(|a| ("a peer's address", a)))
+    {
+        if address.to_socket_addrs().map_or(true, |mut a| a.next().is_none()) {
+            return Err(format!("{what}: {address:?} is not an address (expected HOST:PORT)"));
+        }
+    }
     Ok(config)
 }

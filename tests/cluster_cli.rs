@@ -60,8 +60,13 @@ fn json(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}\nstderr:\n{}", String::from_utf8_lossy(&output.stderr)))
 }
 
+/// Runs one at a time: each run's nodes pick random free ports, and two
+/// runs at once could (rarely) pick the same one.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `raftcheck run` with `extra` options, its JSON report and exit code.
 fn run(name: &str, extra: &[&str]) -> (i32, Value) {
+    let _alone = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = folder(name);
     let out_arg = out.display().to_string();
     let mut args = vec!["run", "--json", "--out", &out_arg, "--duration", "6"];
@@ -112,7 +117,7 @@ fn a_run_of_nodes_with_a_data_losing_mutant_is_a_violation() {
 }
 
 #[test]
-fn run_refuses_bad_options_and_a_used_output_folder() {
+fn run_kv_and_node_refuse_bad_options_and_run_a_used_output_folder() {
     let used = folder("used");
     std::fs::create_dir_all(&used).unwrap();
     std::fs::write(used.join("keep.txt"), "a user's file").unwrap();
@@ -123,7 +128,27 @@ fn run_refuses_bad_options_and_a_used_output_folder() {
         vec!["run", "--duration", "-1"],
         vec!["run", "--mix", "get=0"],
         vec!["run", "--mutant", "m99"],
+        vec!["run", "--duration", "1e20"],
+        vec!["run", "--op-timeout", "1e20"],
+        vec!["run", "--rate", "1e-300"],
+        vec!["run", "--clients", "60000"],
+        vec!["run", "--mix", "get=4294967295,put=1"],
         vec!["run", "--out", &used],
+        vec!["kv", "--servers", "nonsense", "get", "x"],
+        vec!["kv", "--servers", "127.0.0.1:1", "--timeout", "1e20", "get", "x"],
+        vec![
+            "node",
+            "--id",
+            "0",
+            "--listen",
+            "127.0.0.1:0",
+            "--client",
+            "127.0.0.1:0",
+            "--data-dir",
+            "d",
+            "--peer",
+            "1=x",
+        ],
     ] {
         let output = raftcheck(&args, Duration::from_secs(30));
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -132,9 +157,23 @@ fn run_refuses_bad_options_and_a_used_output_folder() {
     assert_eq!(std::fs::read_to_string(Path::new(&used).join("keep.txt")).unwrap(), "a user's file");
 }
 
-/// A free loopback address.
+/// A free loopback address above the ephemeral port range (so that no
+/// outgoing connection takes it while the node that owns it is down).
 fn free_address() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let high: u16 = range.split_whitespace().nth(1).and_then(|h| h.parse().ok()).unwrap_or(60999);
+    let base = high.saturating_add(1).max(20_000);
+    let spread = (u16::MAX - base).max(1);
+    for _ in 0..1000 {
+        let offset = (std::process::id() as u16).wrapping_add(NEXT.fetch_add(7, Ordering::SeqCst)) % spread;
+        let address = format!("127.0.0.1:{}", base + offset);
+        if std::net::TcpListener::bind(&address).is_ok() {
+            return address;
+        }
+    }
+    panic!("no free port above {base}");
 }
 
 #[test]
@@ -165,7 +204,14 @@ fn a_one_node_cluster_serves_the_kv_client_and_keeps_its_data_across_a_kill() {
     assert_eq!(kv(&["get", "x"]), "12", "acknowledged writes survive the kill");
     // SIGTERM: a clean stop, the trace closed.
     sigterm(&node.0);
-    let status = node.0.wait().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = node.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the node did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(status.code(), Some(0));
     let output = raftcheck(&["trace", "--merge", &trace], Duration::from_secs(60));
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));

@@ -14,12 +14,12 @@ use crate::kv::tcp::ClientListener;
 use crate::kv::{KvMutant, KvServer, KvServerOptions};
 use crate::net::tcp::{Listener, ListenerOptions, TcpOptions, TcpTransport};
 use crate::raft::{MakeError, Options};
-use crate::storage::{decode_state, view, FilePersister, Persister, StorageError};
+use crate::storage::{decode_state, view, FilePersister, Persister, State, StorageError};
 use raftcheck_core::{Config, HeartbeatStyle, Mutant, NodeId};
 use raftcheck_traces::{node_file, Header, PersistedSummary, TraceWriter};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -132,19 +132,9 @@ impl ClusterNode {
         let state_file = persister.path().display().to_string();
         let loaded = decode_state(&persister.raft_state(), &persister.snapshot())
             .map_err(|e| StorageError::Corrupt { path: state_file, reason: e.to_string() })?;
-        let core_config = Config::new(n)
-            .map_err(|e| NodeError::Config(e.to_string()))?
-            .with_heartbeat(HeartbeatStyle::WithEntries)
-            .with_mutant(config.mutant);
+        let core_config = core_config(n, config.mutant)?;
         let trace = match &config.trace {
-            Some(path) => {
-                let resumed = node_file::open(path, &Header::for_config(&core_config), config.id)?;
-                let saved = PersistedSummary::of(view(&loaded));
-                resumed
-                    .close_last_life(config.id, &saved)
-                    .map_err(|source| node_file::NodeFileError::Io { path: path.clone(), source })?;
-                Some(Arc::new(resumed.writer))
-            }
+            Some(path) => Some(Arc::new(resume_trace(path, &core_config, config.id, &loaded)?)),
             None => None,
         };
         let raft_socket = bind(&config.listen)?;
@@ -171,6 +161,11 @@ impl ClusterNode {
         &self.server
     }
 
+    /// The address the peers' messages arrive on.
+    pub fn raft_addr(&self) -> std::net::SocketAddr {
+        self.peers.local_addr()
+    }
+
     /// The address clients connect to.
     pub fn client_addr(&self) -> std::net::SocketAddr {
         self.clients.local_addr()
@@ -187,6 +182,46 @@ impl ClusterNode {
             None => Ok(()),
         }
     }
+}
+
+/// The core's configuration of every node of a cluster of `n`.
+fn core_config(n: usize, mutant: Option<Mutant>) -> Result<Config, NodeError> {
+    Ok(Config::new(n)
+        .map_err(|e| NodeError::Config(e.to_string()))?
+        .with_heartbeat(HeartbeatStyle::WithEntries)
+        .with_mutant(mutant))
+}
+
+/// Opens node `id`'s trace file and writes what its last process could not
+/// (see [`node_file`]), given what its storage holds now.
+fn resume_trace(path: &Path, config: &Config, id: NodeId, loaded: &State) -> Result<TraceWriter, NodeError> {
+    let resumed = node_file::open(path, &Header::for_config(config), id)?;
+    let saved = PersistedSummary::of(view(loaded));
+    resumed
+        .close_last_life(id, &saved)
+        .map_err(|source| node_file::NodeFileError::Io { path: path.to_path_buf(), source })?;
+    Ok(resumed.writer)
+}
+
+/// Closes the trace of node `id` of a cluster of `cluster_size` whose
+/// process is gone without closing it (killed, or exited on its own): its
+/// last life's missing save and crash are written, as its next start would
+/// (see [`node_file`]), then the end record. For a run that stops a node
+/// it had to kill.
+pub fn close_trace_of_gone_node(
+    id: NodeId,
+    cluster_size: usize,
+    mutant: Option<Mutant>,
+    data_dir: &Path,
+    trace: &Path,
+) -> Result<(), NodeError> {
+    let persister = FilePersister::open(data_dir)?;
+    let state_file = persister.path().display().to_string();
+    let loaded = decode_state(&persister.raft_state(), &persister.snapshot())
+        .map_err(|e| StorageError::Corrupt { path: state_file, reason: e.to_string() })?;
+    let writer = resume_trace(trace, &core_config(cluster_size, mutant)?, id, &loaded)?;
+    writer.finish().map_err(|source| node_file::NodeFileError::Io { path: trace.to_path_buf(), source })?;
+    Ok(())
 }
 
 impl Drop for ClusterNode {

@@ -9,8 +9,10 @@
 //! the run even if the run itself is killed; dropping the [`Cluster`] kills
 //! and reaps every node process it started.
 
+use raftcheck_core::Mutant;
 use raftcheck_impl::kv::tcp::{node_status, NodeStatus};
 use raftcheck_impl::net::proxy::{LinkMode, Proxy};
+use raftcheck_impl::node::close_trace_of_gone_node;
 use rand::{Rng, SeedableRng};
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -57,6 +59,19 @@ pub struct Cluster {
     nodes: Vec<NodeSlot>,
     /// `proxies[a][b]`: the link from node a to node b (`None` for a = b).
     proxies: Vec<Vec<Option<Proxy>>>,
+    /// Node processes that ended without being told to, in order.
+    exits: Vec<UnexpectedExit>,
+}
+
+/// A node process that ended on its own (not killed or stopped by the run).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct UnexpectedExit {
+    /// The node.
+    pub node: usize,
+    /// How it ended.
+    pub status: String,
+    /// Its log file.
+    pub log: String,
 }
 
 /// Why the cluster could not do what it was asked.
@@ -77,22 +92,23 @@ pub enum ClusterError {
     },
 }
 
-/// A loopback address with a free port below the system's ephemeral range.
+/// A loopback address with a free port outside the system's ephemeral
+/// range (above it if there is room, else below it, never under 1024).
 ///
 /// Not a port the system hands out for `bind(0)` or an outgoing
 /// connection: a node's port stays free for it while it is down (killed,
 /// to be restarted), where a port from the ephemeral range could meanwhile
-/// be taken by the proxies' or the transports' own sockets.
+/// be taken by the proxies' or the transports' own sockets. Ports are drawn
+/// at random (not from the run's seed), so that runs at once rarely meet;
+/// a node that finds its port taken retries for a few seconds.
 fn free_address(taken: &mut Vec<u16>) -> Result<String, ClusterError> {
-    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32768);
-    let low = 10_000.min(ephemeral_low / 2);
-    // Not the run's seed: two runs at once must not pick the same ports.
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
+    let mut bounds = range.iter().flat_map(|r| r.split_whitespace()).filter_map(|b| b.parse::<u16>().ok());
+    let (low, high) = (bounds.next().unwrap_or(32768), bounds.next().unwrap_or(60999));
+    let candidates = if high < u16::MAX - 1000 { high + 1..u16::MAX } else { 1024..low.max(1025) };
     let mut rng = rand::rngs::StdRng::from_os_rng();
     for _ in 0..1000 {
-        let port = rng.random_range(low..ephemeral_low);
+        let port = rng.random_range(candidates.clone());
         if taken.contains(&port) {
             continue;
         }
@@ -101,7 +117,7 @@ fn free_address(taken: &mut Vec<u16>) -> Result<String, ClusterError> {
             return Ok(format!("127.0.0.1:{port}"));
         }
     }
-    Err(ClusterError::Io(format!("no free port found in {low}..{ephemeral_low}")))
+    Err(ClusterError::Io(format!("no free port found in {candidates:?}")))
 }
 
 impl Cluster {
@@ -138,7 +154,7 @@ impl Cluster {
             }
             proxies.push(row);
         }
-        let mut cluster = Cluster { settings, nodes, proxies };
+        let mut cluster = Cluster { settings, nodes, proxies, exits: Vec::new() };
         for id in 0..size {
             cluster.spawn(id)?;
         }
@@ -269,6 +285,29 @@ impl Cluster {
         }
     }
 
+    /// Notes every node process that has ended on its own since the last
+    /// look (it is restarted by the next [`Cluster::heal`]); returns how
+    /// many there were.
+    pub fn reap_exited(&mut self) -> usize {
+        let mut found = 0;
+        for id in 0..self.size() {
+            let node = &mut self.nodes[id];
+            let Some(child) = node.process.as_mut() else { continue };
+            if let Ok(Some(status)) = child.try_wait() {
+                node.process = None;
+                let log = node.dir.join("log.txt").display().to_string();
+                self.exits.push(UnexpectedExit { node: id, status: status.to_string(), log });
+                found += 1;
+            }
+        }
+        found
+    }
+
+    /// The node processes that ended on their own so far.
+    pub fn unexpected_exits(&self) -> &[UnexpectedExit] {
+        &self.exits
+    }
+
     /// `kill -9` of node `id`'s process.
     pub fn kill(&mut self, id: usize) {
         if let Some(mut child) = self.nodes[id].process.take() {
@@ -326,6 +365,7 @@ impl Cluster {
     /// Every link up, every paused node resumed, every killed node
     /// restarted.
     pub fn heal(&mut self) -> Result<(), ClusterError> {
+        self.reap_exited();
         for row in &self.proxies {
             for proxy in row.iter().flatten() {
                 proxy.set_mode(LinkMode::Up);
@@ -343,9 +383,12 @@ impl Cluster {
     }
 
     /// Stops every node cleanly (SIGTERM: each closes its trace), killing
-    /// any that does not stop in time; returns the nodes that had to be
-    /// killed.
-    pub fn stop(&mut self) -> Vec<usize> {
+    /// any that does not stop in time and closing its trace for it
+    /// ([`close_trace_of_gone_node`]); returns the nodes that had to be
+    /// killed. A node that ends with a failure is noted as an unexpected
+    /// exit.
+    pub fn stop(&mut self) -> Result<Vec<usize>, ClusterError> {
+        self.reap_exited();
         for id in 0..self.size() {
             if self.nodes[id].paused {
                 self.resume(id);
@@ -358,7 +401,13 @@ impl Cluster {
             let Some(mut child) = self.nodes[id].process.take() else { continue };
             loop {
                 match child.try_wait() {
-                    Ok(Some(_)) => break,
+                    Ok(Some(status)) => {
+                        if !status.success() {
+                            let log = self.nodes[id].dir.join("log.txt").display().to_string();
+                            self.exits.push(UnexpectedExit { node: id, status: status.to_string(), log });
+                        }
+                        break;
+                    }
                     Ok(None) if started.elapsed() < STOP_PATIENCE => std::thread::sleep(Duration::from_millis(20)),
                     _ => {
                         let _ = child.kill();
@@ -369,7 +418,19 @@ impl Cluster {
                 }
             }
         }
-        killed
+        // Every trace ends closed: those the nodes could not close, the run
+        // closes as their next start would have.
+        let mutant = self.settings.mutant.as_deref().and_then(|m| m.parse::<Mutant>().ok());
+        let gone = killed.iter().copied().chain(self.exits.iter().map(|e| e.node));
+        let mut gone: Vec<usize> = gone.collect();
+        gone.sort_unstable();
+        gone.dedup();
+        for id in gone {
+            let dir = &self.nodes[id].dir;
+            close_trace_of_gone_node(id, self.size(), mutant, &dir.join("data"), &dir.join("trace.ndjson"))
+                .map_err(|e| ClusterError::Io(format!("node {id}'s trace could not be closed: {e}")))?;
+        }
+        Ok(killed)
     }
 }
 

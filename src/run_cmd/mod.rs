@@ -9,7 +9,8 @@
 //!
 //! Exit codes: 0 every check holds; 1 one found a violation; 3 the run
 //! could not decide (the cluster did not start or settle, the history
-//! check ran out of time, a final read got no answer); 2 usage.
+//! check ran out of time, a final read got no answer, a node process ended
+//! on its own); 2 usage.
 
 mod checks;
 mod cluster;
@@ -43,7 +44,7 @@ const FINAL_READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// Options of `raftcheck run`.
 #[derive(Args, Debug)]
 #[command(after_help = "Faults (--faults, comma-separated, in order, one per equal slot of the workload; \
-each lasts 1-3 s, then is healed):\n  \
+each lasts 1-3 s, less in a short slot, then is healed):\n  \
 kill-leader       kill -9 of the leader's process, restarted when the fault ends\n  \
 kill              the same, of a random node\n  \
 pause-leader      SIGSTOP of the leader, SIGCONT when the fault ends\n  \
@@ -58,7 +59,7 @@ write that no later put can have replaced is in the final values.\n\n\
 The output folder holds run.json (what --json prints), summary.txt, history.jsonl, history.html (on a \
 violation), and per node its data directory, trace.ndjson and log.txt.\n\n\
 Exit codes: 0 every check holds; 1 a violation; 3 undecided (the cluster did not start or settle, \
-the history check timed out, a final read got no answer); 2 usage.\n\n\
+the history check timed out, a final read got no answer, a node process ended on its own); 2 usage.\n\n\
 Examples:\n  \
 raftcheck run\n  \
 raftcheck run --seed 7 --faults kill-leader,partition,pause,slow --duration 30\n  \
@@ -70,8 +71,8 @@ pub struct RunArgs {
     /// Seconds of client workload (the faults happen during it).
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Clients running at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Clients running at once (one thread each).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     clients: u16,
     /// Operations per second, all clients together (0: as fast as they can).
     #[arg(long, default_value_t = 50.0)]
@@ -169,15 +170,24 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
+/// The longest time an option may give, in seconds (a day).
+const MAX_SECONDS: f64 = 86_400.0;
+
 /// What is wrong with the numeric options, if anything.
 fn settings_problem(args: &RunArgs) -> Option<String> {
-    let positive = |name: &str, value: f64| {
-        (!(value.is_finite() && value > 0.0)).then(|| format!("--{name} must be a positive number of seconds"))
+    let seconds = |name: &str, value: f64| {
+        (!(value.is_finite() && value > 0.0 && value <= MAX_SECONDS))
+            .then(|| format!("--{name} must be a number of seconds above 0 and at most {MAX_SECONDS}"))
     };
-    positive("duration", args.duration)
-        .or_else(|| positive("op-timeout", args.op_timeout))
-        .or_else(|| positive("lin-timeout", args.lin_timeout))
-        .or_else(|| (!(args.rate.is_finite() && args.rate >= 0.0)).then(|| "--rate must be 0 or more".to_string()))
+    let rate = args.rate;
+    seconds("duration", args.duration)
+        .or_else(|| seconds("op-timeout", args.op_timeout))
+        .or_else(|| seconds("lin-timeout", args.lin_timeout))
+        .or_else(|| {
+            (!(rate == 0.0 || (rate.is_finite() && rate >= 0.01))).then(|| {
+                "--rate must be 0 (as fast as the clients go) or at least 0.01 operations per second".to_string()
+            })
+        })
 }
 
 fn default_out(seed: u64) -> PathBuf {
@@ -268,16 +278,28 @@ fn execute(
         seed,
     };
     let duration = secs(args.duration);
-    let workload = Workload::start(cluster.client_addresses(), workload_settings, Arc::clone(&history));
+    let workload = Workload::start(cluster.client_addresses(), workload_settings, Arc::clone(&history))
+        .map_err(|e| format!("cannot start the clients: {e}"))?;
     let begun = Instant::now();
     let mut pending = plan.iter();
     let mut next = pending.next();
     let mut active: Option<Active> = None;
     let mut done: Vec<FaultRecord> = Vec::new();
     while begun.elapsed() < duration {
+        if cluster.reap_exited() > 0 {
+            let exit = cluster.unexpected_exits().last().expect("one was just noted");
+            progress.say(&format!(
+                "{:5.1} s  node {} exited on its own ({}; log {}); it is restarted when the faults heal",
+                begun.elapsed().as_secs_f64(),
+                exit.node,
+                exit.status,
+                exit.log
+            ));
+        }
         if let Some(fault) = &active {
             if Instant::now() >= fault.ends {
-                let fault = active.take().expect("checked above");
+                let mut fault = active.take().expect("checked above");
+                fault.record.length = begun.elapsed().saturating_sub(fault.record.at);
                 end_fault(&mut cluster, &fault.record).map_err(|e| e.to_string())?;
                 progress.say(&format!(
                     "{:5.1} s  healed {} of node {}",
@@ -307,10 +329,14 @@ fn execute(
         ));
         std::thread::sleep(Duration::from_millis(50));
     }
-    if let Some(fault) = active.take() {
+    if let Some(mut fault) = active.take() {
+        fault.record.length = begun.elapsed().saturating_sub(fault.record.at);
         end_fault(&mut cluster, &fault.record).map_err(|e| e.to_string())?;
         done.push(fault.record);
     }
+    // Faults whose time never came (the workload ended first, for example
+    // after a slow restart): reported, not dropped.
+    let faults_not_started: Vec<PlannedFault> = next.into_iter().chain(pending).cloned().collect();
     progress.status("stopping the clients");
     workload.stop();
     let workload_time = begun.elapsed();
@@ -324,7 +350,8 @@ fn execute(
         Some(_) => final_reads(cluster.client_addresses(), keys.len(), &history, final_process, FINAL_READ_TIMEOUT),
     };
     progress.status("stopping the nodes");
-    let killed_at_stop = cluster.stop();
+    let killed_at_stop = cluster.stop().map_err(|e| e.to_string())?;
+    let unexpected_exits = cluster.unexpected_exits().to_vec();
     let node_lives = cluster.lives();
     let trace_files = cluster.trace_files();
     drop(cluster);
@@ -361,6 +388,8 @@ fn execute(
         faults: done,
         node_lives,
         killed_at_stop,
+        unexpected_exits,
+        faults_not_started,
         history: history_check,
         traces,
         trace_text,
@@ -425,7 +454,7 @@ fn finish(report: RunReport, out: &Path, json: bool, started: Instant) -> u8 {
     let violated = history == "not-linearizable" || report.trace_verdict == Some(TraceVerdict::Invalid) || lost;
     let (code, verdict) = if violated {
         (1, "violated")
-    } else if history == "unknown" || writes_unknown || trace_unreadable {
+    } else if history == "unknown" || writes_unknown || trace_unreadable || !report.unexpected_exits.is_empty() {
         (3, "unknown")
     } else {
         (0, "ok")

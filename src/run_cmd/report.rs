@@ -4,7 +4,8 @@
 
 use crate::output::PerFile;
 use crate::run_cmd::checks::{HistoryCheck, WritesCheck};
-use crate::run_cmd::faults::FaultKind;
+use crate::run_cmd::cluster::UnexpectedExit;
+use crate::run_cmd::faults::{FaultKind, PlannedFault};
 use crate::trace_cmd::FileReport;
 use raftcheck_checker::models::kv_recorder::RecordedOp;
 use serde::{Serialize, Serializer};
@@ -129,8 +130,14 @@ pub struct RunReport {
     pub faults: Vec<FaultRecord>,
     /// Processes started per node (1 + its restarts).
     pub node_lives: Vec<usize>,
-    /// Nodes that did not stop on SIGTERM in time and were killed.
+    /// Nodes that did not stop on SIGTERM in time and were killed (the
+    /// run closed their traces).
     pub killed_at_stop: Vec<usize>,
+    /// Node processes that ended on their own (a node that failed): the run
+    /// cannot vouch for the cluster, and says so (exit 3).
+    pub unexpected_exits: Vec<UnexpectedExit>,
+    /// Planned faults whose time never came.
+    pub faults_not_started: Vec<PlannedFault>,
     pub history: HistoryCheck,
     /// The merged traces' verdict, or why the files could not be read.
     pub traces: PerFile<FileReport>,
@@ -197,7 +204,20 @@ pub fn summary(report: &RunReport, verdict: &str) -> String {
         WritesEntry::Undecided { reason, .. } => out += &format!("  writes    undecided: {reason}\n"),
     }
     if !report.killed_at_stop.is_empty() {
-        out += &format!("  note      nodes {:?} did not stop on SIGTERM and were killed\n", report.killed_at_stop);
+        out += &format!(
+            "  note      nodes {:?} did not stop on SIGTERM in time: killed, their traces closed by the run\n",
+            report.killed_at_stop
+        );
+    }
+    for exit in &report.unexpected_exits {
+        out += &format!("  EXITED    node {} ended on its own ({}): see {}\n", exit.node, exit.status, exit.log);
+    }
+    for fault in &report.faults_not_started {
+        out += &format!(
+            "  note      {} planned at {:.1} s never started: the workload ended first\n",
+            fault.kind,
+            secs(fault.at)
+        );
     }
     out += &format!("verdict: {verdict}");
     out

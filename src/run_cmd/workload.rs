@@ -36,7 +36,12 @@ impl std::str::FromStr for Mix {
         let mut mix = Mix { get: 0, put: 0, append: 0 };
         for part in text.split(',') {
             let (op, weight) = part.split_once('=').ok_or(format!("{part:?}: expected OP=WEIGHT"))?;
-            let weight: u32 = weight.trim().parse().map_err(|_| format!("{part:?}: the weight is not a number"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w| *w <= 1_000_000)
+                .ok_or(format!("{part:?}: the weight is not a number from 0 to 1000000"))?;
             match op.trim() {
                 "get" => mix.get = weight,
                 "put" => mix.put = weight,
@@ -102,12 +107,16 @@ impl Processes {
 
 impl Workload {
     /// Starts the clients on `servers` (the nodes' client addresses).
-    pub fn start(servers: Vec<String>, settings: WorkloadSettings, history: Arc<KvRecorder>) -> Workload {
+    pub fn start(
+        servers: Vec<String>,
+        settings: WorkloadSettings,
+        history: Arc<KvRecorder>,
+    ) -> std::io::Result<Workload> {
         let stop = Arc::new(AtomicBool::new(false));
         let completed = Arc::new(AtomicU64::new(0));
         let timed_out = Arc::new(AtomicU64::new(0));
         let processes = Arc::new(Processes(AtomicU64::new(0)));
-        let threads = (0..settings.clients)
+        let threads: std::io::Result<Vec<JoinHandle<()>>> = (0..settings.clients)
             .map(|index| {
                 let client = Client {
                     servers: servers.clone(),
@@ -119,13 +128,18 @@ impl Workload {
                     processes: Arc::clone(&processes),
                     rng: StdRng::seed_from_u64(settings.seed.wrapping_mul(1_000_003).wrapping_add(index as u64)),
                 };
-                std::thread::Builder::new()
-                    .name(format!("run-client-{index}"))
-                    .spawn(move || client.run())
-                    .expect("a client thread starts")
+                std::thread::Builder::new().name(format!("run-client-{index}")).spawn(move || client.run())
             })
             .collect();
-        Workload { stop, threads, completed, timed_out }
+        let workload = Workload { stop, threads: Vec::new(), completed, timed_out };
+        match threads {
+            Ok(threads) => Ok(Workload { threads, ..workload }),
+            Err(e) => {
+                // The clients that did start see the stop and end.
+                workload.stop();
+                Err(e)
+            }
+        }
     }
 
     /// Tells the clients to stop and waits for them (each finishes the
@@ -159,11 +173,15 @@ impl Client {
         let mut next = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
             if let Some(interval) = interval {
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
+                // Wait for the next slot in short naps, so that a stop is
+                // seen at once even at a slow rate.
+                while Instant::now() < next && !self.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep((next - Instant::now()).min(Duration::from_millis(50)));
                 }
-                next = next.max(now) + interval;
+                if self.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                next = next.max(Instant::now()) + interval;
             }
             let mix = self.settings.mix;
             let draw = self.rng.random_range(0..mix.get + mix.put + mix.append);

@@ -38,6 +38,9 @@ use std::time::{Duration, Instant};
 /// The limit on a client frame's length (version byte and body): 1 MiB.
 pub const MAX_CLIENT_FRAME_LEN: usize = 1 << 20;
 
+/// How long writing one answer to a client may block.
+const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How often the accepting thread looks for a stop while nobody connects.
 const ACCEPT_POLL: Duration = Duration::from_millis(20);
 
@@ -152,6 +155,10 @@ fn accept_loop(listener: TcpListener, server: Arc<KvServer>, stop: Arc<AtomicBoo
             Ok((stream, peer)) => {
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_nodelay(true);
+                // An answer is written from the server's apply path: a
+                // client that stops reading loses its connection, and never
+                // holds the server up for longer than this.
+                let _ = stream.set_write_timeout(Some(REPLY_WRITE_TIMEOUT));
                 let (Ok(reader), Ok(writer)) = (stream.try_clone(), stream.try_clone()) else { continue };
                 let server = Arc::clone(&server);
                 let Ok(thread) = std::thread::Builder::new()
@@ -213,7 +220,10 @@ fn serve_connection(mut reader: TcpStream, writer: TcpStream, server: Arc<KvServ
 fn send_reply(writer: &Mutex<TcpStream>, reply: &ClientReply) {
     if let Ok(frame) = encode_client_frame(reply) {
         let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writer.write_all(&frame);
+        if writer.write_all(&frame).is_err() {
+            // A frame cut short leaves the stream out of step: close it.
+            let _ = writer.shutdown(Shutdown::Both);
+        }
     }
 }
 
