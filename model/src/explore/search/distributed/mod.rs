@@ -130,8 +130,13 @@ fn watch_timely_panics() {
                     .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "a panic without a message".to_string());
                 let thread = std::thread::current().name().unwrap_or("timely").to_string();
+                let peer = thread.strip_prefix("timely:recv-").or_else(|| thread.strip_prefix("timely:send-"));
+                let what = match peer {
+                    Some(peer) => format!("the connection to process {peer} broke ({message})"),
+                    None => format!("{thread}: {message}"),
+                };
                 let mut fatal = FATAL.lock().unwrap_or_else(|e| e.into_inner());
-                fatal.get_or_insert(format!("{thread}: {message}"));
+                fatal.get_or_insert(what);
             } else {
                 previous(info);
             }
