@@ -489,12 +489,12 @@ fn text_report(plan: &Plan, report: &RunReport) -> String {
     }
     if let Some(c) = &plan.cluster {
         out.push_str(&format!(
-            "Distributed breadth-first search: {} process(es) of {} worker(s){}\n",
+            "Distributed breadth-first search: {} process(es) of {} worker(s); {} of the {} successors sent to their owner{}\n",
             c.processes,
             c.workers,
-            report
-                .exchange_bytes_per_state
-                .map_or(String::new(), |b| format!(", {b:.0} bytes per state sent to its owner"))
+            report.exchanged_states.unwrap_or(0),
+            report.states,
+            report.exchange_bytes_per_state.map_or(String::new(), |b| format!(", {b:.0} bytes each"))
         ));
     }
     if report.found_by_hunt {
@@ -551,6 +551,8 @@ struct ModelReport<'a> {
     /// A distributed search: the mean serialised size of a state sent to
     /// its owner.
     exchange_bytes_per_state: Option<f64>,
+    /// A distributed search: successor states sent to their owner.
+    exchanged_states: Option<usize>,
     peak_rss_bytes: Option<u64>,
     properties: Vec<PropertyReport>,
     counterexample: Option<CounterexampleReport>,
@@ -644,6 +646,7 @@ fn json_report<'a>(plan: &'a Plan, report: &RunReport) -> ModelReport<'a> {
         processes: plan.cluster.as_ref().map(|c| c.processes),
         workers: plan.cluster.as_ref().map(|c| c.workers),
         exchange_bytes_per_state: report.exchange_bytes_per_state,
+        exchanged_states: report.exchanged_states,
         peak_rss_bytes: peak_rss_bytes(),
         properties: report
             .properties

@@ -231,6 +231,8 @@ pub struct RunReport {
     /// The distributed search: the mean serialised size of a state sent
     /// to its owner.
     pub exchange_bytes_per_state: Option<f64>,
+    /// The distributed search: successor states sent to their owner.
+    pub exchanged_states: Option<usize>,
 }
 
 impl RunReport {
@@ -451,6 +453,7 @@ fn report(model: &RaftModel, outcome: Outcome<RaftModel>, elapsed: Duration, fou
         max_depth: outcome.max_depth,
         visited_bytes: outcome.visited_bytes,
         exchange_bytes_per_state: outcome.exchange_bytes_per_state,
+        exchanged_states: outcome.exchanged_states,
         found_by_hunt,
         ..r
     })
@@ -514,6 +517,7 @@ fn finish(
         hunt_elapsed: None,
         properties,
         exchange_bytes_per_state: None,
+        exchanged_states: None,
     })
 }
 

@@ -106,6 +106,9 @@ pub struct Outcome<M: Model> {
     /// The distributed search: the mean serialised size of an exchanged
     /// state (measured on the states whose fingerprint is a multiple of 64).
     pub exchange_bytes_per_state: Option<f64>,
+    /// The distributed search: successor states sent to their owner (a
+    /// worker sends a fingerprint once per level).
+    pub exchanged_states: Option<usize>,
 }
 
 /// The hasher of [`fingerprint`]: 64 bits, fixed keys, so a fingerprint
@@ -300,6 +303,7 @@ where
             stopped: self.stopped.into_inner().expect("stop reason"),
             visited_bytes,
             exchange_bytes_per_state: None,
+            exchanged_states: None,
         }
     }
 }

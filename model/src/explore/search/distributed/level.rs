@@ -39,6 +39,31 @@ use timely::dataflow::operators::{Capability, Concat, ConnectLoop, Feedback, Pro
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
+/// A worker's visited set: each state's fingerprint with its parent's.
+pub(super) type Visited = HashMap<u64, u64, BuildFingerprintHasher>;
+
+/// Fingerprints are hashes already: a map keyed by them uses them as they
+/// are.
+#[derive(Clone, Copy, Default)]
+pub(super) struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Builds [`FingerprintHasher`]s.
+pub(super) type BuildFingerprintHasher = std::hash::BuildHasherDefault<FingerprintHasher>;
+
 /// What travels round the loop, to the worker that owns it.
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) enum Transit<S> {
@@ -53,6 +78,15 @@ pub(super) enum Transit<S> {
         parent: u64,
         /// The state.
         state: S,
+    },
+    /// A worker's count of the successors it computed in a level, and of
+    /// those it sent (it sends a fingerprint once per level, and not at
+    /// all if it owns it and has visited it); to worker 0.
+    Generated {
+        /// Successors computed.
+        computed: u64,
+        /// Successors sent.
+        sent: u64,
     },
     /// A worker stopped early (deadline, memory); sent to worker 0, whose
     /// summary of the next level tells every worker to stop.
@@ -69,8 +103,11 @@ pub(super) fn route(key: u64) -> u64 {
 /// One worker's account of one level, broadcast to every worker.
 #[derive(Clone, Default, Serialize, Deserialize)]
 struct Summary {
-    /// Candidate states received (successors computed in the level above).
+    /// Successors computed in the level above (by every worker, as told
+    /// to worker 0).
     received: u64,
+    /// Of those, the ones sent to their owner.
+    sent: u64,
     /// New states among them.
     unique: u64,
     /// For each property first hit in this level on this worker: its index,
@@ -111,6 +148,8 @@ pub(super) struct Tally {
     pub discoveries: Vec<Option<(usize, u64)>>,
     /// Why the search stopped early, if it did.
     pub stopped: Option<Stop>,
+    /// Successor states sent to their owner.
+    pub sent: usize,
     /// Exchanged states measured, and their serialised bytes.
     pub measured: (u64, u64),
 }
@@ -118,7 +157,7 @@ pub(super) struct Tally {
 /// Builds the search dataflow on `worker` and runs it to its end; returns
 /// the tally and the worker's visited map (fingerprint to parent
 /// fingerprint).
-pub(super) fn search<M>(worker: &mut Worker, shared: &Shared<M>) -> (Tally, Rc<RefCell<HashMap<u64, u64>>>)
+pub(super) fn search<M>(worker: &mut Worker, shared: &Shared<M>) -> (Tally, Rc<RefCell<Visited>>)
 where
     M: Model + Send + Sync + 'static,
     M::State: Clone + Hash + Send + Serialize + for<'a> Deserialize<'a> + 'static,
@@ -126,7 +165,7 @@ where
     let model = &shared.model;
     let properties = model.properties();
     let count = properties.len();
-    let visited: Rc<RefCell<HashMap<u64, u64>>> = Rc::default();
+    let visited: Rc<RefCell<Visited>> = Rc::default();
     let tally = Rc::new(RefCell::new(Tally { discoveries: vec![None; count], ..Tally::default() }));
     // The properties found so far (bit i: property i), as of the last level
     // merged: `Own` skips them.
@@ -140,6 +179,7 @@ where
     } else {
         Vec::new()
     };
+    let (me, peers) = (worker.index() as u64, worker.peers());
     let reporter = shared.progress.filter(|_| first && shared.reports);
     worker.dataflow::<u64, _, _>(|scope| {
         let (handle, cycle) = scope.feedback::<Vec<Transit<M::State>>>(1);
@@ -151,7 +191,7 @@ where
             transit.unary_frontier::<CapacityContainerBuilder<Vec<Owned<M::State>>>, _, _, _>(
                 Exchange::new(|t: &Transit<M::State>| match t {
                     Transit::State { key, .. } => route(*key),
-                    Transit::Halt(_) => 0,
+                    Transit::Halt(_) | Transit::Generated { .. } => 0,
                 }),
                 "Own",
                 move |_, _| {
@@ -179,7 +219,8 @@ where
                             let mut hits: Vec<Option<(Vec<u32>, u64)>> = vec![None; properties.len()];
                             // The level's new states, each the first of its
                             // fingerprint in breadth-first order.
-                            let mut firsts: HashMap<u64, (Vec<u32>, u64, M::State)> = HashMap::new();
+                            let mut firsts: HashMap<u64, (Vec<u32>, u64, M::State), BuildFingerprintHasher> =
+                                HashMap::default();
                             for item in batch {
                                 let (key, order, parent, state) = match item {
                                     Transit::State { key, order, parent, state } => (key, order, parent, state),
@@ -187,10 +228,12 @@ where
                                         summary.halt = Some(summary.halt.map_or(stop, |h| h.min(stop)));
                                         continue;
                                     }
+                                    Transit::Generated { computed, sent } => {
+                                        summary.received += computed;
+                                        summary.sent += sent;
+                                        continue;
+                                    }
                                 };
-                                if time > 0 {
-                                    summary.received += 1;
-                                }
                                 if visited.contains_key(&key) {
                                     continue;
                                 }
@@ -242,6 +285,7 @@ where
         let expanded = {
             let (model, tally, found, activity) =
                 (shared.model.clone(), tally.clone(), found.clone(), shared.activity.clone());
+            let visited = visited.clone();
             let (limits, started, canonical) = (shared.limits.clone(), shared.started, shared.canonical);
             let expectations: Vec<Expectation> = properties.iter().map(|p| p.expectation.clone()).collect();
             new_states.binary_frontier::<_, CapacityContainerBuilder<Vec<Transit<M::State>>>, _, _, _, _>(
@@ -316,6 +360,15 @@ where
                             }
                             let mut session = output.session(&cap);
                             let mut measured = (0u64, 0u64);
+                            // In breadth-first order, each fingerprint is
+                            // first generated at its least place: the
+                            // later ones need not be sent.
+                            let mut level = level;
+                            level.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+                            let mut sent: std::collections::HashSet<u64, BuildFingerprintHasher> =
+                                std::collections::HashSet::default();
+                            let (mut computed, mut sent_count) = (0u64, 0u64);
+                            let peers = peers as u64;
                             for (n, (parent, order, state)) in level.iter().enumerate() {
                                 if n % 1024 == 0 {
                                     activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -349,6 +402,12 @@ where
                                         Some(canonical) => canonical(&next),
                                         None => super::super::fingerprint(&next),
                                     };
+                                    computed += 1;
+                                    let owned_here = route(key) % peers == me;
+                                    if !sent.insert(key) || (owned_here && visited.borrow().contains_key(&key)) {
+                                        continue;
+                                    }
+                                    sent_count += 1;
                                     let message = Transit::State { key, order: place, parent: *parent, state: next };
                                     // A sample of the states, chosen by fingerprint.
                                     if key % 64 == 0 {
@@ -357,6 +416,11 @@ where
                                     }
                                     session.give(message);
                                 }
+                            }
+                            // Nothing is sent for a level that computed
+                            // nothing, so that the loop can run dry.
+                            if computed > 0 {
+                                session.give(Transit::Generated { computed, sent: sent_count });
                             }
                             let mut t = tally.borrow_mut();
                             t.measured.0 += measured.0;
@@ -382,6 +446,7 @@ fn merge(tally: &mut Tally, expectations: &[Expectation], limits: &Limits, time:
     let mut halt: Option<Stop> = None;
     for s in &summaries {
         tally.states += s.received as usize;
+        tally.sent += s.sent as usize;
         unique += s.unique as usize;
         if let Some(h) = s.halt {
             halt = Some(halt.map_or(h, |x| x.min(h)));
@@ -417,7 +482,7 @@ fn merge(tally: &mut Tally, expectations: &[Expectation], limits: &Limits, time:
         return false;
     }
     if unique == 0 {
-        return true;
+        return false;
     }
     if limits.max_depth.is_some_and(|d| depth >= d) {
         tally.stopped = Some(Stop::Depth);

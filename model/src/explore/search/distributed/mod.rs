@@ -273,6 +273,7 @@ where
         max_depth: tally.max_depth,
         stopped: tally.stopped,
         visited_bytes: 0,
+        exchanged_states: Some(tally.sent),
         exchange_bytes_per_state: (measured > 0).then(|| bytes as f64 / measured as f64),
     }))
 }

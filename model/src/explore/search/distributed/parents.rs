@@ -4,7 +4,7 @@
 //! is rebuilt by re-running the model from the initial state, at each step
 //! taking the action whose successor has the next fingerprint.
 
-use super::level::route;
+use super::level::{route, Visited};
 use super::Shared;
 use crate::explore::search::Path;
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ type Answer = (u32, u64, Option<u64>);
 /// if a parent was missing.
 pub(super) fn walk_back(
     worker: &mut Worker,
-    visited: Rc<RefCell<HashMap<u64, u64>>>,
+    visited: Rc<RefCell<Visited>>,
     wanted: &[(u32, u64)],
     init_key: u64,
 ) -> Vec<Option<Vec<u64>>> {
