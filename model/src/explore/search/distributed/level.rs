@@ -495,3 +495,58 @@ fn merge(tally: &mut Tally, expectations: &[Expectation], limits: &Limits, time:
     tally.max_depth = depth + 1;
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(received: u64, unique: u64, hits: Vec<(u8, Vec<u32>, u64)>) -> Summary {
+        Summary { received, sent: received, unique, hits, halt: None }
+    }
+
+    fn no_limits() -> Limits {
+        Limits { deadline: None, memory_budget: None, max_depth: None, max_states: None, cancel: None }
+    }
+
+    /// Property 0 is `always`, property 1 `sometimes`.
+    const EXPECTATIONS: [Expectation; 2] = [Expectation::Always, Expectation::Sometimes];
+
+    #[test]
+    fn a_violation_stops_the_search_at_its_level_with_the_first_state_in_breadth_first_order() {
+        let mut tally = Tally { discoveries: vec![None; 2], ..Tally::default() };
+        assert!(merge(&mut tally, &EXPECTATIONS, &no_limits(), 0, vec![summary(0, 1, vec![])]));
+        assert_eq!(tally.max_depth, 1);
+        let level_1 = vec![summary(3, 2, vec![(1, vec![2], 70)]), summary(2, 1, vec![(1, vec![0], 90)])];
+        assert!(merge(&mut tally, &EXPECTATIONS, &no_limits(), 1, level_1), "a sometimes goal does not stop it");
+        assert_eq!(tally.discoveries[1], Some((1, 90)), "the first in breadth-first order, not the least key");
+        let level_2 = vec![summary(4, 3, vec![(0, vec![1, 5], 11)]), summary(4, 2, vec![(0, vec![0, 7], 99)])];
+        assert!(!merge(&mut tally, &EXPECTATIONS, &no_limits(), 2, level_2));
+        assert_eq!(tally.discoveries[0], Some((2, 99)));
+        assert_eq!((tally.states, tally.unique, tally.max_depth, tally.stopped), (13, 9, 2, None));
+    }
+
+    #[test]
+    fn a_halt_or_a_bound_stops_every_worker_alike_and_an_empty_level_ends_the_search() {
+        let mut tally = Tally { discoveries: vec![None; 2], ..Tally::default() };
+        let halted = Summary { halt: Some(Stop::Timeout), ..summary(5, 5, vec![]) };
+        assert!(!merge(&mut tally, &EXPECTATIONS, &no_limits(), 3, vec![summary(1, 1, vec![]), halted]));
+        assert_eq!(tally.stopped, Some(Stop::Timeout));
+        let bounded = Limits { max_depth: Some(2), ..no_limits() };
+        let mut tally = Tally { discoveries: vec![None; 2], ..Tally::default() };
+        assert!(merge(&mut tally, &EXPECTATIONS, &bounded, 1, vec![summary(1, 1, vec![])]));
+        assert!(!merge(&mut tally, &EXPECTATIONS, &bounded, 2, vec![summary(1, 1, vec![])]));
+        assert_eq!((tally.stopped, tally.max_depth), (Some(Stop::Depth), 2));
+        let mut tally = Tally { discoveries: vec![None; 2], ..Tally::default() };
+        assert!(!merge(&mut tally, &EXPECTATIONS, &bounded, 1, vec![summary(4, 0, vec![])]));
+        assert_eq!((tally.stopped, tally.states), (None, 4), "complete: nothing new in the level");
+    }
+
+    #[test]
+    fn routing_spreads_consecutive_fingerprints_over_the_workers() {
+        let mut counts = [0usize; 3];
+        for key in 0..3000u64 {
+            counts[(route(key) % 3) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+    }
+}
