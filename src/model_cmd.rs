@@ -25,7 +25,8 @@ use std::time::Duration;
 (counterexample printed, also when the core panics or breaks a node invariant) or a reachability goal was \
 never reached; 3 incomplete (timeout, memory budget, or a bug hunt that found nothing) with nothing found; \
 2 usage error.\n\nExamples:\n  raftcheck model --config ci\n  raftcheck model --config m8 --mutant m8\n  \
-raftcheck model --config deep --strategy sim --timeout 5m --seed 42")]
+raftcheck model --config deep --strategy sim --timeout 5m --seed 42\n  \
+raftcheck model --config default --processes 2 --process 0 --hostfile hosts   (and --process 1 on the other)")]
 pub struct ModelArgs {
     /// Named configuration to start from (see --list-configs); `default`
     /// if not given. Explicit bound options below override its values, and

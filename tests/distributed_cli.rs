@@ -149,11 +149,16 @@ fn two_processes_find_the_shortest_counterexamples_of_m8_and_m2() {
 fn a_killed_peer_ends_the_other_process_with_exit_3() {
     let dir = folder("killed");
     let hosts = hostfile(&dir, 2);
-    // `default` runs far longer than the two seconds before the kill.
-    let args = ["--config", "default", "--quiet", "--peer-timeout", "30s"];
+    // `default` runs for minutes; process 1 is killed once process 0's
+    // progress lines show that the search is under way.
+    let args = ["--config", "default", "--peer-timeout", "30s"];
     let mut p1 = start(&dir, &args, 2, 1, &hosts);
     let p0 = start(&dir, &args, 2, 0, &hosts);
-    std::thread::sleep(Duration::from_secs(2));
+    let started = Instant::now();
+    while !std::fs::read_to_string(&p0.stderr).unwrap_or_default().contains("generated") {
+        assert!(started.elapsed() < Duration::from_secs(60), "the search did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     p1.child.kill().expect("SIGKILL process 1");
     let e0 = p0.finish(Duration::from_secs(20));
     assert_eq!(e0.code, Some(3), "{}", e0.stderr);
