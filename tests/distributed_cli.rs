@@ -218,3 +218,16 @@ fn one_process_of_three_workers_counts_as_bfs() {
     assert_eq!(d["unique_states"], bfs["unique_states"]);
     assert_eq!(d["total_states"], bfs["total_states"]);
 }
+
+#[test]
+fn a_peer_running_another_scope_is_refused_by_both_with_exit_2() {
+    let dir = folder("mismatch");
+    let hosts = hostfile(&dir, 2);
+    let p1 = start(&dir, &["--config", "m2", "--quiet", "--peer-timeout", "20s"], 2, 1, &hosts);
+    let p0 = start(&dir, &["--config", "ci", "--quiet", "--peer-timeout", "20s"], 2, 0, &hosts);
+    for ended in [p0.finish(Duration::from_secs(30)), p1.finish(Duration::from_secs(30))] {
+        assert_eq!(ended.code, Some(2), "{}", ended.stderr);
+        assert!(ended.stderr.contains("runs a different search"), "{}", ended.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -199,12 +199,13 @@ pub(super) fn connect_all(
                 let Ok(Some(hello)) = Hello::read(&mut stream) else { continue };
                 let peer = hello.process as usize;
                 let Some(k) = waiting.iter().position(|&p| p == peer) else { continue };
+                // Answer before checking, so that both sides see a mismatch.
+                me.write(&mut stream).map_err(|e| handshake(peer, e))?;
                 check(hello, me, peer).map_err(|what| ConnectError::Mismatch {
                     peer,
                     address: addresses[peer].clone(),
                     what,
                 })?;
-                me.write(&mut stream).map_err(|e| handshake(peer, e))?;
                 waiting.remove(k);
                 streams[peer] = Some(stream);
             }
