@@ -10,6 +10,7 @@
 
 mod kv_cmd;
 mod lin_cmd;
+mod model_cluster;
 mod model_cmd;
 mod mutants_cmd;
 mod node_cmd;

@@ -3,6 +3,7 @@
 //! Arguments are parsed into [`ModelArgs`], validated into bounds and run
 //! options before any work, then the report is printed as text or JSON.
 
+use crate::model_cluster::{ClusterArgs, ClusterArgsError};
 use crate::output::{self, outln, Envelope};
 use crate::units::{parse_duration, parse_size, peak_rss_bytes};
 use clap::parser::ValueSource;
@@ -12,6 +13,7 @@ use raftcheck_model::explore::bounds::{Bounds, Heartbeats, NetworkKind, OutOfBou
 use raftcheck_model::explore::configs;
 use raftcheck_model::explore::describe;
 use raftcheck_model::explore::run::{self, Engine, Progress, RunOptions, RunReport, Status, Strategy, Trace, Verdict};
+use raftcheck_model::explore::search::distributed::Cluster;
 use raftcheck_model::explore::search::visited::omission_probability;
 use serde::Serialize;
 use std::time::Duration;
@@ -23,7 +25,8 @@ use std::time::Duration;
 (counterexample printed, also when the core panics or breaks a node invariant) or a reachability goal was \
 never reached; 3 incomplete (timeout, memory budget, or a bug hunt that found nothing) with nothing found; \
 2 usage error.\n\nExamples:\n  raftcheck model --config ci\n  raftcheck model --config m8 --mutant m8\n  \
-raftcheck model --config deep --strategy sim --timeout 5m --seed 42")]
+raftcheck model --config deep --strategy sim --timeout 5m --seed 42\n  \
+raftcheck model --config default --processes 2 --process 0 --hostfile hosts   (and --process 1 on the other)")]
 pub struct ModelArgs {
     /// Named configuration to start from (see --list-configs); `default`
     /// if not given. Explicit bound options below override its values, and
@@ -38,6 +41,8 @@ pub struct ModelArgs {
     list_mutants: bool,
     #[command(flatten)]
     bounds: BoundArgs,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Re-introduce one classic bug: its id (m8) or name (figure-8-commit).
     #[arg(long)]
     mutant: Option<Mutant>,
@@ -190,6 +195,10 @@ enum PlanError {
     TooManyThreads,
     #[error("--engine stateright runs --strategy dfs, bfs or sim only")]
     EngineStrategy,
+    #[error(transparent)]
+    Cluster(#[from] ClusterArgsError),
+    #[error("a distributed search (--processes) is breadth-first: --strategy bfs (or none), our engine, no --explore; --workers sets its threads, not --threads")]
+    DistributedOptions,
 }
 
 /// An `--explore` address that cannot be served.
@@ -211,6 +220,8 @@ struct Plan {
     overrides: Vec<String>,
     bounds: Bounds,
     options: RunOptions,
+    /// The distributed search this process takes part in, if one.
+    cluster: Option<Cluster>,
 }
 
 /// The bound options given on the command line, as typed (`--servers 5`),
@@ -275,9 +286,20 @@ impl ModelArgs {
         if self.engine == Engine::Stateright && matches!(self.strategy, Strategy::Auto | Strategy::Hunt) {
             return Err(PlanError::EngineStrategy);
         }
-        let progress: Option<fn(&Progress)> = if self.quiet { None } else { Some(print_progress) };
+        let mut cluster = self.cluster.cluster()?;
+        let distributed_ok = matches!(self.strategy, Strategy::Auto | Strategy::Bfs)
+            && self.engine == Engine::Own
+            && self.explore.is_none()
+            && self.threads.is_none();
+        if cluster.is_some() && !distributed_ok {
+            return Err(PlanError::DistributedOptions);
+        }
+        let reports = cluster.as_ref().is_none_or(|c| c.process == 0);
+        let progress: Option<fn(&Progress)> = if self.quiet || !reports { None } else { Some(print_progress) };
+        let strategy = if cluster.is_some() { Strategy::Bfs } else { self.strategy };
+        let threads = cluster.as_ref().map_or(threads, |c| c.processes * c.workers);
         let options = RunOptions {
-            strategy: self.strategy,
+            strategy,
             engine: self.engine,
             threads,
             timeout,
@@ -288,7 +310,16 @@ impl ModelArgs {
             symmetry: !self.no_symmetry,
             progress,
         };
-        Ok(Plan { config_name: named.name.to_string(), overrides: explicit_bounds(matches), bounds: b, options })
+        if let Some(c) = cluster.as_mut() {
+            c.scope = run::scope_fingerprint(&b, &options);
+        }
+        Ok(Plan {
+            config_name: named.name.to_string(),
+            overrides: explicit_bounds(matches),
+            bounds: b,
+            options,
+            cluster,
+        })
     }
 }
 
@@ -348,16 +379,37 @@ pub fn run(args: ModelArgs, matches: &ArgMatches) -> u8 {
         eprintln!("raftcheck model: Explorer for config {} at http://{address}/ (Ctrl-C to stop)", plan.config_name);
         run::serve_explorer(&plan.bounds, address);
     }
-    if !args.quiet {
+    let reports = plan.cluster.as_ref().is_none_or(|c| c.process == 0);
+    if !args.quiet && reports {
         eprintln!(
-            "raftcheck model: {} ({}), strategy {}, {} thread(s)",
+            "raftcheck model: {} ({}), strategy {}{}",
             scope_origin(&plan),
             plan.bounds.summary(),
             plan.options.strategy,
-            plan.options.threads
+            match &plan.cluster {
+                Some(c) => format!(", distributed: {} process(es) of {} worker(s)", c.processes, c.workers),
+                None => format!(", {} thread(s)", plan.options.threads),
+            }
         );
     }
-    let report = run::run(&plan.bounds, &plan.options);
+    let report = match &plan.cluster {
+        None => run::run(&plan.bounds, &plan.options),
+        Some(cluster) => match run::run_distributed(&plan.bounds, &plan.options, cluster) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("raftcheck model: process {} of {}: {e}", cluster.process, cluster.processes);
+                return if e.is_input_error() { 2 } else { 3 };
+            }
+        },
+    };
+    let code = match report.verdict {
+        Verdict::Ok => 0,
+        Verdict::Violated => 1,
+        Verdict::Incomplete => 3,
+    };
+    if !reports {
+        return code;
+    }
     if let (Some(path), Some(cx)) = (&args.replay_out, report.counterexample()) {
         let trace = cx.path.as_ref().expect("a violated property has a path");
         let model = raftcheck_model::explore::model::RaftModel::new(plan.bounds.clone());
@@ -368,11 +420,6 @@ pub fn run(args: ModelArgs, matches: &ArgMatches) -> u8 {
             return 2;
         }
     }
-    let code = match report.verdict {
-        Verdict::Ok => 0,
-        Verdict::Violated => 1,
-        Verdict::Incomplete => 3,
-    };
     if args.json {
         Envelope::new(report.verdict.name(), code, report.elapsed, json_report(&plan, &report)).print();
     } else {
@@ -441,6 +488,16 @@ fn text_report(plan: &Plan, report: &RunReport) -> String {
             omission_probability(report.unique_states)
         ));
     }
+    if let Some(c) = &plan.cluster {
+        out.push_str(&format!(
+            "Distributed breadth-first search: {} process(es) of {} worker(s); {} of the {} successors sent to their owner{}\n",
+            c.processes,
+            c.workers,
+            report.exchanged_states.unwrap_or(0),
+            report.states,
+            report.exchange_bytes_per_state.map_or(String::new(), |b| format!(", {b:.0} bytes each"))
+        ));
+    }
     if report.found_by_hunt {
         out.push_str("Found by the bug hunt (breadth-first search and random walks) before the exhaustive search.\n");
     }
@@ -489,6 +546,14 @@ struct ModelReport<'a> {
     max_depth: usize,
     /// How long the bug hunt before the exhaustive search took (auto).
     hunt_ms: Option<f64>,
+    /// A distributed search: its processes and workers per process.
+    processes: Option<usize>,
+    workers: Option<usize>,
+    /// A distributed search: the mean serialised size of a state sent to
+    /// its owner.
+    exchange_bytes_per_state: Option<f64>,
+    /// A distributed search: successor states sent to their owner.
+    exchanged_states: Option<usize>,
     peak_rss_bytes: Option<u64>,
     properties: Vec<PropertyReport>,
     counterexample: Option<CounterexampleReport>,
@@ -579,6 +644,10 @@ fn json_report<'a>(plan: &'a Plan, report: &RunReport) -> ModelReport<'a> {
         total_states: report.states,
         max_depth: report.max_depth,
         hunt_ms: report.hunt_elapsed.map(output::ms),
+        processes: plan.cluster.as_ref().map(|c| c.processes),
+        workers: plan.cluster.as_ref().map(|c| c.workers),
+        exchange_bytes_per_state: report.exchange_bytes_per_state,
+        exchanged_states: report.exchanged_states,
         peak_rss_bytes: peak_rss_bytes(),
         properties: report
             .properties

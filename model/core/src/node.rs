@@ -158,7 +158,7 @@ impl Config {
 }
 
 /// A server's role and the volatile state only that role has.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Role {
     /// Follows whoever leads the current term.
     Follower,
@@ -281,7 +281,7 @@ impl std::error::Error for RestoreError {}
 
 /// One Raft server. Owns no threads, clocks, sockets or files: everything it
 /// wants done is returned by [`Node::step`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Node<C, D> {
     pub(crate) id: NodeId,
     /// Latest term seen (persistent).

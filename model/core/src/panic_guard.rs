@@ -30,6 +30,12 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     result.map_err(|payload| Panicked(panic_message(payload)))
 }
 
+/// Whether this thread is running guarded code now: a panic hook can tell
+/// expected panics (results of [`guarded`]) from real ones.
+pub fn in_guarded_code() -> bool {
+    GUARDED.with(Cell::get)
+}
+
 /// A panic caught by [`guarded`], with its message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

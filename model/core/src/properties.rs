@@ -39,6 +39,7 @@
 use crate::io::Output;
 use crate::node::{Config, Node};
 use crate::types::{Command, Index, NodeId, SnapshotData, Term};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How the properties see a cluster: `size()` servers, each running a node
@@ -79,7 +80,7 @@ impl<C, D> SnapshotContents<C, D> for Opaque {
 
 /// The safety properties, in the order in which a state breaking several is
 /// reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Safety {
     /// §5.2: at most one leader per term, over the whole history.
     ElectionSafety,
@@ -152,7 +153,7 @@ impl Safety {
 /// How a safety property was broken: the property, the nodes involved, the
 /// term or index where it shows (where there is one), and all of it in
 /// words (`Display`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Breach {
     /// The property broken.
     pub property: Safety,
@@ -267,7 +268,7 @@ const CRASHED: u8 = 8;
 /// What a node's service has applied, rebuilt from the node's
 /// [`Output::ApplyCommand`] and [`Output::ApplySnapshot`] outputs (not from
 /// its log). Volatile: a restarted service starts from the node's snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ServiceState<C> {
     /// The index the known commands start after (0 unless an opaque
     /// snapshot was installed).
@@ -305,7 +306,7 @@ impl<C: Command> ServiceState<C> {
 
 /// The history-dependent facts that no single state shows. Each is set by
 /// the step that broke (or witnessed) it and never cleared.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct History<C> {
     /// `leaders[t]`: the node seen as leader in term `t`, if any.
     pub leaders: Vec<Option<NodeId>>,

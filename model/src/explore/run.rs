@@ -6,6 +6,7 @@ use crate::explore::action::Action;
 use crate::explore::bounds::Bounds;
 use crate::explore::model::RaftModel;
 use crate::explore::novelty_cell;
+use crate::explore::search::distributed::{distributed_bfs, Cluster, DistributedError};
 use crate::explore::search::{self, Limits, Outcome, Stop};
 use crate::explore::state::ClusterState;
 use crate::explore::symmetry;
@@ -227,6 +228,11 @@ pub struct RunReport {
     pub hunt_elapsed: Option<Duration>,
     /// Each property, in the model's order.
     pub properties: Vec<PropertyReport>,
+    /// The distributed search: the mean serialised size of a state sent
+    /// to its owner.
+    pub exchange_bytes_per_state: Option<f64>,
+    /// The distributed search: successor states sent to their owner.
+    pub exchanged_states: Option<usize>,
 }
 
 impl RunReport {
@@ -287,6 +293,37 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
         }
     };
     RunReport { hunt_elapsed, ..report(&model, outcome, started.elapsed(), found_by_hunt) }
+}
+
+/// Explores `bounds` breadth-first across the processes of `cluster`
+/// (see [`search::distributed`]); `options` give the symmetry reduction,
+/// the timeout and memory budget (per process) and the progress callback.
+/// Every process gets the same report; the caller prints process 0's.
+pub fn run_distributed(
+    bounds: &Bounds,
+    options: &RunOptions,
+    cluster: &Cluster,
+) -> Result<RunReport, DistributedError> {
+    let model = RaftModel::new(bounds.clone());
+    let started = Instant::now();
+    let limits = Limits {
+        deadline: options.timeout.map(|t| started + t),
+        memory_budget: options.memory_budget,
+        max_depth: None,
+        max_states: options.max_states,
+        cancel: None,
+    };
+    let canonical: Option<fn(&ClusterState) -> u64> =
+        options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64);
+    let outcome = distributed_bfs(model.clone(), canonical, limits, options.progress, cluster)?;
+    Ok(report(&model, outcome, started.elapsed(), false))
+}
+
+/// A fingerprint of what a distributed search explores (the bounds, with
+/// the mutant, and whether symmetry is reduced), for its processes to
+/// check that they all explore the same thing.
+pub fn scope_fingerprint(bounds: &Bounds, options: &RunOptions) -> u64 {
+    search::fingerprint(&format!("{bounds:?} symmetry={}", options.symmetry))
 }
 
 /// The hunt's walks tell the model's actions apart by kind.
@@ -415,6 +452,8 @@ fn report(model: &RaftModel, outcome: Outcome<RaftModel>, elapsed: Duration, fou
         unique_states: outcome.unique_states,
         max_depth: outcome.max_depth,
         visited_bytes: outcome.visited_bytes,
+        exchange_bytes_per_state: outcome.exchange_bytes_per_state,
+        exchanged_states: outcome.exchanged_states,
         found_by_hunt,
         ..r
     })
@@ -477,6 +516,8 @@ fn finish(
         found_by_hunt: false,
         hunt_elapsed: None,
         properties,
+        exchange_bytes_per_state: None,
+        exchanged_states: None,
     })
 }
 

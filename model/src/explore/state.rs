@@ -6,6 +6,7 @@ use raftcheck_core::io::Message;
 use raftcheck_core::node::{Node, PersistentState};
 use raftcheck_core::properties::{ClusterView, History, ServiceState, SnapshotContents};
 use raftcheck_core::types::NodeId;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A client value. The model proposes `1, 2, ...`, so every proposal is
@@ -36,7 +37,7 @@ impl SnapshotContents<Value, Applied> for AppliedValues {
 
 /// One server: running or down, what it last persisted, and what its
 /// service has applied.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Server {
     /// The running node, or `None` while crashed.
     pub node: Option<ModelNode>,
@@ -51,7 +52,7 @@ pub struct Server {
 }
 
 /// A message in flight on the directed link `from -> to`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Envelope {
     /// The sender.
     pub from: NodeId,
@@ -63,7 +64,7 @@ pub struct Envelope {
 
 /// The whole cluster. Servers are behind `Arc` so that a step copies only
 /// the server it changes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterState {
     /// The servers, by id.
     pub servers: Vec<Arc<Server>>,

@@ -12,6 +12,7 @@
 
 mod bfs;
 mod dfs;
+pub mod distributed;
 pub mod visited;
 mod walk;
 
@@ -69,7 +70,7 @@ pub struct Limits {
 }
 
 /// Why a search stopped before it was complete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Stop {
     /// The deadline passed.
     Timeout,
@@ -102,6 +103,12 @@ pub struct Outcome<M: Model> {
     pub stopped: Option<Stop>,
     /// Bytes taken by the visited set at the end.
     pub visited_bytes: usize,
+    /// The distributed search: the mean serialised size of an exchanged
+    /// state (measured on the states whose fingerprint is a multiple of 64).
+    pub exchange_bytes_per_state: Option<f64>,
+    /// The distributed search: successor states sent to their owner (a
+    /// worker sends a fingerprint once per level).
+    pub exchanged_states: Option<usize>,
 }
 
 /// The hasher of [`fingerprint`]: 64 bits, fixed keys, so a fingerprint
@@ -295,6 +302,8 @@ where
             max_depth: self.max_depth.into_inner(),
             stopped: self.stopped.into_inner().expect("stop reason"),
             visited_bytes,
+            exchange_bytes_per_state: None,
+            exchanged_states: None,
         }
     }
 }
