@@ -242,20 +242,29 @@ impl RunReport {
     }
 }
 
-/// Explores `bounds` with `options` and reports.
-pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
-    let model = RaftModel::new(bounds.clone());
-    let started = Instant::now();
-    let deadline = options.timeout.map(|t| started + t);
-    let limits = |deadline| Limits {
+/// The search limits `options` set, with `deadline`.
+fn limits_of(options: &RunOptions, deadline: Option<Instant>) -> Limits {
+    Limits {
         deadline,
         memory_budget: options.memory_budget,
         max_depth: None,
         max_states: options.max_states,
         cancel: None,
-    };
-    let canonical: Option<fn(&ClusterState) -> u64> =
-        options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64);
+    }
+}
+
+/// The symmetry class fingerprint, when `options` reduce symmetry.
+fn canonical_of(options: &RunOptions) -> Option<fn(&ClusterState) -> u64> {
+    options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64)
+}
+
+/// Explores `bounds` with `options` and reports.
+pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
+    let model = RaftModel::new(bounds.clone());
+    let started = Instant::now();
+    let deadline = options.timeout.map(|t| started + t);
+    let limits = |deadline| limits_of(options, deadline);
+    let canonical = canonical_of(options);
     let progress = options.progress;
     if options.engine == Engine::Stateright {
         return run_stateright(&model, options, started);
@@ -306,16 +315,8 @@ pub fn run_distributed(
 ) -> Result<RunReport, DistributedError> {
     let model = RaftModel::new(bounds.clone());
     let started = Instant::now();
-    let limits = Limits {
-        deadline: options.timeout.map(|t| started + t),
-        memory_budget: options.memory_budget,
-        max_depth: None,
-        max_states: options.max_states,
-        cancel: None,
-    };
-    let canonical: Option<fn(&ClusterState) -> u64> =
-        options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64);
-    let outcome = distributed_bfs(model.clone(), canonical, limits, options.progress, cluster)?;
+    let limits = limits_of(options, options.timeout.map(|t| started + t));
+    let outcome = distributed_bfs(model.clone(), canonical_of(options), limits, options.progress, cluster)?;
     Ok(report(&model, outcome, started.elapsed(), false))
 }
 
