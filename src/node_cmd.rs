@@ -4,9 +4,7 @@
 //! and exits 0; a bad configuration or data directory exits 2 at start.
 
 use clap::Args;
-use raftcheck_core::Mutant;
-use raftcheck_impl::kv::KvMutant;
-use raftcheck_impl::node::{ClusterNode, NodeConfig};
+use raftcheck_impl::node::{parse_mutant, ClusterNode, NodeConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::ToSocketAddrs;
@@ -153,13 +151,7 @@ fn config(args: NodeArgs) -> Result<NodeConfig, String> {
     let mutant = args.mutant.or(file.mutant);
     let (mutant, kv_mutant) = match mutant {
         None => (None, None),
-        Some(name) => match name.parse::<Mutant>() {
-            Ok(m) => (Some(m), None),
-            Err(_) => match name.parse::<KvMutant>() {
-                Ok(m) => (None, Some(m)),
-                Err(e) => return Err(e.to_string()),
-            },
-        },
+        Some(name) => parse_mutant(&name)?,
     };
     let id = args.id.or(file.id).ok_or_else(|| missing("id"))?;
     let config = NodeConfig {

@@ -72,6 +72,16 @@ impl NodeConfig {
     }
 }
 
+/// Reads a seeded bug's id or name (`raftcheck mutants` lists them): one
+/// of the Raft core's or one of the key/value service's.
+pub fn parse_mutant(name: &str) -> Result<(Option<Mutant>, Option<KvMutant>), String> {
+    match (name.parse::<Mutant>(), name.parse::<KvMutant>()) {
+        (Ok(core), _) => Ok((Some(core), None)),
+        (_, Ok(service)) => Ok((None, Some(service))),
+        (Err(e), Err(_)) => Err(e.to_string()),
+    }
+}
+
 /// Why a node did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -154,11 +164,6 @@ impl ClusterNode {
         let clients = ClientListener::serve(client_socket, Arc::clone(&server))
             .map_err(|source| NodeError::Bind { address: config.client.clone(), source })?;
         Ok(ClusterNode { server, peers, clients, trace })
-    }
-
-    /// The KV server.
-    pub fn server(&self) -> &KvServer {
-        &self.server
     }
 
     /// The address the peers' messages arrive on.

@@ -9,10 +9,9 @@
 //! the run even if the run itself is killed; dropping the [`Cluster`] kills
 //! and reaps every node process it started.
 
-use raftcheck_core::Mutant;
 use raftcheck_impl::kv::tcp::{node_status, NodeStatus};
 use raftcheck_impl::net::proxy::{LinkMode, Proxy};
-use raftcheck_impl::node::close_trace_of_gone_node;
+use raftcheck_impl::node::{close_trace_of_gone_node, parse_mutant};
 use rand::{Rng, SeedableRng};
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -388,6 +387,9 @@ impl Cluster {
     /// killed. A node that ends with a failure is noted as an unexpected
     /// exit.
     pub fn stop(&mut self) -> Result<Vec<usize>, ClusterError> {
+        // Exits before this point were restarted by a heal, whose start
+        // closed the trace of the life that ended.
+        let exits_before = self.exits.len();
         self.reap_exited();
         for id in 0..self.size() {
             if self.nodes[id].paused {
@@ -420,8 +422,8 @@ impl Cluster {
         }
         // Every trace ends closed: those the nodes could not close, the run
         // closes as their next start would have.
-        let mutant = self.settings.mutant.as_deref().and_then(|m| m.parse::<Mutant>().ok());
-        let gone = killed.iter().copied().chain(self.exits.iter().map(|e| e.node));
+        let mutant = self.settings.mutant.as_deref().and_then(|m| parse_mutant(m).ok()).and_then(|(core, _)| core);
+        let gone = killed.iter().copied().chain(self.exits[exits_before..].iter().map(|e| e.node));
         let mut gone: Vec<usize> = gone.collect();
         gone.sort_unstable();
         gone.dedup();

@@ -141,8 +141,8 @@ pub fn run(args: RunArgs) -> u8 {
         }
     };
     if let Some(name) = &args.mutant {
-        if name.parse::<raftcheck_core::Mutant>().is_err() && name.parse::<raftcheck_impl::kv::KvMutant>().is_err() {
-            eprintln!("raftcheck run: unknown mutant {name:?} (raftcheck mutants lists them)");
+        if let Err(e) = raftcheck_impl::node::parse_mutant(name) {
+            eprintln!("raftcheck run: {e} (raftcheck mutants lists them)");
             return 2;
         }
     }
@@ -151,7 +151,7 @@ pub fn run(args: RunArgs) -> u8 {
         eprintln!("raftcheck run: {message}");
         return 2;
     }
-    let progress = Progress::new(args.json);
+    let progress = Progress::new();
     progress.say(&format!("raftcheck run: seed {seed}, output in {}", out.display()));
     match execute(&args, seed, &plan, &out, &progress) {
         Ok(report) => finish(report, &out, args.json, started),
@@ -213,7 +213,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(_json: bool) -> Progress {
+    fn new() -> Progress {
         Progress { terminal: std::io::stderr().is_terminal() }
     }
 
@@ -313,7 +313,7 @@ fn execute(
         if let Some(planned) = next {
             if active.is_none() && begun.elapsed() >= planned.at {
                 let record = start_fault(&mut cluster, planned, begun.elapsed());
-                progress.say(&format!("{:5.1} s  {}", begun.elapsed().as_secs_f64(), record_text(&record)));
+                progress.say(&format!("{:5.1} s  {}", begun.elapsed().as_secs_f64(), record.target()));
                 active = Some(Active { record, ends: Instant::now() + planned.length });
                 next = pending.next();
             }
@@ -396,14 +396,6 @@ fn execute(
         trace_verdict,
         writes,
     })
-}
-
-fn record_text(record: &FaultRecord) -> String {
-    let mut text = format!("{} of node {}", record.kind, record.node);
-    if record.leader_found == Some(false) {
-        text += " (no leader found: a random node)";
-    }
-    text
 }
 
 /// Starts `planned` now; the node it hits is the leader for a leader

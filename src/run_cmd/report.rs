@@ -86,14 +86,21 @@ fn optional_seconds<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, 
 }
 
 impl FaultRecord {
-    fn describe(&self) -> String {
-        let mut text =
-            format!("{} node {} at {:.1} s for {:.1} s", self.kind, self.node, secs(self.at), secs(self.length));
-        if let Some(delay) = self.delay {
-            text += &format!(" ({} ms)", delay.as_millis());
-        }
+    /// What it hit: `kill-leader of node 2`, and whether that was a
+    /// random node for want of a leader.
+    pub fn target(&self) -> String {
+        let mut text = format!("{} of node {}", self.kind, self.node);
         if self.leader_found == Some(false) {
             text += " (no leader found: a random node)";
+        }
+        text
+    }
+
+    /// The whole fault, for the summary: what it hit, when, how long.
+    fn describe(&self) -> String {
+        let mut text = format!("{} at {:.1} s for {:.1} s", self.target(), secs(self.at), secs(self.length));
+        if let Some(delay) = self.delay {
+            text += &format!(" ({} ms)", delay.as_millis());
         }
         text
     }
