@@ -3,12 +3,16 @@
 //! Every thread searches from the initial state, each trying actions in its
 //! own order, and all share one visited set: whoever stores a state first
 //! explores all of its successors, so the search is complete (every stored
-//! state is expanded by the thread that stored it) and the threads spread
-//! out over different parts of the space. The path to the current state is
-//! the thread's stack, so a counterexample costs nothing to keep.
+//! state is expanded by the thread that stored it, or by the thread it gave
+//! the untried actions to) and the threads spread out over different parts
+//! of the space. A thread whose search is done does not stop: it waits for
+//! work, and a busy thread that sees it waiting gives it the untried
+//! actions of its lowest stack frame. The path to the current state is the
+//! thread's stack (after the actions to the job's first state), so a
+//! counterexample costs nothing to keep.
 
 use super::visited::VisitedSet;
-use super::{Limits, Outcome, Path, ProgressFn, Shared};
+use super::{replay, Limits, Outcome, Path, ProgressFn, Shared};
 use stateright::Model;
 use std::hash::Hash;
 
@@ -35,17 +39,35 @@ where
     M::State: Clone + Hash + Send + Sync,
     M::Action: Clone + Send + Sync,
 {
+    dfs_sharing(model, canonical, threads, limits, progress).0
+}
+
+/// [`dfs`], and how many jobs the threads gave each other.
+fn dfs_sharing<M>(
+    model: &M,
+    canonical: Option<fn(&M::State) -> u64>,
+    threads: usize,
+    limits: Limits,
+    progress: Option<ProgressFn>,
+) -> (Outcome<M>, usize)
+where
+    M: Model + Sync,
+    M::State: Clone + Hash + Send + Sync,
+    M::Action: Clone + Send + Sync,
+{
     let shared = Shared::new(model, canonical, limits, progress);
     let visited = VisitedSet::default();
     let init = shared.visit_initial(&visited);
+    let pool = Pool::new(threads.max(1));
     std::thread::scope(|scope| {
         for t in 0..threads.max(1) {
-            let (shared, visited, init) = (&shared, &visited, init.clone());
-            scope.spawn(move || worker(shared, visited, init, t, threads.max(1)));
+            let (shared, visited, pool, init) = (&shared, &visited, &pool, init.clone());
+            scope.spawn(move || worker(shared, visited, pool, init, t));
         }
     });
     let bytes = visited.bytes();
-    shared.outcome(bytes)
+    let given = pool.queue.into_inner().expect("no thread panicked holding the pool").given;
+    (shared.outcome(bytes), given)
 }
 
 /// Puts thread `t`'s order on `actions`: thread 0 keeps the model's order,
@@ -59,7 +81,96 @@ fn reorder<A>(actions: &mut [A], t: usize, threads: usize) {
     }
 }
 
-fn worker<M>(shared: &Shared<'_, M>, visited: &VisitedSet, init: M::State, t: usize, threads: usize)
+/// Work one thread hands to another: a state from the giver's stack, the
+/// actions from it the giver has not tried (and now never will), and the
+/// actions from the initial state to it (to rebuild a counterexample).
+struct Job<S, A> {
+    prefix: Vec<A>,
+    state: S,
+    actions: Vec<A>,
+}
+
+/// Where idle threads wait for work and busy threads leave some.
+///
+/// Invariant (under `queue`'s lock): `idle` counts the threads waiting in
+/// [`Pool::take`]; `wanted` is `idle` minus the jobs queued, floored at 0,
+/// so a busy thread can tell with one atomic load whether to give. The
+/// search is over when every thread is idle and nothing is queued, or when
+/// it is stopping.
+struct Pool<S, A> {
+    queue: std::sync::Mutex<Queue<S, A>>,
+    changed: std::sync::Condvar,
+    wanted: std::sync::atomic::AtomicUsize,
+    threads: usize,
+}
+
+struct Queue<S, A> {
+    jobs: Vec<Job<S, A>>,
+    idle: usize,
+    over: bool,
+    /// Jobs given so far (for the tests).
+    given: usize,
+}
+
+impl<S, A> Pool<S, A> {
+    fn new(threads: usize) -> Self {
+        Pool {
+            queue: std::sync::Mutex::new(Queue { jobs: Vec::new(), idle: 0, over: false, given: 0 }),
+            changed: std::sync::Condvar::new(),
+            wanted: std::sync::atomic::AtomicUsize::new(0),
+            threads,
+        }
+    }
+
+    /// Whether some idle thread waits for a job nobody has given yet.
+    fn wants_work(&self) -> bool {
+        self.wanted.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    fn update_wanted(&self, queue: &Queue<S, A>) {
+        self.wanted.store(queue.idle.saturating_sub(queue.jobs.len()), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Hands `job` to an idle thread.
+    fn give(&self, job: Job<S, A>) {
+        let mut queue = self.queue.lock().expect("no thread panics holding the pool");
+        queue.jobs.push(job);
+        queue.given += 1;
+        self.update_wanted(&queue);
+        self.changed.notify_one();
+    }
+
+    /// Waits for a job; `None` once the search is over (every thread idle
+    /// with nothing queued, or `stopping` says so).
+    fn take(&self, stopping: impl Fn() -> bool) -> Option<Job<S, A>> {
+        let mut queue = self.queue.lock().expect("no thread panics holding the pool");
+        queue.idle += 1;
+        loop {
+            if queue.over || stopping() {
+                queue.over = true;
+                self.changed.notify_all();
+                return None;
+            }
+            if let Some(job) = queue.jobs.pop() {
+                queue.idle -= 1;
+                self.update_wanted(&queue);
+                return Some(job);
+            }
+            if queue.idle == self.threads {
+                queue.over = true;
+                self.changed.notify_all();
+                return None;
+            }
+            self.update_wanted(&queue);
+            // The timeout only rechecks `stopping` (a deadline or a
+            // violation found by a thread that is not giving work).
+            let timeout = std::time::Duration::from_millis(20);
+            queue = self.changed.wait_timeout(queue, timeout).expect("no thread panics holding the pool").0;
+        }
+    }
+}
+
+fn worker<M>(shared: &Shared<'_, M>, visited: &VisitedSet, pool: &Pool<M::State, M::Action>, init: M::State, t: usize)
 where
     M: Model,
     M::State: Clone + Hash,
@@ -68,8 +179,34 @@ where
     let model = shared.model;
     let mut actions = Vec::new();
     model.actions(&init, &mut actions);
-    reorder(&mut actions, t, threads);
-    let mut stack = vec![Frame { state: init, actions, next: 0 }];
+    reorder(&mut actions, t, pool.threads);
+    let mut job = Job { prefix: Vec::new(), state: init, actions };
+    loop {
+        explore(shared, visited, pool, job, t);
+        match pool.take(|| shared.stopping()) {
+            Some(next) => job = next,
+            None => break,
+        }
+    }
+}
+
+/// Depth-first search from `job`'s state, trying `job`'s actions there;
+/// whenever another thread is idle, the untried actions of the lowest
+/// frame that has some are given to it.
+fn explore<M>(
+    shared: &Shared<'_, M>,
+    visited: &VisitedSet,
+    pool: &Pool<M::State, M::Action>,
+    job: Job<M::State, M::Action>,
+    t: usize,
+) where
+    M: Model,
+    M::State: Clone + Hash,
+    M::Action: Clone,
+{
+    let model = shared.model;
+    let Job { prefix, state, actions } = job;
+    let mut stack = vec![Frame { state, actions, next: 0 }];
     let (mut states, mut unique, mut depth) = (0usize, 0usize, 0usize);
     while let Some(top) = stack.last_mut() {
         if top.next == top.actions.len() {
@@ -91,19 +228,114 @@ where
             continue;
         }
         unique += 1;
-        depth = depth.max(stack.len());
-        shared.check(&next, || path_to(&stack, &next));
+        depth = depth.max(prefix.len() + stack.len());
+        shared.check(&next, || path_to(model, &prefix, &stack, &next));
         let mut actions = Vec::new();
         model.actions(&next, &mut actions);
-        reorder(&mut actions, t, threads);
+        reorder(&mut actions, t, pool.threads);
         stack.push(Frame { state: next, actions, next: 0 });
+        if pool.wants_work() {
+            give_lowest_frame(pool, &prefix, &mut stack);
+        }
     }
     shared.count(states, unique, depth);
 }
 
-/// The path from the initial state through the stack to `last`.
-fn path_to<S: Clone, A: Clone>(stack: &[Frame<S, A>], last: &S) -> Path<S, A> {
-    let mut path: Path<S, A> = stack.iter().map(|f| (f.state.clone(), Some(f.actions[f.next - 1].clone()))).collect();
+/// Gives the untried actions of the lowest frame that has some (its
+/// subtree is likely the largest) to an idle thread.
+fn give_lowest_frame<S: Clone, A: Clone>(pool: &Pool<S, A>, prefix: &[A], stack: &mut [Frame<S, A>]) {
+    let Some(k) = stack.iter().position(|f| f.next < f.actions.len()) else { return };
+    let mut path = prefix.to_vec();
+    path.extend(stack[..k].iter().map(|f| f.actions[f.next - 1].clone()));
+    let frame = &mut stack[k];
+    let actions = frame.actions.split_off(frame.next);
+    pool.give(Job { prefix: path, state: frame.state.clone(), actions });
+}
+
+/// The path from the initial state through `prefix` (the actions to the
+/// first frame's state) and the stack to `last`.
+fn path_to<M>(
+    model: &M,
+    prefix: &[M::Action],
+    stack: &[Frame<M::State, M::Action>],
+    last: &M::State,
+) -> Path<M::State, M::Action>
+where
+    M: Model,
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let mut path = Vec::new();
+    if !prefix.is_empty() {
+        path = replay(model, prefix);
+        // Its last state is the first frame's, which the stack adds.
+        path.pop();
+    }
+    path.extend(stack.iter().map(|f| (f.state.clone(), Some(f.actions[f.next - 1].clone()))));
     path.push((last.clone(), None));
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::configs;
+    use crate::explore::model::RaftModel;
+    use crate::explore::symmetry::class_fingerprint;
+    use raftcheck_core::Mutant;
+
+    fn unlimited() -> Limits {
+        Limits { deadline: None, memory_budget: None, max_depth: None, max_states: None, cancel: None }
+    }
+
+    /// Without symmetry reduction the set of states is exact, so every
+    /// number of threads must store the same number; with several, the
+    /// threads that finish first are given work, so sharing is exercised.
+    #[test]
+    fn threads_that_share_work_store_every_state_once() {
+        for name in ["m1", "m6", "m4"] {
+            let model = RaftModel::new(configs::named(name).expect("a configuration").bounds);
+            let (alone, _) = dfs_sharing(&model, None, 1, unlimited(), None);
+            assert!(alone.unique_states > 1_000, "{name}: trivial");
+            // Every thread starts by expanding the initial state.
+            let mut actions = Vec::new();
+            model.actions(&model.initial_state(), &mut actions);
+            let from_init = actions.iter().filter(|a| model.next_state(&model.initial_state(), **a).is_some()).count();
+            let mut given = 0;
+            for threads in [2, 3, 4] {
+                let (outcome, jobs) = dfs_sharing(&model, None, threads, unlimited(), None);
+                assert_eq!(outcome.stopped, None, "{name}, {threads} threads");
+                assert_eq!(outcome.unique_states, alone.unique_states, "{name}, {threads} threads");
+                let expanded_once = alone.states + (threads - 1) * from_init;
+                assert_eq!(outcome.states, expanded_once, "{name}, {threads} threads: each state expanded once");
+                given += jobs;
+            }
+            assert!(given > 0, "{name}: no thread was ever given work");
+        }
+    }
+
+    /// A counterexample found inside a given job starts at the initial state
+    /// and each of its steps is the model's: the job's prefix is replayed.
+    #[test]
+    fn a_counterexample_found_in_a_given_job_is_a_path_of_the_model() {
+        let bounds =
+            crate::explore::bounds::Bounds { mutant: Some(Mutant::M8), ..configs::named("m8").expect("m8").bounds };
+        let model = RaftModel::new(bounds);
+        let mut from_given_jobs = 0;
+        for _ in 0..6 {
+            let (outcome, jobs) = dfs_sharing(&model, Some(class_fingerprint), 4, unlimited(), None);
+            let path = outcome.discoveries.iter().flatten().find(|p| {
+                let last = &p.last().expect("a path has a state").0;
+                last.history.broken != 0
+            });
+            let path = path.expect("m8 is caught");
+            assert_eq!(path[0].0, model.initial_state());
+            for pair in path.windows(2) {
+                let action = pair[0].1.expect("every state but the last has its action");
+                assert_eq!(model.successor(&pair[0].0, &action).as_ref(), Some(&pair[1].0));
+            }
+            from_given_jobs += usize::from(jobs > 0);
+        }
+        assert!(from_given_jobs > 0, "no run gave work away");
+    }
 }
