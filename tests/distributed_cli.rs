@@ -231,3 +231,21 @@ fn a_peer_running_another_scope_is_refused_by_both_with_exit_2() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--memory-budget` holds in each process: a worker expands a level a
+/// chunk at a time and, between chunks, takes in what arrived (one state
+/// per fingerprint kept), checking the budget both while it expands and
+/// while states arrive. On `wide-deep`, whose levels hold millions of
+/// states, two processes with a 1 GB budget stop for memory near it (the
+/// search that expanded a level in one go reached twice the budget here).
+#[test]
+fn the_memory_budget_holds_in_each_process_of_a_large_scope() {
+    const BUDGET: u64 = 1_000_000_000;
+    let args = ["--config", "wide-deep", "--memory-budget", "1G", "--json", "--quiet"];
+    let (e0, e1) = two_processes("memory-budget", &args);
+    assert_eq!((e0.code, e1.code), (Some(3), Some(3)), "stderr: {} / {}", e0.stderr, e1.stderr);
+    let report: Value = serde_json::from_str(&e0.stdout).expect("a JSON report");
+    assert_eq!(report["stopped"], "memory budget", "{report}");
+    let peak = report["peak_rss_bytes"].as_u64().expect("the peak is reported");
+    assert!(peak > BUDGET && peak < BUDGET * 14 / 10, "peak {peak} bytes against a budget of {BUDGET}");
+}

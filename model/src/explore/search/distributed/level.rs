@@ -2,15 +2,24 @@
 //! loop per breadth-first level (the timestamp is the depth).
 //!
 //! * `Own` receives the candidate states of a level, each at the worker
-//!   that owns its fingerprint, once every worker has sent its share (the
-//!   input frontier has passed the level). It keeps the visited set with
-//!   each state's parent fingerprint, checks the properties on each new
-//!   state, passes the new states on to `Expand` on the same worker and
-//!   broadcasts a [`Summary`] of the level to every worker.
+//!   that owns its fingerprint, and keeps as they arrive only the first
+//!   (in breadth-first order) of each fingerprint not visited yet. Once
+//!   every worker has sent its share (the input frontier has passed the
+//!   level) it stores them in the visited set with each state's parent
+//!   fingerprint, checks the properties on each, passes them on to
+//!   `Expand` on the same worker and broadcasts a [`Summary`] of the level
+//!   to every worker.
 //! * `Expand` waits until it has every worker's summary of the level.
 //!   Then every worker knows the same totals and discoveries, so all stop
 //!   together (a violation, a halt, a bound) or all expand their new
-//!   states; the successors go round the loop into the next level.
+//!   states, a chunk at a time, so that between chunks the worker takes in
+//!   what arrived; the successors go round the loop into the next level.
+//!
+//! Memory: a level's new states are held whole, but its candidates are
+//! thinned out to one per fingerprint as they arrive, and the memory
+//! budget is checked (every [`MEMORY_CHECK_EVERY`]) both while candidates
+//! arrive and while a level is expanded; past it, the worker drops what
+//! it holds of the level and halts every worker.
 //!
 //! Which of several states of one fingerprint (one symmetry class) is kept
 //! and expanded matters to the counts when symmetry is reduced, so it is
@@ -118,8 +127,92 @@ struct Summary {
     halt: Option<Stop>,
 }
 
-/// A level's candidates at their owner, under the level's capability.
-type Stashed<S> = (Capability<u64>, Vec<Transit<S>>);
+/// How often a worker compares its process's resident memory with the
+/// budget, while candidates arrive and while it expands a level.
+const MEMORY_CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// States of a level expanded per activation of `Expand`: between two
+/// chunks the worker runs its other operators, so what it sent is taken in
+/// by its owner (and thinned out to one state per fingerprint) before the
+/// next chunk adds more.
+const EXPANSION_CHUNK: usize = 4096;
+
+/// A level being expanded, a chunk at a time, under its capability.
+struct Expansion<S> {
+    cap: Capability<u64>,
+    /// The level's new states, in breadth-first order.
+    level: Vec<NewState<S>>,
+    /// The next state of `level` to expand.
+    next: usize,
+    /// Fingerprints sent in this level (each is sent once).
+    sent: std::collections::HashSet<u64, BuildFingerprintHasher>,
+    computed: u64,
+    sent_count: u64,
+    /// Exchanged states measured, and their serialised bytes.
+    measured: (u64, u64),
+}
+
+impl<S> Expansion<S> {
+    fn new(cap: Capability<u64>, mut level: Vec<NewState<S>>) -> Self {
+        // In breadth-first order, each fingerprint is first generated at
+        // its least place: the later ones need not be sent.
+        level.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        Expansion { cap, level, next: 0, sent: Default::default(), computed: 0, sent_count: 0, measured: (0, 0) }
+    }
+}
+
+/// A level's candidates at their owner, as they arrive, under the level's
+/// capability: only the first in breadth-first order of each fingerprint
+/// not visited yet is kept (a level's candidates arrive after the level
+/// above was stored, so this is what the level will store). Counts and
+/// halts from the other workers are added to the level's summary.
+struct Arriving<S> {
+    cap: Capability<u64>,
+    /// Fingerprint to (place in breadth-first order, parent, state).
+    firsts: HashMap<u64, (Vec<u32>, u64, S), BuildFingerprintHasher>,
+    summary: Summary,
+}
+
+impl<S> Arriving<S> {
+    fn new(cap: Capability<u64>) -> Self {
+        Arriving { cap, firsts: HashMap::default(), summary: Summary::default() }
+    }
+
+    /// Takes one arrival into account.
+    fn take(&mut self, item: Transit<S>, visited: &Visited) {
+        match item {
+            Transit::State { key, order, parent, state } => {
+                if self.summary.halt.is_some() || visited.contains_key(&key) {
+                    return;
+                }
+                match self.firsts.entry(key) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert((order, parent, state));
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) if order < o.get().0 => {
+                        o.insert((order, parent, state));
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {}
+                }
+            }
+            Transit::Halt(stop) => self.halt(stop),
+            Transit::Generated { computed, sent } => {
+                self.summary.received += computed;
+                self.summary.sent += sent;
+            }
+        }
+    }
+
+    fn halt(&mut self, stop: Stop) {
+        self.summary.halt = Some(self.summary.halt.map_or(stop, |h| h.min(stop)));
+    }
+
+    /// Drops the level's candidates (their memory is freed) and halts.
+    fn drop_for(&mut self, stop: Stop) {
+        self.firsts = HashMap::default();
+        self.halt(stop);
+    }
+}
 
 /// A new state at `Expand`: its fingerprint, its place in breadth-first
 /// order, the state.
@@ -187,7 +280,7 @@ where
         let own = {
             let (model, visited, found, activity) =
                 (shared.model.clone(), visited.clone(), found.clone(), shared.activity.clone());
-            let started = shared.started;
+            let (started, budget) = (shared.started, shared.limits.memory_budget);
             transit.unary_frontier::<CapacityContainerBuilder<Vec<Owned<M::State>>>, _, _, _>(
                 Exchange::new(|t: &Transit<M::State>| match t {
                     Transit::State { key, .. } => route(*key),
@@ -196,57 +289,40 @@ where
                 "Own",
                 move |_, _| {
                     let properties = model.properties();
-                    let mut stash: BTreeMap<u64, Stashed<M::State>> = BTreeMap::new();
+                    let mut stash: BTreeMap<u64, Arriving<M::State>> = BTreeMap::new();
+                    let mut last_memory_check = Instant::now();
                     move |(input, frontier), output| {
+                        let visited_now = visited.borrow();
                         input.for_each_stamp(|cap, data| {
                             if let Some(cap) = cap.retain_least(output.output_index()) {
-                                let entry = stash.entry(*cap.time()).or_insert_with(|| (cap, Vec::new()));
+                                let level = stash.entry(*cap.time()).or_insert_with(|| Arriving::new(cap));
                                 for batch in data {
-                                    entry.1.append(batch);
+                                    for item in batch.drain(..) {
+                                        level.take(item, &visited_now);
+                                    }
+                                }
+                                // The budget applies while candidates
+                                // arrive too: past it, the level is dropped
+                                // and its summary stops every worker.
+                                if last_memory_check.elapsed() >= MEMORY_CHECK_EVERY {
+                                    last_memory_check = Instant::now();
+                                    if budget.is_some_and(|b| resident_bytes().is_some_and(|r| r > b)) {
+                                        level.drop_for(Stop::Memory);
+                                    }
                                 }
                             }
                             activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
                         });
+                        drop(visited_now);
                         while let Some(&time) = stash.keys().next() {
                             if frontier.frontier().less_equal(&time) {
                                 break;
                             }
-                            let (cap, batch) = stash.remove(&time).expect("a stashed level");
+                            let Arriving { cap, firsts, mut summary } = stash.remove(&time).expect("a stashed level");
                             let mut session = output.session(&cap);
                             let known = *found.borrow();
                             let mut visited = visited.borrow_mut();
-                            let mut summary = Summary::default();
                             let mut hits: Vec<Option<(Vec<u32>, u64)>> = vec![None; properties.len()];
-                            // The level's new states, each the first of its
-                            // fingerprint in breadth-first order.
-                            let mut firsts: HashMap<u64, (Vec<u32>, u64, M::State), BuildFingerprintHasher> =
-                                HashMap::default();
-                            for item in batch {
-                                let (key, order, parent, state) = match item {
-                                    Transit::State { key, order, parent, state } => (key, order, parent, state),
-                                    Transit::Halt(stop) => {
-                                        summary.halt = Some(summary.halt.map_or(stop, |h| h.min(stop)));
-                                        continue;
-                                    }
-                                    Transit::Generated { computed, sent } => {
-                                        summary.received += computed;
-                                        summary.sent += sent;
-                                        continue;
-                                    }
-                                };
-                                if visited.contains_key(&key) {
-                                    continue;
-                                }
-                                match firsts.entry(key) {
-                                    std::collections::hash_map::Entry::Vacant(v) => {
-                                        v.insert((order, parent, state));
-                                    }
-                                    std::collections::hash_map::Entry::Occupied(mut o) if order < o.get().0 => {
-                                        o.insert((order, parent, state));
-                                    }
-                                    std::collections::hash_map::Entry::Occupied(_) => {}
-                                }
-                            }
                             for (key, (order, parent, state)) in firsts {
                                 visited.insert(key, parent);
                                 summary.unique += 1;
@@ -288,12 +364,14 @@ where
             let visited = visited.clone();
             let (limits, started, canonical) = (shared.limits.clone(), shared.started, shared.canonical);
             let expectations: Vec<Expectation> = properties.iter().map(|p| p.expectation.clone()).collect();
+            let scope_handle = new_states.scope();
             new_states.binary_frontier::<_, CapacityContainerBuilder<Vec<Transit<M::State>>>, _, _, _, _>(
                 summaries,
                 Pipeline,
                 Pipeline,
                 "Expand",
-                move |_, _| {
+                move |_, info| {
+                    let activator = scope_handle.activator_for(info.address.clone());
                     let mut pending: BTreeMap<u64, Capability<u64>> = BTreeMap::new();
                     let mut levels: HashMap<u64, Vec<NewState<M::State>>> = HashMap::new();
                     let mut heard: HashMap<u64, Vec<Summary>> = HashMap::new();
@@ -301,6 +379,8 @@ where
                     let mut actions = Vec::new();
                     let mut last_report = Instant::now();
                     let mut last_memory_check = Instant::now();
+                    // The level being expanded, a chunk per activation.
+                    let mut expansion: Option<Expansion<M::State>> = None;
                     move |(input1, frontier1), (input2, frontier2), output| {
                         input1.for_each_stamp(|cap, data| {
                             if let Some(cap) = cap.retain_least(output.output_index()) {
@@ -326,105 +406,115 @@ where
                                 pending.entry(*cap.time()).or_insert(cap);
                             }
                         });
-                        while let Some(&time) = pending.keys().next() {
-                            if frontier1.frontier().less_equal(&time) || frontier2.frontier().less_equal(&time) {
-                                break;
-                            }
-                            let cap = pending.remove(&time).expect("a pending level");
-                            let level = levels.remove(&time).unwrap_or_default();
-                            let summaries = heard.remove(&time).unwrap_or_default();
-                            let go_on = merge(&mut tally.borrow_mut(), &expectations, &limits, time, summaries);
-                            *found.borrow_mut() =
-                                tally.borrow().discoveries.iter().enumerate().fold(0, |bits, (i, d)| {
-                                    if d.is_some() {
-                                        bits | (1 << i)
-                                    } else {
-                                        bits
-                                    }
-                                });
-                            activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-                            if let Some(report) = reporter {
-                                if last_report.elapsed() >= Duration::from_secs(1) {
-                                    last_report = Instant::now();
-                                    let t = tally.borrow();
-                                    report(&Progress {
-                                        states: t.states,
-                                        unique_states: t.unique,
-                                        max_depth: t.max_depth,
-                                        elapsed: started.elapsed(),
-                                    });
+                        loop {
+                            if expansion.is_none() {
+                                let Some(&time) = pending.keys().next() else { break };
+                                if frontier1.frontier().less_equal(&time) || frontier2.frontier().less_equal(&time) {
+                                    break;
                                 }
+                                let cap = pending.remove(&time).expect("a pending level");
+                                let level = levels.remove(&time).unwrap_or_default();
+                                let summaries = heard.remove(&time).unwrap_or_default();
+                                let go_on = merge(&mut tally.borrow_mut(), &expectations, &limits, time, summaries);
+                                *found.borrow_mut() =
+                                    tally.borrow().discoveries.iter().enumerate().fold(0, |bits, (i, d)| {
+                                        if d.is_some() {
+                                            bits | (1 << i)
+                                        } else {
+                                            bits
+                                        }
+                                    });
+                                activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                                if let Some(report) = reporter {
+                                    if last_report.elapsed() >= Duration::from_secs(1) {
+                                        last_report = Instant::now();
+                                        let t = tally.borrow();
+                                        report(&Progress {
+                                            states: t.states,
+                                            unique_states: t.unique,
+                                            max_depth: t.max_depth,
+                                            elapsed: started.elapsed(),
+                                        });
+                                    }
+                                }
+                                if !go_on || halted {
+                                    continue;
+                                }
+                                expansion = Some(Expansion::new(cap, level));
                             }
-                            if !go_on || halted {
+                            let exp = expansion.as_mut().expect("a level being expanded");
+                            let mut session = output.session(&exp.cap);
+                            // Checked once per chunk: a deadline or the
+                            // memory budget halts every worker.
+                            let memory_due = last_memory_check.elapsed() >= MEMORY_CHECK_EVERY;
+                            if memory_due {
+                                last_memory_check = Instant::now();
+                            }
+                            let stop = if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                                Some(Stop::Timeout)
+                            } else if memory_due
+                                && limits.memory_budget.is_some_and(|b| resident_bytes().is_some_and(|r| r > b))
+                            {
+                                Some(Stop::Memory)
+                            } else {
+                                None
+                            };
+                            if let Some(stop) = stop {
+                                session.give(Transit::Halt(stop));
+                                drop(session);
+                                halted = true;
+                                expansion = None;
                                 continue;
                             }
-                            let mut session = output.session(&cap);
-                            let mut measured = (0u64, 0u64);
-                            // In breadth-first order, each fingerprint is
-                            // first generated at its least place: the
-                            // later ones need not be sent.
-                            let mut level = level;
-                            level.sort_unstable_by(|a, b| a.1.cmp(&b.1));
-                            let mut sent: std::collections::HashSet<u64, BuildFingerprintHasher> =
-                                std::collections::HashSet::default();
-                            let (mut computed, mut sent_count) = (0u64, 0u64);
+                            activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                            let end = (exp.next + EXPANSION_CHUNK).min(exp.level.len());
                             let peers = peers as u64;
-                            for (n, (parent, order, state)) in level.iter().enumerate() {
-                                if n % 1024 == 0 {
-                                    activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-                                    let memory_due = last_memory_check.elapsed() >= Duration::from_secs(1);
-                                    if memory_due {
-                                        last_memory_check = Instant::now();
-                                    }
-                                    let stop = if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-                                        Some(Stop::Timeout)
-                                    } else if memory_due
-                                        && limits.memory_budget.is_some_and(|b| resident_bytes().is_some_and(|r| r > b))
-                                    {
-                                        Some(Stop::Memory)
-                                    } else {
-                                        None
-                                    };
-                                    if let Some(stop) = stop {
-                                        session.give(Transit::Halt(stop));
-                                        halted = true;
-                                        break;
-                                    }
-                                }
+                            for (parent, order, state) in &exp.level[exp.next..end] {
                                 actions.clear();
                                 model.actions(state, &mut actions);
                                 for (index, action) in actions.drain(..).enumerate() {
                                     let Some(next) = model.next_state(state, action) else { continue };
-                                    let mut place = Vec::with_capacity(order.len() + 1);
-                                    place.extend_from_slice(order);
-                                    place.push(index as u32);
                                     let key = match canonical {
                                         Some(canonical) => canonical(&next),
                                         None => super::super::fingerprint(&next),
                                     };
-                                    computed += 1;
+                                    exp.computed += 1;
                                     let owned_here = route(key) % peers == me;
-                                    if !sent.insert(key) || (owned_here && visited.borrow().contains_key(&key)) {
+                                    if !exp.sent.insert(key) || (owned_here && visited.borrow().contains_key(&key)) {
                                         continue;
                                     }
-                                    sent_count += 1;
+                                    exp.sent_count += 1;
+                                    let mut place = Vec::with_capacity(order.len() + 1);
+                                    place.extend_from_slice(order);
+                                    place.push(index as u32);
                                     let message = Transit::State { key, order: place, parent: *parent, state: next };
                                     // A sample of the states, chosen by fingerprint.
                                     if key % 64 == 0 {
-                                        measured.0 += 1;
-                                        measured.1 += bincode::serialized_size(&message).unwrap_or(0);
+                                        exp.measured.0 += 1;
+                                        exp.measured.1 += bincode::serialized_size(&message).unwrap_or(0);
                                     }
                                     session.give(message);
                                 }
                             }
+                            exp.next = end;
+                            if exp.next < exp.level.len() {
+                                // The rest of the level at the next
+                                // activation: in between, this worker
+                                // takes in (and thins out) what arrived.
+                                drop(session);
+                                activator.activate();
+                                break;
+                            }
                             // Nothing is sent for a level that computed
                             // nothing, so that the loop can run dry.
-                            if computed > 0 {
-                                session.give(Transit::Generated { computed, sent: sent_count });
+                            if exp.computed > 0 {
+                                session.give(Transit::Generated { computed: exp.computed, sent: exp.sent_count });
                             }
+                            drop(session);
                             let mut t = tally.borrow_mut();
-                            t.measured.0 += measured.0;
-                            t.measured.1 += measured.1;
+                            t.measured.0 += exp.measured.0;
+                            t.measured.1 += exp.measured.1;
+                            expansion = None;
                         }
                     }
                 },
