@@ -15,6 +15,9 @@ use super::visited::VisitedSet;
 use super::{replay, Limits, Outcome, Path, ProgressFn, Shared};
 use stateright::Model;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 /// One level of a thread's stack: a state, its actions, the next to try.
 struct Frame<S, A> {
@@ -98,9 +101,9 @@ struct Job<S, A> {
 /// search is over when every thread is idle and nothing is queued, or when
 /// it is stopping.
 struct Pool<S, A> {
-    queue: std::sync::Mutex<Queue<S, A>>,
-    changed: std::sync::Condvar,
-    wanted: std::sync::atomic::AtomicUsize,
+    queue: Mutex<Queue<S, A>>,
+    changed: Condvar,
+    wanted: AtomicUsize,
     threads: usize,
 }
 
@@ -115,20 +118,20 @@ struct Queue<S, A> {
 impl<S, A> Pool<S, A> {
     fn new(threads: usize) -> Self {
         Pool {
-            queue: std::sync::Mutex::new(Queue { jobs: Vec::new(), idle: 0, over: false, given: 0 }),
-            changed: std::sync::Condvar::new(),
-            wanted: std::sync::atomic::AtomicUsize::new(0),
+            queue: Mutex::new(Queue { jobs: Vec::new(), idle: 0, over: false, given: 0 }),
+            changed: Condvar::new(),
+            wanted: AtomicUsize::new(0),
             threads,
         }
     }
 
     /// Whether some idle thread waits for a job nobody has given yet.
     fn wants_work(&self) -> bool {
-        self.wanted.load(std::sync::atomic::Ordering::Relaxed) > 0
+        self.wanted.load(Ordering::Relaxed) > 0
     }
 
     fn update_wanted(&self, queue: &Queue<S, A>) {
-        self.wanted.store(queue.idle.saturating_sub(queue.jobs.len()), std::sync::atomic::Ordering::Relaxed);
+        self.wanted.store(queue.idle.saturating_sub(queue.jobs.len()), Ordering::Relaxed);
     }
 
     /// Hands `job` to an idle thread.
@@ -164,7 +167,7 @@ impl<S, A> Pool<S, A> {
             self.update_wanted(&queue);
             // The timeout only rechecks `stopping` (a deadline or a
             // violation found by a thread that is not giving work).
-            let timeout = std::time::Duration::from_millis(20);
+            let timeout = Duration::from_millis(20);
             queue = self.changed.wait_timeout(queue, timeout).expect("no thread panics holding the pool").0;
         }
     }

@@ -126,6 +126,15 @@ pub fn fingerprint<S: Hash>(state: &S) -> u64 {
     std::hash::Hasher::finish(&hasher)
 }
 
+/// The fingerprint under which a search stores `state`: that of its
+/// symmetry class under `canonical` if given, else its own.
+pub fn stored_key<S: Hash>(canonical: Option<fn(&S) -> u64>, state: &S) -> u64 {
+    match canonical {
+        Some(canonical) => canonical(state),
+        None => fingerprint(state),
+    }
+}
+
 /// What the search threads share: the properties, what was found, counters
 /// and the stop signal.
 pub struct Shared<'m, M: Model> {
@@ -192,10 +201,7 @@ where
 
     /// The fingerprint under which `state` is stored.
     fn key(&self, state: &M::State) -> u64 {
-        match self.canonical {
-            Some(canonical) => canonical(state),
-            None => fingerprint(state),
-        }
+        stored_key(self.canonical, state)
     }
 
     /// Whether the search must end now.

@@ -131,6 +131,29 @@ struct Summary {
 /// budget, while candidates arrive and while it expands a level.
 const MEMORY_CHECK_EVERY: Duration = Duration::from_millis(100);
 
+/// Compares the process's resident memory with the budget, at most once
+/// every [`MEMORY_CHECK_EVERY`] (reading it costs a system call).
+struct MemoryGauge {
+    budget: Option<u64>,
+    last_check: Instant,
+}
+
+impl MemoryGauge {
+    fn new(budget: Option<u64>) -> Self {
+        MemoryGauge { budget, last_check: Instant::now() }
+    }
+
+    /// Whether a check is due and finds the budget exceeded.
+    fn over_budget(&mut self) -> bool {
+        let Some(budget) = self.budget else { return false };
+        if self.last_check.elapsed() < MEMORY_CHECK_EVERY {
+            return false;
+        }
+        self.last_check = Instant::now();
+        resident_bytes().is_some_and(|r| r > budget)
+    }
+}
+
 /// States of a level expanded per activation of `Expand`: between two
 /// chunks the worker runs its other operators, so what it sent is taken in
 /// by its owner (and thinned out to one state per fingerprint) before the
@@ -290,7 +313,7 @@ where
                 move |_, _| {
                     let properties = model.properties();
                     let mut stash: BTreeMap<u64, Arriving<M::State>> = BTreeMap::new();
-                    let mut last_memory_check = Instant::now();
+                    let mut memory = MemoryGauge::new(budget);
                     move |(input, frontier), output| {
                         let visited_now = visited.borrow();
                         input.for_each_stamp(|cap, data| {
@@ -304,11 +327,8 @@ where
                                 // The budget applies while candidates
                                 // arrive too: past it, the level is dropped
                                 // and its summary stops every worker.
-                                if last_memory_check.elapsed() >= MEMORY_CHECK_EVERY {
-                                    last_memory_check = Instant::now();
-                                    if budget.is_some_and(|b| resident_bytes().is_some_and(|r| r > b)) {
-                                        level.drop_for(Stop::Memory);
-                                    }
+                                if memory.over_budget() {
+                                    level.drop_for(Stop::Memory);
                                 }
                             }
                             activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -378,7 +398,7 @@ where
                     let mut halted = false;
                     let mut actions = Vec::new();
                     let mut last_report = Instant::now();
-                    let mut last_memory_check = Instant::now();
+                    let mut memory = MemoryGauge::new(limits.memory_budget);
                     // The level being expanded, a chunk per activation.
                     let mut expansion: Option<Expansion<M::State>> = None;
                     move |(input1, frontier1), (input2, frontier2), output| {
@@ -446,15 +466,9 @@ where
                             let mut session = output.session(&exp.cap);
                             // Checked once per chunk: a deadline or the
                             // memory budget halts every worker.
-                            let memory_due = last_memory_check.elapsed() >= MEMORY_CHECK_EVERY;
-                            if memory_due {
-                                last_memory_check = Instant::now();
-                            }
                             let stop = if limits.deadline.is_some_and(|d| Instant::now() >= d) {
                                 Some(Stop::Timeout)
-                            } else if memory_due
-                                && limits.memory_budget.is_some_and(|b| resident_bytes().is_some_and(|r| r > b))
-                            {
+                            } else if memory.over_budget() {
                                 Some(Stop::Memory)
                             } else {
                                 None
@@ -474,10 +488,7 @@ where
                                 model.actions(state, &mut actions);
                                 for (index, action) in actions.drain(..).enumerate() {
                                     let Some(next) = model.next_state(state, action) else { continue };
-                                    let key = match canonical {
-                                        Some(canonical) => canonical(&next),
-                                        None => super::super::fingerprint(&next),
-                                    };
+                                    let key = super::super::stored_key(canonical, &next);
                                     exp.computed += 1;
                                     let owned_here = route(key) % peers == me;
                                     if !exp.sent.insert(key) || (owned_here && visited.borrow().contains_key(&key)) {

@@ -22,7 +22,7 @@ mod parents;
 
 pub use connect::{read_hostfile, ConnectError, HostfileError};
 
-use super::{fingerprint, Limits, Outcome, ProgressFn};
+use super::{Limits, Outcome, ProgressFn};
 use serde::{Deserialize, Serialize};
 use stateright::Model;
 use std::hash::Hash;
@@ -102,10 +102,7 @@ where
 {
     /// The fingerprint under which `state` is stored.
     fn key(&self, state: &M::State) -> u64 {
-        match self.canonical {
-            Some(canonical) => canonical(state),
-            None => fingerprint(state),
-        }
+        super::stored_key(self.canonical, state)
     }
 }
 
