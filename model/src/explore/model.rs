@@ -250,7 +250,7 @@ impl RaftModel {
         let before_node = before.node.as_ref().expect("a running node was stepped");
         let mut history = std::mem::take(&mut state.history);
         if let (Some(input), Some(after)) = (&checked_input, state.servers[n].node.as_ref()) {
-            refinement::check_step(&mut history, self.bounds.servers, n, before_node, input, &outputs, after);
+            refinement::check_step(&mut history, &self.config, n, before_node, input, &outputs, after);
         }
         let step = StepRecord { node: n, before: before_node, outputs: &outputs };
         history.observe_step(&self.config, &*state, step, &mut service, &AppliedValues);

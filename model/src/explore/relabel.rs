@@ -58,11 +58,16 @@ pub fn hash_relabeled_node<C: Command, D: SnapshotData, H: Hasher>(
         Role::Candidate { votes } => (1u8, relabel_set(*votes, rename)).hash(hasher),
         Role::Leader { next_index, match_index } => {
             2u8.hash(hasher);
+            // Slot k of the relabeled vector is old slot order[k], where
+            // rename[order[k]] == k.
+            // (A cluster has at most 64 servers: `Config::MAX_CLUSTER_SIZE`.)
+            let mut order = [0u8; 64];
+            for (p, &k) in rename.iter().enumerate() {
+                order[k] = p as u8;
+            }
             for slots in [next_index, match_index] {
-                // Slot k of the relabeled vector is old slot p with rename[p] == k.
-                for k in 0..rename.len() {
-                    let p = rename.iter().position(|&r| r == k).expect("rename is a permutation");
-                    slots[p].hash(hasher);
+                for &p in &order[..rename.len()] {
+                    slots[p as usize].hash(hasher);
                 }
             }
         }

@@ -90,20 +90,54 @@ fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: 
         service.hash(hasher);
     }
     // The relabeled network is sorted by (new from, new to, message); the
-    // messages of one link are already sorted, so walk the links in the
-    // new order.
+    // messages of one link are already sorted, so a stable sort of the
+    // entries by their renamed link gives its order.
     network.len().hash(hasher);
-    for &from in order {
-        for &to in order {
-            let start = network.partition_point(|(e, _)| (e.from, e.to) < (from, to));
-            for (envelope, copies) in network[start..].iter().take_while(|(e, _)| (e.from, e.to) == (from, to)) {
-                (rename[from], rename[to], &envelope.message, copies).hash(hasher);
-            }
-        }
+    let mut links = LinkOrder::default();
+    for (envelope, copies) in links.sorted(network, rename) {
+        (rename[envelope.from], rename[envelope.to], &envelope.message, copies).hash(hasher);
     }
     (proposed, elections, heartbeats, crashes, snapshots).hash(hasher);
     hash_relabeled_history(history, rename, hasher);
     pinned.hash(hasher);
+}
+
+/// The most in-flight entries whose renamed order is sorted on the stack;
+/// a network with more is sorted in a `Vec`.
+const STACK_ENTRIES: usize = 16;
+
+/// Sorts a network's entries by their renamed link without allocating
+/// (for up to [`STACK_ENTRIES`] entries).
+#[derive(Default)]
+struct LinkOrder {
+    on_stack: [(usize, usize); STACK_ENTRIES],
+    spilled: Vec<(usize, usize)>,
+}
+
+impl LinkOrder {
+    /// `network`'s entries ordered by (renamed sender, renamed receiver),
+    /// entries of one link in their order in `network`.
+    fn sorted<'a>(
+        &'a mut self,
+        network: &'a [(Envelope, u8)],
+        rename: &'a [NodeId],
+    ) -> impl Iterator<Item = &'a (Envelope, u8)> + 'a {
+        let n = rename.len();
+        let keys = network.iter().enumerate().map(|(k, (e, _))| (rename[e.from] * n + rename[e.to], k));
+        let order: &mut [(usize, usize)] = if network.len() <= STACK_ENTRIES {
+            for (slot, key) in self.on_stack.iter_mut().zip(keys) {
+                *slot = key;
+            }
+            &mut self.on_stack[..network.len()]
+        } else {
+            self.spilled.extend(keys);
+            &mut self.spilled
+        };
+        // Keys are distinct (the position breaks ties), so an unstable sort
+        // keeps each link's entries in their order.
+        order.sort_unstable();
+        order.iter().map(move |&(_, k)| &network[k])
+    }
 }
 
 /// The canonical member of `state`'s symmetry class. Pinned servers keep
