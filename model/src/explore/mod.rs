@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod bounds;
+pub mod commuting;
 pub mod configs;
 pub mod describe;
 pub mod model;

@@ -6,12 +6,13 @@ use crate::explore::action::{Action, Step};
 use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use crate::explore::output_groups::group_ends;
 use crate::explore::refinement;
+use crate::explore::search::fingerprint;
 use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
 use raftcheck_core::io::{Input, Output};
 use raftcheck_core::node::{Config, Node, Role};
 use raftcheck_core::panic_guard::guarded;
 use raftcheck_core::properties::{Breach, History, Safety, ServiceState, StepRecord};
-use raftcheck_core::types::NodeId;
+use raftcheck_core::types::{Index, NodeId};
 use std::sync::Arc;
 
 /// An input of a model node.
@@ -166,10 +167,37 @@ impl RaftModel {
 
     /// The state after `action`, or `None` if the action changes nothing.
     pub fn successor(&self, last: &ClusterState, action: &Action) -> Option<ClusterState> {
+        self.successor_noting(last, action, None)
+    }
+
+    /// [`RaftModel::successor`], and for a delivery (a whole step on a
+    /// message, duplicated or not) what a search needs to tell whether it
+    /// commutes with another (see `commuting.rs`).
+    pub fn successor_with_delivery(
+        &self,
+        last: &ClusterState,
+        action: &Action,
+    ) -> Option<(ClusterState, Option<Delivery>)> {
+        let mut delivery = None;
+        let next = self.successor_noting(last, action, Some(&mut delivery))?;
+        if let Some(delivery) = delivery.as_mut() {
+            delivery.broken = next.history.broken != 0;
+        }
+        Some((next, delivery))
+    }
+
+    /// The successor; `delivery`, if given, is filled in if `action` is a
+    /// delivery.
+    fn successor_noting(
+        &self,
+        last: &ClusterState,
+        action: &Action,
+        delivery: Option<&mut Option<Delivery>>,
+    ) -> Option<ClusterState> {
         let mut state = last.clone();
         match *action {
-            Action::Step(step) => self.take_step(&mut state, step, None),
-            Action::CrashDuring(step, groups) => self.take_step(&mut state, step, Some(groups as usize)),
+            Action::Step(step) => self.take_step(&mut state, step, None, delivery),
+            Action::CrashDuring(step, groups) => self.take_step(&mut state, step, Some(groups as usize), None),
             Action::Drop(k) => {
                 state.remove_one(k);
             }
@@ -209,8 +237,31 @@ impl RaftModel {
     /// Steps a node, carries out its outputs (only the first `groups`
     /// groups of them, then crashes it, if `groups` is given), and records
     /// the step in the ghost history.
-    fn take_step(&self, state: &mut ClusterState, step: Step, groups: Option<usize>) {
+    fn take_step(
+        &self,
+        state: &mut ClusterState,
+        step: Step,
+        groups: Option<usize>,
+        noted: Option<&mut Option<Delivery>>,
+    ) {
         let (n, input) = self.input(state, step);
+        let noting = noted.is_some();
+        let mut unused = None;
+        let delivery = noted.unwrap_or(&mut unused);
+        if let (Step::Deliver(k) | Step::Duplicate(k), true) = (step, noting) {
+            let envelope = &state.network[k].0;
+            *delivery = Some(Delivery {
+                from: envelope.from,
+                to: envelope.to,
+                duplicate: matches!(step, Step::Duplicate(_)),
+                message: fingerprint(&envelope.message),
+                kept: 0,
+                lost_to: 0,
+                became_leader: false,
+                commit_after: 0,
+                broken: false,
+            });
+        }
         match step {
             Step::Deliver(k) => {
                 state.remove_one(k);
@@ -224,13 +275,17 @@ impl RaftModel {
         }
         let before = Arc::clone(&state.servers[n]);
         let server = Arc::make_mut(&mut state.servers[n]);
-        let Some(node) = server.node.as_mut() else { return };
+        let Some(node) = server.node.as_mut() else {
+            *delivery = None;
+            return;
+        };
         // Kept for the spec refinement check (the correct core only).
         let checked_input = self.config.mutant.is_none().then(|| input.clone());
         let mut outputs = match guarded(|| node.step(&self.config, input)) {
             Ok(outputs) => outputs,
             Err(message) => {
                 state.history.observe_panic(n, &message.0);
+                *delivery = None;
                 return;
             }
         };
@@ -256,11 +311,47 @@ impl RaftModel {
         history.observe_step(&self.config, &*state, step, &mut service, &AppliedValues);
         state.history = history;
         Arc::make_mut(&mut state.servers[n]).service = service;
-        state.send_all(sends, self.bounds.link_capacity, self.bounds.network_capacity);
+        if let (Some(delivery), Some(after)) = (delivery.as_mut(), state.servers[n].node.as_ref()) {
+            delivery.became_leader = after.is_leader() && !before_node.is_leader();
+            delivery.commit_after = after.commit_index();
+        }
+        let through_links = state.send_all(sends, self.bounds.link_capacity, self.bounds.network_capacity);
+        if let Some(delivery) = delivery.as_mut() {
+            delivery.kept = through_links.kept;
+            delivery.lost_to = through_links.lost_to;
+        }
         if groups.is_some() {
             self.crash(state, n);
         }
     }
+}
+
+/// What a search keeps of one delivery it took, to tell whether it
+/// commutes with another (see `commuting.rs`): which link, what the step
+/// did to the network and to the parts of the ghost history that record
+/// order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The sender.
+    pub from: NodeId,
+    /// The receiver: the node that stepped.
+    pub to: NodeId,
+    /// Whether a copy was kept in flight (the message was duplicated).
+    pub duplicate: bool,
+    /// The fingerprint of the message.
+    pub message: u64,
+    /// How many of the step's sends the link capacity let through (all of
+    /// them are then lost together if the network's capacity is exceeded).
+    pub kept: usize,
+    /// Bit `n`: the link capacity lost a send to server `n` (its link from
+    /// the receiver was full).
+    pub lost_to: u64,
+    /// Whether the receiver became leader in the step.
+    pub became_leader: bool,
+    /// The receiver's commit index after the step.
+    pub commit_after: Index,
+    /// Whether the state after the step broke a property.
+    pub broken: bool,
 }
 
 /// Clears what running servers persisted once no crash is left: they can

@@ -106,6 +106,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Use symmetry reduction (exhaustive searches).
     pub symmetry: bool,
+    /// Use sleep sets (the depth-first search, alone or after the hunt):
+    /// deliveries that commute are taken in one order only.
+    pub sleep_sets: bool,
     /// Called about once a second with the progress so far.
     pub progress: Option<fn(&Progress)>,
 }
@@ -124,6 +127,7 @@ impl RunOptions {
             max_states: None,
             seed: 0,
             symmetry: true,
+            sleep_sets: false,
             progress: None,
         }
     }
@@ -258,6 +262,17 @@ fn canonical_of(options: &RunOptions) -> Option<fn(&ClusterState) -> u64> {
     options.symmetry.then_some(symmetry::class_fingerprint as fn(&ClusterState) -> u64)
 }
 
+/// The exhaustive depth-first search `options` ask for: with sleep sets or
+/// without.
+fn depth_first(model: &RaftModel, options: &RunOptions, threads: usize, limits: Limits) -> Outcome<RaftModel> {
+    let canonical = canonical_of(options);
+    if options.sleep_sets {
+        search::dfs_with_sleep_sets(model, canonical, threads, limits, options.progress).outcome
+    } else {
+        search::dfs(model, canonical, threads, limits, options.progress)
+    }
+}
+
 /// Explores `bounds` with `options` and reports.
 pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     let model = RaftModel::new(bounds.clone());
@@ -273,7 +288,7 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
     let mut found_by_hunt = false;
     let mut hunt_elapsed = None;
     let outcome = match options.strategy {
-        Strategy::Dfs => search::dfs(&model, canonical, threads, limits(deadline), progress),
+        Strategy::Dfs => depth_first(&model, options, threads, limits(deadline)),
         Strategy::Bfs => search::bfs(&model, canonical, limits(deadline), progress),
         Strategy::Sim => {
             let deadline = deadline.or(Some(started + Duration::from_secs(60)));
@@ -297,7 +312,7 @@ pub fn run(bounds: &Bounds, options: &RunOptions) -> RunReport {
                 found
             } else {
                 hunt_elapsed = Some(started.elapsed());
-                search::dfs(&model, canonical, threads, limits(deadline), progress)
+                depth_first(&model, options, threads, limits(deadline))
             }
         }
     };

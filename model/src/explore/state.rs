@@ -62,6 +62,15 @@ pub struct Envelope {
     pub message: ModelMessage,
 }
 
+/// What the link capacity did to the messages of one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThroughLinks {
+    /// How many it let through.
+    pub kept: usize,
+    /// Bit `n`: a message to server `n` was lost (its link was full).
+    pub lost_to: u64,
+}
+
 /// The whole cluster. Servers are behind `Arc` so that a step copies only
 /// the server it changes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -112,16 +121,21 @@ impl ClusterState {
     /// not all fit under `network_capacity`, all of it is lost: which
     /// messages survive must not depend on server ids (the core sends in id
     /// order), or symmetry reduction would merge states whose futures differ.
-    pub fn send_all(&mut self, sends: Vec<Envelope>, link_capacity: u8, network_capacity: Option<u8>) {
+    /// Returns what the link capacity did to them.
+    pub fn send_all(&mut self, sends: Vec<Envelope>, link_capacity: u8, network_capacity: Option<u8>) -> ThroughLinks {
         let mut kept = Vec::with_capacity(sends.len());
+        let mut through_links = ThroughLinks { kept: 0, lost_to: 0 };
         for envelope in sends {
             let queued = kept.iter().filter(|e: &&Envelope| e.from == envelope.from && e.to == envelope.to).count();
             if (self.in_flight(envelope.from, envelope.to) as usize) + queued < link_capacity as usize {
                 kept.push(envelope);
+            } else {
+                through_links.lost_to |= 1 << envelope.to;
             }
         }
+        through_links.kept = kept.len();
         if network_capacity.is_some_and(|cap| self.in_flight_total() + kept.len() > cap as usize) {
-            return;
+            return through_links;
         }
         for envelope in kept {
             match self.network.binary_search_by(|(e, _)| e.cmp(&envelope)) {
@@ -129,6 +143,7 @@ impl ClusterState {
                 Err(k) => self.network.insert(k, (envelope, 1)),
             }
         }
+        through_links
     }
 
     /// Takes one copy of in-flight message `k` out of the network.

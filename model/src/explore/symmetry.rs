@@ -140,6 +140,13 @@ impl LinkOrder {
     }
 }
 
+/// The ids of `state`'s servers in the canonical member of its class:
+/// server `p` is server `canonical_ids(state)[p]` there.
+pub fn canonical_ids(state: &ClusterState) -> Vec<NodeId> {
+    let renaming = canonical_renaming(state);
+    renaming.rename[..renaming.len].to_vec()
+}
+
 /// The canonical member of `state`'s symmetry class. Pinned servers keep
 /// their ids; the others are sorted among the remaining slots.
 pub fn representative(state: &ClusterState) -> ClusterState {

@@ -20,10 +20,17 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// One level of a thread's stack: a state, its actions, the next to try.
-struct Frame<S, A> {
-    state: S,
-    actions: Vec<A>,
-    next: usize,
+pub(super) struct Frame<S, A> {
+    pub(super) state: S,
+    pub(super) actions: Vec<A>,
+    pub(super) next: usize,
+}
+
+impl<S, A> Frame<S, A> {
+    /// The action last tried from this frame's state.
+    pub(super) fn taken(&self) -> &A {
+        &self.actions[self.next - 1]
+    }
 }
 
 /// Explores every state of `model` reachable from its initial state, on
@@ -75,7 +82,7 @@ where
 
 /// Puts thread `t`'s order on `actions`: thread 0 keeps the model's order,
 /// the others rotate it so that they start elsewhere.
-fn reorder<A>(actions: &mut [A], t: usize, threads: usize) {
+pub(super) fn reorder<A>(actions: &mut [A], t: usize, threads: usize) {
     if t > 0 && !actions.is_empty() {
         if t % 2 == 1 {
             actions.reverse();
@@ -100,23 +107,23 @@ struct Job<S, A> {
 /// so a busy thread can tell with one atomic load whether to give. The
 /// search is over when every thread is idle and nothing is queued, or when
 /// it is stopping.
-struct Pool<S, A> {
-    queue: Mutex<Queue<S, A>>,
+pub(super) struct Pool<J> {
+    queue: Mutex<Queue<J>>,
     changed: Condvar,
     wanted: AtomicUsize,
-    threads: usize,
+    pub(super) threads: usize,
 }
 
-struct Queue<S, A> {
-    jobs: Vec<Job<S, A>>,
+struct Queue<J> {
+    jobs: Vec<J>,
     idle: usize,
     over: bool,
     /// Jobs given so far (for the tests).
     given: usize,
 }
 
-impl<S, A> Pool<S, A> {
-    fn new(threads: usize) -> Self {
+impl<J> Pool<J> {
+    pub(super) fn new(threads: usize) -> Self {
         Pool {
             queue: Mutex::new(Queue { jobs: Vec::new(), idle: 0, over: false, given: 0 }),
             changed: Condvar::new(),
@@ -126,16 +133,16 @@ impl<S, A> Pool<S, A> {
     }
 
     /// Whether some idle thread waits for a job nobody has given yet.
-    fn wants_work(&self) -> bool {
+    pub(super) fn wants_work(&self) -> bool {
         self.wanted.load(Ordering::Relaxed) > 0
     }
 
-    fn update_wanted(&self, queue: &Queue<S, A>) {
+    fn update_wanted(&self, queue: &Queue<J>) {
         self.wanted.store(queue.idle.saturating_sub(queue.jobs.len()), Ordering::Relaxed);
     }
 
     /// Hands `job` to an idle thread.
-    fn give(&self, job: Job<S, A>) {
+    pub(super) fn give(&self, job: J) {
         let mut queue = self.queue.lock().expect("no thread panics holding the pool");
         queue.jobs.push(job);
         queue.given += 1;
@@ -145,7 +152,7 @@ impl<S, A> Pool<S, A> {
 
     /// Waits for a job; `None` once the search is over (every thread idle
     /// with nothing queued, or `stopping` says so).
-    fn take(&self, stopping: impl Fn() -> bool) -> Option<Job<S, A>> {
+    pub(super) fn take(&self, stopping: impl Fn() -> bool) -> Option<J> {
         let mut queue = self.queue.lock().expect("no thread panics holding the pool");
         queue.idle += 1;
         loop {
@@ -173,8 +180,13 @@ impl<S, A> Pool<S, A> {
     }
 }
 
-fn worker<M>(shared: &Shared<'_, M>, visited: &VisitedSet, pool: &Pool<M::State, M::Action>, init: M::State, t: usize)
-where
+fn worker<M>(
+    shared: &Shared<'_, M>,
+    visited: &VisitedSet,
+    pool: &Pool<Job<M::State, M::Action>>,
+    init: M::State,
+    t: usize,
+) where
     M: Model,
     M::State: Clone + Hash,
     M::Action: Clone,
@@ -199,7 +211,7 @@ where
 fn explore<M>(
     shared: &Shared<'_, M>,
     visited: &VisitedSet,
-    pool: &Pool<M::State, M::Action>,
+    pool: &Pool<Job<M::State, M::Action>>,
     job: Job<M::State, M::Action>,
     t: usize,
 ) where
@@ -232,7 +244,7 @@ fn explore<M>(
         }
         unique += 1;
         depth = depth.max(prefix.len() + stack.len());
-        shared.check(&next, || path_to(model, &prefix, &stack, &next));
+        shared.check(&next, || path_to(model, &prefix, stack.iter(), &next));
         let mut actions = Vec::new();
         model.actions(&next, &mut actions);
         reorder(&mut actions, t, pool.threads);
@@ -246,27 +258,40 @@ fn explore<M>(
 
 /// Gives the untried actions of the lowest frame that has some (its
 /// subtree is likely the largest) to an idle thread.
-fn give_lowest_frame<S: Clone, A: Clone>(pool: &Pool<S, A>, prefix: &[A], stack: &mut [Frame<S, A>]) {
-    let Some(k) = stack.iter().position(|f| f.next < f.actions.len()) else { return };
-    let mut path = prefix.to_vec();
-    path.extend(stack[..k].iter().map(|f| f.actions[f.next - 1].clone()));
-    let frame = &mut stack[k];
+fn give_lowest_frame<S: Clone, A: Clone>(pool: &Pool<Job<S, A>>, prefix: &[A], stack: &mut [Frame<S, A>]) {
+    let Some((prefix, frame)) = lowest_open_frame(prefix, stack.iter_mut()) else { return };
     let actions = frame.actions.split_off(frame.next);
-    pool.give(Job { prefix: path, state: frame.state.clone(), actions });
+    pool.give(Job { prefix, state: frame.state.clone(), actions });
+}
+
+/// The lowest frame of a stack with untried actions (its subtree is likely
+/// the largest), and the actions from the initial state to its state.
+pub(super) fn lowest_open_frame<'f, S: 'f, A: Clone + 'f>(
+    prefix: &[A],
+    stack: impl Iterator<Item = &'f mut Frame<S, A>>,
+) -> Option<(Vec<A>, &'f mut Frame<S, A>)> {
+    let mut path = prefix.to_vec();
+    for frame in stack {
+        if frame.next < frame.actions.len() {
+            return Some((path, frame));
+        }
+        path.push(frame.taken().clone());
+    }
+    None
 }
 
 /// The path from the initial state through `prefix` (the actions to the
 /// first frame's state) and the stack to `last`.
-fn path_to<M>(
+pub(super) fn path_to<'f, M>(
     model: &M,
     prefix: &[M::Action],
-    stack: &[Frame<M::State, M::Action>],
+    stack: impl Iterator<Item = &'f Frame<M::State, M::Action>>,
     last: &M::State,
 ) -> Path<M::State, M::Action>
 where
     M: Model,
-    M::State: Clone,
-    M::Action: Clone,
+    M::State: Clone + 'f,
+    M::Action: Clone + 'f,
 {
     let mut path = Vec::new();
     if !prefix.is_empty() {
@@ -274,7 +299,7 @@ where
         // Its last state is the first frame's, which the stack adds.
         path.pop();
     }
-    path.extend(stack.iter().map(|f| (f.state.clone(), Some(f.actions[f.next - 1].clone()))));
+    path.extend(stack.map(|f| (f.state.clone(), Some(f.taken().clone()))));
     path.push((last.clone(), None));
     path
 }

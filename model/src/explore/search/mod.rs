@@ -13,6 +13,7 @@
 mod bfs;
 mod dfs;
 pub mod distributed;
+mod sleep;
 pub mod visited;
 mod walk;
 
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 pub use bfs::bfs;
 pub use dfs::dfs;
+pub use sleep::{dfs_with_sleep_sets, Commuting, SleepOutcome};
 pub use walk::{random_walks, Cells, Swarm, WalkStyle};
 
 /// A progress sample, reported about once a second.
@@ -192,8 +194,16 @@ where
     /// The model's initial state, stored in `visited`, counted and checked:
     /// where both searches begin.
     fn visit_initial(&self, visited: &visited::VisitedSet) -> M::State {
+        self.visit_initial_with(|key| {
+            visited.insert(key);
+        })
+    }
+
+    /// [`Shared::visit_initial`], storing the initial state's key with
+    /// `store`.
+    fn visit_initial_with(&self, store: impl FnOnce(u64)) -> M::State {
         let init = self.model.init_states().into_iter().next().expect("one initial state");
-        visited.insert(self.key(&init));
+        store(self.key(&init));
         self.count(0, 1, 0);
         self.check(&init, || vec![(init.clone(), None)]);
         init

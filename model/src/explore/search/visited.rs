@@ -50,6 +50,28 @@ impl Table {
         }
     }
 
+    /// [`Table::insert`] for a set whose fingerprints carry a mark in bit
+    /// 0 (they are told apart by the other 63 bits): stores `key | mark`
+    /// if `key` is new, else says how the stored one is marked.
+    fn insert_marked(&mut self, key: u64, mark: bool) -> Arrival {
+        if (self.len + 1) * 8 > self.slots.len() * 7 {
+            self.grow();
+        }
+        let n = self.slots.len();
+        let mut i = ((key as u128 * n as u128) >> 64) as usize;
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = key | u64::from(mark);
+                    self.len += 1;
+                    return Arrival::New;
+                }
+                x if x & !1 == key => return Arrival::Seen { marked: x & 1 == 1 },
+                _ => i = if i + 1 == n { 0 } else { i + 1 },
+            }
+        }
+    }
+
     fn grow(&mut self) {
         let size = (self.slots.len() + self.slots.len() / 2).max(1024);
         let old = std::mem::replace(&mut self.slots, vec![0; size]);
@@ -74,6 +96,19 @@ impl VisitedSet {
         self.shards[shard].lock().expect("no thread panics holding a shard").insert(fp)
     }
 
+    /// Adds `fingerprint` with a mark (bit 0 is the mark: fingerprints are
+    /// told apart by their other 63 bits), or says whether it was there
+    /// and how it is marked. A set is used either marked or not, apart from
+    /// the initial state's [`VisitedSet::insert`].
+    pub fn insert_marked(&self, fingerprint: u64, mark: bool) -> Arrival {
+        let key = match fingerprint & !1 {
+            0 => 2,
+            key => key,
+        };
+        let shard = key as usize >> 1 & (SHARDS - 1);
+        self.shards[shard].lock().expect("no thread panics holding a shard").insert_marked(key, mark)
+    }
+
     /// The number of fingerprints held.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().expect("shard").len).sum()
@@ -88,6 +123,18 @@ impl VisitedSet {
     pub fn bytes(&self) -> usize {
         self.shards.iter().map(|s| s.lock().expect("shard").slots.len() * 8).sum()
     }
+}
+
+/// What [`VisitedSet::insert_marked`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// The fingerprint was not there: it is now, with its mark.
+    New,
+    /// It was there, marked or not.
+    Seen {
+        /// The stored mark.
+        marked: bool,
+    },
 }
 
 /// An upper bound on the probability that a run which stored `states`
