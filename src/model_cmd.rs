@@ -82,11 +82,11 @@ pub struct ModelArgs {
     #[arg(long)]
     no_symmetry: bool,
     /// Partial-order reduction with sleep sets in the depth-first search
-    /// (dfs, and the dfs that follows auto's hunt): of two deliveries to
-    /// different servers that commute, a path that took one does not take
-    /// the other later. The same states are visited and checked, and fewer
-    /// successors computed (about a third fewer on 5-server scopes); see
-    /// "Sleep sets" in the README for when it pays.
+    /// (dfs, and the dfs that follows auto's hunt): of two deliveries (or
+    /// losses) of messages that commute, a path that took one does not take
+    /// the other later. The same states are visited and checked, fewer
+    /// successors computed (a third fewer on 5-server scopes), more memory
+    /// used; see "Sleep sets" in the README for when it pays.
     #[arg(long)]
     sleep_sets: bool,
     /// Print one JSON object on stdout instead of the text report.

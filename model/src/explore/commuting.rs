@@ -1,19 +1,25 @@
-//! Which deliveries of the model commute, for the search with sleep sets
-//! (`search/sleep.rs`).
+//! Which deliveries and losses of messages commute, for the search with
+//! sleep sets (`search/sleep.rs`).
 //!
-//! Two deliveries (each a whole step on a message, duplicated or not)
-//! commute in a state when either order reaches the same state. That holds
-//! when each step changes only what the other neither reads nor changes:
+//! Two of them (a delivery is a whole step on a message, duplicated or
+//! not; a loss takes a message out and steps nothing) commute in a state
+//! when each stays enabled after the other and either order reaches the
+//! same state. That holds when each changes only what the other neither
+//! reads nor changes:
 //!
-//! * different receivers, and the link capacity lets the same sends
-//!   through in either order: a message that comes from the other's
-//!   receiver frees a slot on a link that receiver sends on, which matters
-//!   only if a send on it was lost with the message still there;
+//! * two deliveries have different receivers; a loss and anything else
+//!   concern different messages (the same message may have only one copy
+//!   left);
+//! * the link capacity lets the same sends through in either order: a
+//!   message that comes from the other's receiver frees a slot on a link
+//!   that receiver sends on, which matters only if a send on it was lost
+//!   with the message still there;
 //! * the network's capacity (if bounded) keeps or loses each step's sends
 //!   alike in either order, worked out from the messages in flight now and
-//!   what each step takes out and puts in;
+//!   what each takes out and puts in;
 //! * neither receiver becomes leader (the ghost history records a term's
-//!   first leader, and the spec check of a step reads the leaders);
+//!   first leader, the spec check of a step reads the leaders, and a new
+//!   leader's broadcast is what a freed slot in the network decides);
 //! * at most one of them extends the committed prefix the ghost history
 //!   keeps (it records the term of the node that reported each entry
 //!   first);
@@ -22,12 +28,14 @@
 //! Everything else a step touches is its own receiver's (node, persisted
 //! state, service) or commutes (the applied sequence grows to the longest
 //! of the two, events are a union). Each condition stays true along a path
-//! of deliveries that commute with the sleeping one: its receiver and the
+//! of actions that commute with the sleeping one: its receiver and the
 //! links it sends on are untouched, so it would do the same. The tests in
-//! `search/sleep.rs` compare the states stored with and without sleep sets.
+//! `search/sleep.rs` compare the states stored with and without sleep sets;
+//! dropping the receiver, link, committed-prefix or (together) leader and
+//! capacity conditions makes them fail.
 
 use crate::explore::action::{Action, Step};
-use crate::explore::model::{Delivery, RaftModel};
+use crate::explore::model::{Delivery, Handling, RaftModel};
 use crate::explore::search::{fingerprint, Commuting};
 use crate::explore::state::ClusterState;
 use crate::explore::symmetry::canonical_ids;
@@ -44,7 +52,15 @@ impl Commuting for RaftModel {
         if a.broken || b.broken || a.became_leader || b.became_leader {
             return false;
         }
-        if a.to == b.to || !link_unshared(a, b) || !link_unshared(b, a) {
+        let lost = a.handling == Handling::Dropped || b.handling == Handling::Dropped;
+        let same_message = (a.from, a.to, a.message) == (b.from, b.to, b.message);
+        // A loss steps no node: it commutes with a step of its receiver,
+        // not with anything done to the same message (which may be its
+        // only copy).
+        if if lost { same_message } else { a.to == b.to } {
+            return false;
+        }
+        if !link_unshared(a, b) || !link_unshared(b, a) {
             return false;
         }
         let committed = state.history.committed.len() as u64;
@@ -58,36 +74,25 @@ impl Commuting for RaftModel {
     }
 
     fn is_action_of(&self, state: &ClusterState, action: &Action, effect: &Delivery) -> bool {
-        let (k, duplicate) = match *action {
-            Action::Step(Step::Deliver(k)) => (k, false),
-            Action::Step(Step::Duplicate(k)) => (k, true),
-            _ => return false,
-        };
+        let Some((k, handling)) = handling_of(action) else { return false };
         let envelope = &state.network[k].0;
-        duplicate == effect.duplicate
+        handling == effect.handling
             && (envelope.from, envelope.to) == (effect.from, effect.to)
             && fingerprint(&envelope.message) == effect.message
     }
 
     fn effect_names(&self, state: &ClusterState, symmetric: bool, effects: &[Delivery]) -> Vec<u64> {
         let ids = ids(state, symmetric);
-        effects.iter().map(|e| name(&ids, e.from, e.to, e.message, e.duplicate)).collect()
+        effects.iter().map(|e| name(&ids, e.from, e.to, e.message, e.handling)).collect()
     }
 
     fn action_names(&self, state: &ClusterState, symmetric: bool, actions: &[Action]) -> Vec<Option<u64>> {
         let ids = ids(state, symmetric);
-        let named = |k: usize, duplicate: bool| {
+        let named = |(k, handling): (usize, Handling)| {
             let envelope = &state.network[k].0;
-            Some(name(&ids, envelope.from, envelope.to, fingerprint(&envelope.message), duplicate))
+            name(&ids, envelope.from, envelope.to, fingerprint(&envelope.message), handling)
         };
-        actions
-            .iter()
-            .map(|action| match *action {
-                Action::Step(Step::Deliver(k)) => named(k, false),
-                Action::Step(Step::Duplicate(k)) => named(k, true),
-                _ => None,
-            })
-            .collect()
+        actions.iter().map(|action| handling_of(action).map(named)).collect()
     }
 }
 
@@ -101,9 +106,21 @@ fn ids(state: &ClusterState, symmetric: bool) -> Vec<NodeId> {
     }
 }
 
-/// The name of a delivery of message `message` on `from -> to`.
-fn name(ids: &[NodeId], from: NodeId, to: NodeId, message: u64, duplicate: bool) -> u64 {
-    fingerprint(&(ids[from], ids[to], message, duplicate))
+/// The in-flight message an action delivers, duplicates or loses, and
+/// which of these it does; `None` for an action that commutes with nothing.
+fn handling_of(action: &Action) -> Option<(usize, Handling)> {
+    match *action {
+        Action::Step(Step::Deliver(k)) => Some((k, Handling::Delivered)),
+        Action::Step(Step::Duplicate(k)) => Some((k, Handling::Duplicated)),
+        Action::Drop(k) => Some((k, Handling::Dropped)),
+        _ => None,
+    }
+}
+
+/// The name of what is done (`handling`) with message `message` on
+/// `from -> to`.
+fn name(ids: &[NodeId], from: NodeId, to: NodeId, message: u64, handling: Handling) -> u64 {
+    fingerprint(&(ids[from], ids[to], message, handling))
 }
 
 /// Whether `b`'s sends let through by the link capacity do not depend on
@@ -112,7 +129,7 @@ fn name(ids: &[NodeId], from: NodeId, to: NodeId, message: u64, duplicate: bool)
 /// sends on that link was lost with it there (so none would be without
 /// it). `b`'s effect was noted where `a`'s message was in flight.
 fn link_unshared(a: &Delivery, b: &Delivery) -> bool {
-    a.from != b.to || a.duplicate || b.lost_to & (1 << a.to) == 0
+    a.from != b.to || !a.takes_message() || b.lost_to & (1 << a.to) == 0
 }
 
 /// Whether the network's capacity keeps or loses each of the two steps'
@@ -120,7 +137,7 @@ fn link_unshared(a: &Delivery, b: &Delivery) -> bool {
 /// A step first takes its message out (unless it duplicates it), then puts
 /// its sends in: all of them if they fit, none otherwise.
 fn same_fate(in_flight: usize, capacity: usize, a: &Delivery, b: &Delivery) -> bool {
-    let takes = |d: &Delivery| usize::from(!d.duplicate);
+    let takes = |d: &Delivery| usize::from(d.takes_message());
     let in_turn = |first: &Delivery, second: &Delivery| {
         let mut n = in_flight - takes(first);
         let first_kept = n + first.kept <= capacity;

@@ -171,8 +171,8 @@ impl RaftModel {
     }
 
     /// [`RaftModel::successor`], and for a delivery (a whole step on a
-    /// message, duplicated or not) what a search needs to tell whether it
-    /// commutes with another (see `commuting.rs`).
+    /// message, duplicated or not) or a loss what a search needs to tell
+    /// whether it commutes with another (see `commuting.rs`).
     pub fn successor_with_delivery(
         &self,
         last: &ClusterState,
@@ -187,7 +187,7 @@ impl RaftModel {
     }
 
     /// The successor; `delivery`, if given, is filled in if `action` is a
-    /// delivery.
+    /// delivery or a loss.
     fn successor_noting(
         &self,
         last: &ClusterState,
@@ -199,6 +199,9 @@ impl RaftModel {
             Action::Step(step) => self.take_step(&mut state, step, None, delivery),
             Action::CrashDuring(step, groups) => self.take_step(&mut state, step, Some(groups as usize), None),
             Action::Drop(k) => {
+                if let Some(delivery) = delivery {
+                    *delivery = Some(Delivery::of(&state.network[k].0, Handling::Dropped));
+                }
                 state.remove_one(k);
             }
             Action::Crash(n) => self.crash(&mut state, n),
@@ -249,18 +252,8 @@ impl RaftModel {
         let mut unused = None;
         let delivery = noted.unwrap_or(&mut unused);
         if let (Step::Deliver(k) | Step::Duplicate(k), true) = (step, noting) {
-            let envelope = &state.network[k].0;
-            *delivery = Some(Delivery {
-                from: envelope.from,
-                to: envelope.to,
-                duplicate: matches!(step, Step::Duplicate(_)),
-                message: fingerprint(&envelope.message),
-                kept: 0,
-                lost_to: 0,
-                became_leader: false,
-                commit_after: 0,
-                broken: false,
-            });
+            let handling = if matches!(step, Step::Duplicate(_)) { Handling::Duplicated } else { Handling::Delivered };
+            *delivery = Some(Delivery::of(&state.network[k].0, handling));
         }
         match step {
             Step::Deliver(k) => {
@@ -326,18 +319,18 @@ impl RaftModel {
     }
 }
 
-/// What a search keeps of one delivery it took, to tell whether it
-/// commutes with another (see `commuting.rs`): which link, what the step
-/// did to the network and to the parts of the ghost history that record
-/// order.
+/// What a search keeps of one delivery it took (or one loss of a
+/// message), to tell whether it commutes with another (see
+/// `commuting.rs`): which link, what the step did to the network and to
+/// the parts of the ghost history that record order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
     /// The sender.
     pub from: NodeId,
     /// The receiver: the node that stepped.
     pub to: NodeId,
-    /// Whether a copy was kept in flight (the message was duplicated).
-    pub duplicate: bool,
+    /// What happened to the message.
+    pub handling: Handling,
     /// The fingerprint of the message.
     pub message: u64,
     /// How many of the step's sends the link capacity let through (all of
@@ -352,6 +345,39 @@ pub struct Delivery {
     pub commit_after: Index,
     /// Whether the state after the step broke a property.
     pub broken: bool,
+}
+
+/// What a [`Delivery`] did with its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Handling {
+    /// Delivered it (the receiver stepped on it) and took it out.
+    Delivered,
+    /// Delivered it and left a copy in flight.
+    Duplicated,
+    /// Lost it: took it out, and nothing stepped.
+    Dropped,
+}
+
+impl Delivery {
+    /// A delivery of `envelope` as `handling` says, before its step.
+    fn of(envelope: &Envelope, handling: Handling) -> Self {
+        Delivery {
+            from: envelope.from,
+            to: envelope.to,
+            handling,
+            message: fingerprint(&envelope.message),
+            kept: 0,
+            lost_to: 0,
+            became_leader: false,
+            commit_after: 0,
+            broken: false,
+        }
+    }
+
+    /// Whether it took its message out of the network.
+    pub fn takes_message(&self) -> bool {
+        self.handling != Handling::Duplicated
+    }
 }
 
 /// Clears what running servers persisted once no crash is left: they can
