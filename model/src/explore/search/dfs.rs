@@ -150,9 +150,22 @@ impl<J> Pool<J> {
         self.changed.notify_one();
     }
 
+    /// Explores `first`, then each job this thread is given, until the
+    /// search is over.
+    pub(super) fn work(&self, first: J, stopping: impl Fn() -> bool, mut explore: impl FnMut(J)) {
+        let mut job = first;
+        loop {
+            explore(job);
+            match self.take(&stopping) {
+                Some(next) => job = next,
+                None => break,
+            }
+        }
+    }
+
     /// Waits for a job; `None` once the search is over (every thread idle
     /// with nothing queued, or `stopping` says so).
-    pub(super) fn take(&self, stopping: impl Fn() -> bool) -> Option<J> {
+    fn take(&self, stopping: impl Fn() -> bool) -> Option<J> {
         let mut queue = self.queue.lock().expect("no thread panics holding the pool");
         queue.idle += 1;
         loop {
@@ -191,18 +204,18 @@ fn worker<M>(
     M::State: Clone + Hash,
     M::Action: Clone,
 {
-    let model = shared.model;
+    let actions = first_actions(shared.model, &init, t, pool.threads);
+    let first = Job { prefix: Vec::new(), state: init, actions };
+    pool.work(first, || shared.stopping(), |job| explore(shared, visited, pool, job, t));
+}
+
+/// The actions thread `t` of `threads` tries first from the initial state
+/// `init`, in its order.
+pub(super) fn first_actions<M: Model>(model: &M, init: &M::State, t: usize, threads: usize) -> Vec<M::Action> {
     let mut actions = Vec::new();
-    model.actions(&init, &mut actions);
-    reorder(&mut actions, t, pool.threads);
-    let mut job = Job { prefix: Vec::new(), state: init, actions };
-    loop {
-        explore(shared, visited, pool, job, t);
-        match pool.take(|| shared.stopping()) {
-            Some(next) => job = next,
-            None => break,
-        }
-    }
+    model.actions(init, &mut actions);
+    reorder(&mut actions, t, threads);
+    actions
 }
 
 /// Depth-first search from `job`'s state, trying `job`'s actions there;
@@ -312,10 +325,6 @@ mod tests {
     use crate::explore::symmetry::class_fingerprint;
     use raftcheck_core::Mutant;
 
-    fn unlimited() -> Limits {
-        Limits { deadline: None, memory_budget: None, max_depth: None, max_states: None, cancel: None }
-    }
-
     /// Without symmetry reduction the set of states is exact, so every
     /// number of threads must store the same number; with several, the
     /// threads that finish first are given work, so sharing is exercised.
@@ -323,7 +332,7 @@ mod tests {
     fn threads_that_share_work_store_every_state_once() {
         for name in ["m1", "m6", "m4"] {
             let model = RaftModel::new(configs::named(name).expect("a configuration").bounds);
-            let (alone, _) = dfs_sharing(&model, None, 1, unlimited(), None);
+            let (alone, _) = dfs_sharing(&model, None, 1, Limits::none(), None);
             assert!(alone.unique_states > 1_000, "{name}: trivial");
             // Every thread starts by expanding the initial state.
             let mut actions = Vec::new();
@@ -331,7 +340,7 @@ mod tests {
             let from_init = actions.iter().filter(|a| model.next_state(&model.initial_state(), **a).is_some()).count();
             let mut given = 0;
             for threads in [2, 3, 4] {
-                let (outcome, jobs) = dfs_sharing(&model, None, threads, unlimited(), None);
+                let (outcome, jobs) = dfs_sharing(&model, None, threads, Limits::none(), None);
                 assert_eq!(outcome.stopped, None, "{name}, {threads} threads");
                 assert_eq!(outcome.unique_states, alone.unique_states, "{name}, {threads} threads");
                 let expanded_once = alone.states + (threads - 1) * from_init;
@@ -351,7 +360,7 @@ mod tests {
         let model = RaftModel::new(bounds);
         let mut from_given_jobs = 0;
         for _ in 0..6 {
-            let (outcome, jobs) = dfs_sharing(&model, Some(class_fingerprint), 4, unlimited(), None);
+            let (outcome, jobs) = dfs_sharing(&model, Some(class_fingerprint), 4, Limits::none(), None);
             let path = outcome.discoveries.iter().flatten().find(|p| {
                 let last = &p.last().expect("a path has a state").0;
                 last.history.broken != 0

@@ -71,6 +71,14 @@ pub struct Limits {
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
+impl Limits {
+    /// No limit: the search runs until it is complete or finds a
+    /// violation.
+    pub fn none() -> Self {
+        Limits { deadline: None, memory_budget: None, max_depth: None, max_states: None, cancel: None }
+    }
+}
+
 /// Why a search stopped before it was complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Stop {

@@ -28,7 +28,7 @@
 //! What commutes is the model's to say ([`Commuting`]); the tests compare
 //! the states stored with and without sleep sets.
 
-use super::dfs::{lowest_open_frame, path_to, reorder, Frame, Pool};
+use super::dfs::{first_actions, lowest_open_frame, path_to, reorder, Frame, Pool};
 use super::visited::{self, VisitedSet};
 use super::{Limits, Outcome, ProgressFn, Shared};
 use stateright::Model;
@@ -206,18 +206,9 @@ where
         for t in 0..threads.max(1) {
             let (shared, visited, kept, pool, init) = (&shared, &visited, &kept, &pool, init.clone());
             scope.spawn(move || {
-                let mut actions = Vec::new();
-                shared.model.actions(&init, &mut actions);
-                reorder(&mut actions, t, pool.threads);
-                let mut job =
-                    SleepJob { prefix: Vec::new(), state: init, actions, sleep: Vec::new(), done: Vec::new() };
-                loop {
-                    explore(shared, visited, kept, pool, job, t);
-                    match pool.take(|| shared.stopping()) {
-                        Some(next) => job = next,
-                        None => break,
-                    }
-                }
+                let actions = first_actions(shared.model, &init, t, pool.threads);
+                let first = SleepJob { prefix: Vec::new(), state: init, actions, sleep: Vec::new(), done: Vec::new() };
+                pool.work(first, || shared.stopping(), |job| explore(shared, visited, kept, pool, job, t));
             });
         }
     });
@@ -337,10 +328,6 @@ mod tests {
     use raftcheck_core::Mutant;
     use stateright::{Expectation, Model};
 
-    fn unlimited() -> Limits {
-        Limits { deadline: None, memory_budget: None, max_depth: None, max_states: None, cancel: None }
-    }
-
     /// The searches with and without sleep sets each store only reachable
     /// states, so storing as many (without symmetry reduction, where the
     /// set of states is exact) is storing the same ones: every reachable
@@ -364,10 +351,10 @@ mod tests {
         ];
         for (name, bounds) in scopes {
             let model = RaftModel::new(bounds);
-            let plain = super::super::dfs(&model, None, 1, unlimited(), None);
+            let plain = super::super::dfs(&model, None, 1, Limits::none(), None);
             assert_eq!(plain.stopped, None, "{name}");
             for threads in [1, 2, 3] {
-                let reduced = dfs_with_sleep_sets(&model, None, threads, unlimited(), None);
+                let reduced = dfs_with_sleep_sets(&model, None, threads, Limits::none(), None);
                 let outcome = &reduced.outcome;
                 assert_eq!(outcome.stopped, None, "{name}, {threads} threads");
                 assert_eq!(outcome.unique_states, plain.unique_states, "{name}, {threads} threads");
@@ -451,10 +438,10 @@ mod tests {
     /// threads.
     #[test]
     fn a_state_first_explored_with_an_action_asleep_takes_it_when_reached_again() {
-        let plain = super::super::dfs(&Processes, None, 1, unlimited(), None);
+        let plain = super::super::dfs(&Processes, None, 1, Limits::none(), None);
         assert_eq!(plain.unique_states, 16);
         for threads in [1, 2, 4] {
-            let reduced = dfs_with_sleep_sets(&Processes, None, threads, unlimited(), None).outcome;
+            let reduced = dfs_with_sleep_sets(&Processes, None, threads, Limits::none(), None).outcome;
             assert_eq!(reduced.unique_states, 16, "{threads} threads");
         }
     }
@@ -464,8 +451,8 @@ mod tests {
     #[test]
     fn sleep_sets_leave_out_a_third_of_the_successors_of_a_five_server_scope() {
         let model = RaftModel::new(Bounds { values: 1, ..configs::named("m10").expect("m10").bounds });
-        let plain = super::super::dfs(&model, None, 1, unlimited(), None);
-        let reduced = dfs_with_sleep_sets(&model, None, 1, unlimited(), None).outcome;
+        let plain = super::super::dfs(&model, None, 1, Limits::none(), None);
+        let reduced = dfs_with_sleep_sets(&model, None, 1, Limits::none(), None).outcome;
         assert!(reduced.states * 10 < plain.states * 7, "{} of {} successors", reduced.states, plain.states);
     }
 
@@ -485,8 +472,8 @@ mod tests {
         for mutant in Mutant::ALL {
             let Some(config) = configs::named(mutant.id()) else { continue };
             let model = RaftModel::new(Bounds { mutant: Some(mutant), ..config.bounds.clone() });
-            let plain = super::super::dfs(&model, Some(class_fingerprint), 2, unlimited(), None);
-            let reduced = dfs_with_sleep_sets(&model, Some(class_fingerprint), 2, unlimited(), None).outcome;
+            let plain = super::super::dfs(&model, Some(class_fingerprint), 2, Limits::none(), None);
+            let reduced = dfs_with_sleep_sets(&model, Some(class_fingerprint), 2, Limits::none(), None).outcome;
             assert!(violated(&plain, &model), "{}: the plain search misses it", mutant.id());
             assert!(violated(&reduced, &model), "{}: missed with sleep sets", mutant.id());
         }

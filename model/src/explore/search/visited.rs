@@ -30,21 +30,28 @@ struct Table {
 
 impl Table {
     fn insert(&mut self, fp: u64) -> bool {
+        self.probe(fp, |x| x == fp).is_ok()
+    }
+
+    /// Looks `value` up by `same` from where its high bits point; stores
+    /// it in the first free slot if no slot holds the same (`Ok`), else
+    /// gives the slot's value (`Err`).
+    fn probe(&mut self, value: u64, same: impl Fn(u64) -> bool) -> Result<(), u64> {
         if (self.len + 1) * 8 > self.slots.len() * 7 {
             self.grow();
         }
         let n = self.slots.len();
         // The low bits chose the shard; the probe starts where the high
         // bits point (a multiply-shift maps them onto 0..n).
-        let mut i = ((fp as u128 * n as u128) >> 64) as usize;
+        let mut i = ((value as u128 * n as u128) >> 64) as usize;
         loop {
             match self.slots[i] {
                 0 => {
-                    self.slots[i] = fp;
+                    self.slots[i] = value;
                     self.len += 1;
-                    return true;
+                    return Ok(());
                 }
-                x if x == fp => return false,
+                x if same(x) => return Err(x),
                 _ => i = if i + 1 == n { 0 } else { i + 1 },
             }
         }
@@ -54,21 +61,9 @@ impl Table {
     /// 0 (they are told apart by the other 63 bits): stores `key | mark`
     /// if `key` is new, else says how the stored one is marked.
     fn insert_marked(&mut self, key: u64, mark: bool) -> Arrival {
-        if (self.len + 1) * 8 > self.slots.len() * 7 {
-            self.grow();
-        }
-        let n = self.slots.len();
-        let mut i = ((key as u128 * n as u128) >> 64) as usize;
-        loop {
-            match self.slots[i] {
-                0 => {
-                    self.slots[i] = key | u64::from(mark);
-                    self.len += 1;
-                    return Arrival::New;
-                }
-                x if x & !1 == key => return Arrival::Seen { marked: x & 1 == 1 },
-                _ => i = if i + 1 == n { 0 } else { i + 1 },
-            }
+        match self.probe(key | u64::from(mark), |x| x & !1 == key) {
+            Ok(()) => Arrival::New,
+            Err(x) => Arrival::Seen { marked: x & 1 == 1 },
         }
     }
 

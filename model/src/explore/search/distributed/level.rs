@@ -606,7 +606,7 @@ mod tests {
     }
 
     fn no_limits() -> Limits {
-        Limits { deadline: None, memory_budget: None, max_depth: None, max_states: None, cancel: None }
+        Limits::none()
     }
 
     /// Property 0 is `always`, property 1 `sometimes`.
