@@ -34,7 +34,7 @@
 //! dropping the receiver, link, committed-prefix or (together) leader and
 //! capacity conditions makes them fail.
 
-use crate::explore::action::{Action, Step};
+use crate::explore::action::Action;
 use crate::explore::model::{Delivery, Handling, RaftModel};
 use crate::explore::search::{fingerprint, Commuting};
 use crate::explore::state::ClusterState;
@@ -74,7 +74,7 @@ impl Commuting for RaftModel {
     }
 
     fn is_action_of(&self, state: &ClusterState, action: &Action, effect: &Delivery) -> bool {
-        let Some((k, handling)) = handling_of(action) else { return false };
+        let Some((k, handling)) = Handling::of(action) else { return false };
         let envelope = &state.network[k].0;
         handling == effect.handling
             && (envelope.from, envelope.to) == (effect.from, effect.to)
@@ -92,7 +92,7 @@ impl Commuting for RaftModel {
             let envelope = &state.network[k].0;
             name(&ids, envelope.from, envelope.to, fingerprint(&envelope.message), handling)
         };
-        actions.iter().map(|action| handling_of(action).map(named)).collect()
+        actions.iter().map(|action| Handling::of(action).map(named)).collect()
     }
 }
 
@@ -103,17 +103,6 @@ fn ids(state: &ClusterState, symmetric: bool) -> Vec<NodeId> {
         canonical_ids(state)
     } else {
         (0..state.servers.len()).collect()
-    }
-}
-
-/// The in-flight message an action delivers, duplicates or loses, and
-/// which of these it does; `None` for an action that commutes with nothing.
-fn handling_of(action: &Action) -> Option<(usize, Handling)> {
-    match *action {
-        Action::Step(Step::Deliver(k)) => Some((k, Handling::Delivered)),
-        Action::Step(Step::Duplicate(k)) => Some((k, Handling::Duplicated)),
-        Action::Drop(k) => Some((k, Handling::Dropped)),
-        _ => None,
     }
 }
 

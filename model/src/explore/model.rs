@@ -192,16 +192,21 @@ impl RaftModel {
         &self,
         last: &ClusterState,
         action: &Action,
-        delivery: Option<&mut Option<Delivery>>,
+        noted: Option<&mut Option<Delivery>>,
     ) -> Option<ClusterState> {
+        let mut unused = None;
+        let delivery = match noted {
+            Some(delivery) => {
+                *delivery = Handling::of(action).map(|(k, handling)| Delivery::of(&last.network[k].0, handling));
+                delivery
+            }
+            None => &mut unused,
+        };
         let mut state = last.clone();
         match *action {
             Action::Step(step) => self.take_step(&mut state, step, None, delivery),
-            Action::CrashDuring(step, groups) => self.take_step(&mut state, step, Some(groups as usize), None),
+            Action::CrashDuring(step, groups) => self.take_step(&mut state, step, Some(groups as usize), delivery),
             Action::Drop(k) => {
-                if let Some(delivery) = delivery {
-                    *delivery = Some(Delivery::of(&state.network[k].0, Handling::Dropped));
-                }
                 state.remove_one(k);
             }
             Action::Crash(n) => self.crash(&mut state, n),
@@ -239,22 +244,10 @@ impl RaftModel {
 
     /// Steps a node, carries out its outputs (only the first `groups`
     /// groups of them, then crashes it, if `groups` is given), and records
-    /// the step in the ghost history.
-    fn take_step(
-        &self,
-        state: &mut ClusterState,
-        step: Step,
-        groups: Option<usize>,
-        noted: Option<&mut Option<Delivery>>,
-    ) {
+    /// the step in the ghost history; completes `delivery`, if the step is
+    /// one, with what the step did.
+    fn take_step(&self, state: &mut ClusterState, step: Step, groups: Option<usize>, delivery: &mut Option<Delivery>) {
         let (n, input) = self.input(state, step);
-        let noting = noted.is_some();
-        let mut unused = None;
-        let delivery = noted.unwrap_or(&mut unused);
-        if let (Step::Deliver(k) | Step::Duplicate(k), true) = (step, noting) {
-            let handling = if matches!(step, Step::Duplicate(_)) { Handling::Duplicated } else { Handling::Delivered };
-            *delivery = Some(Delivery::of(&state.network[k].0, handling));
-        }
         match step {
             Step::Deliver(k) => {
                 state.remove_one(k);
@@ -356,6 +349,20 @@ pub enum Handling {
     Duplicated,
     /// Lost it: took it out, and nothing stepped.
     Dropped,
+}
+
+impl Handling {
+    /// The in-flight message `action` delivers, duplicates or loses, and
+    /// which of these it does; `None` for any other action (a crash inside
+    /// a step included: it commutes with nothing).
+    pub fn of(action: &Action) -> Option<(usize, Handling)> {
+        match *action {
+            Action::Step(Step::Deliver(k)) => Some((k, Handling::Delivered)),
+            Action::Step(Step::Duplicate(k)) => Some((k, Handling::Duplicated)),
+            Action::Drop(k) => Some((k, Handling::Dropped)),
+            _ => None,
+        }
+    }
 }
 
 impl Delivery {

@@ -90,8 +90,9 @@ fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: 
         service.hash(hasher);
     }
     // The relabeled network is sorted by (new from, new to, message); the
-    // messages of one link are already sorted, so a stable sort of the
-    // entries by their renamed link gives its order.
+    // messages of one link are already sorted, so sorting the entries by
+    // their renamed link (keeping each link's in its order) gives its
+    // order.
     network.len().hash(hasher);
     let mut links = LinkOrder::default();
     for (envelope, copies) in links.sorted(network, rename) {

@@ -272,21 +272,23 @@ fn explore<M>(
 /// Gives the untried actions of the lowest frame that has some (its
 /// subtree is likely the largest) to an idle thread.
 fn give_lowest_frame<S: Clone, A: Clone>(pool: &Pool<Job<S, A>>, prefix: &[A], stack: &mut [Frame<S, A>]) {
-    let Some((prefix, frame)) = lowest_open_frame(prefix, stack.iter_mut()) else { return };
+    let Some((prefix, k)) = lowest_open_frame(prefix, stack.iter()) else { return };
+    let frame = &mut stack[k];
     let actions = frame.actions.split_off(frame.next);
     pool.give(Job { prefix, state: frame.state.clone(), actions });
 }
 
-/// The lowest frame of a stack with untried actions (its subtree is likely
-/// the largest), and the actions from the initial state to its state.
+/// Where in a stack the lowest frame with untried actions is (its subtree
+/// is likely the largest), and the actions from the initial state to its
+/// state.
 pub(super) fn lowest_open_frame<'f, S: 'f, A: Clone + 'f>(
     prefix: &[A],
-    stack: impl Iterator<Item = &'f mut Frame<S, A>>,
-) -> Option<(Vec<A>, &'f mut Frame<S, A>)> {
+    stack: impl Iterator<Item = &'f Frame<S, A>>,
+) -> Option<(Vec<A>, usize)> {
     let mut path = prefix.to_vec();
-    for frame in stack {
+    for (k, frame) in stack.enumerate() {
         if frame.next < frame.actions.len() {
-            return Some((path, frame));
+            return Some((path, k));
         }
         path.push(frame.taken().clone());
     }

@@ -310,12 +310,10 @@ fn give_lowest_frame<S: Clone, A: Clone, E: Clone>(
     prefix: &[A],
     stack: &mut [SleepFrame<S, A, E>],
 ) {
-    let Some(k) = stack.iter().position(|f| f.frame.next < f.frame.actions.len()) else { return };
-    let Some((prefix, frame)) = lowest_open_frame(prefix, stack.iter_mut().map(|f| &mut f.frame)) else { return };
+    let Some((prefix, k)) = lowest_open_frame(prefix, stack.iter().map(|f| &f.frame)) else { return };
+    let SleepFrame { frame, sleep, done } = &mut stack[k];
     let actions = frame.actions.split_off(frame.next);
-    let state = frame.state.clone();
-    let (sleep, done) = (stack[k].sleep.clone(), stack[k].done.clone());
-    pool.give(SleepJob { prefix, state, actions, sleep, done });
+    pool.give(SleepJob { prefix, state: frame.state.clone(), actions, sleep: sleep.clone(), done: done.clone() });
 }
 
 #[cfg(test)]
