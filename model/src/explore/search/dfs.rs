@@ -152,7 +152,12 @@ impl<J> Pool<J> {
 
     /// Explores `first`, then each job this thread is given, until the
     /// search is over.
+    ///
+    /// If `explore` panics, the search is over for every thread (each
+    /// ends at its next wait), so the panic reaches the caller instead of
+    /// leaving the others waiting for this thread forever.
     pub(super) fn work(&self, first: J, stopping: impl Fn() -> bool, mut explore: impl FnMut(J)) {
+        let _ends_all_on_panic = EndOnPanic(self);
         let mut job = first;
         loop {
             explore(job);
@@ -189,6 +194,20 @@ impl<J> Pool<J> {
             // violation found by a thread that is not giving work).
             let timeout = Duration::from_millis(20);
             queue = self.changed.wait_timeout(queue, timeout).expect("no thread panics holding the pool").0;
+        }
+    }
+}
+
+/// Ends the search of every thread of its pool if dropped while its
+/// thread panics.
+struct EndOnPanic<'p, J>(&'p Pool<J>);
+
+impl<J> Drop for EndOnPanic<'_, J> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut queue = self.0.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            queue.over = true;
+            self.0.changed.notify_all();
         }
     }
 }
@@ -281,6 +300,10 @@ fn give_lowest_frame<S: Clone, A: Clone>(pool: &Pool<Job<S, A>>, prefix: &[A], s
 /// Where in a stack the lowest frame with untried actions is (its subtree
 /// is likely the largest), and the actions from the initial state to its
 /// state.
+///
+/// Every frame below the top has taken an action (the one that led to the
+/// frame above it); the top may have none to take (a state without
+/// actions, or whose actions are all asleep), and then nothing is open.
 pub(super) fn lowest_open_frame<'f, S: 'f, A: Clone + 'f>(
     prefix: &[A],
     stack: impl Iterator<Item = &'f Frame<S, A>>,
@@ -289,6 +312,9 @@ pub(super) fn lowest_open_frame<'f, S: 'f, A: Clone + 'f>(
     for (k, frame) in stack.enumerate() {
         if frame.next < frame.actions.len() {
             return Some((path, k));
+        }
+        if frame.next == 0 {
+            return None;
         }
         path.push(frame.taken().clone());
     }
@@ -326,6 +352,40 @@ mod tests {
     use crate::explore::model::RaftModel;
     use crate::explore::symmetry::class_fingerprint;
     use raftcheck_core::Mutant;
+
+    /// The top frame of a stack may have no action to take (a state with
+    /// none, or with all asleep); it has then taken none either.
+    #[test]
+    fn a_top_frame_with_no_actions_is_not_open_and_has_taken_nothing() {
+        let frame = |actions: Vec<u8>, next| Frame { state: (), actions, next };
+        let stack = [frame(vec![1], 1), frame(vec![2, 3], 2), frame(vec![], 0)];
+        assert_eq!(lowest_open_frame(&[0], stack.iter()), None);
+        let stack = [frame(vec![1], 1), frame(vec![2, 3], 1), frame(vec![], 0)];
+        assert_eq!(lowest_open_frame(&[0], stack.iter()), Some((vec![0, 1], 1)));
+    }
+
+    /// A thread that panics ends the search for the others, which would
+    /// otherwise wait for it forever; the panic reaches the caller.
+    #[test]
+    fn a_panicking_thread_ends_every_thread_and_its_panic_reaches_the_caller() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = Pool::new(3);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                std::thread::scope(|scope| {
+                    for t in 0..3 {
+                        let pool = &pool;
+                        scope.spawn(move || {
+                            pool.work(t, || false, |job: usize| assert_ne!(job, 0, "thread 0 panics"));
+                        });
+                    }
+                });
+            }));
+            done.send(result.is_err()).expect("the test waits");
+        });
+        let panicked = finished.recv_timeout(Duration::from_secs(120)).expect("the threads ended");
+        assert!(panicked, "the panic did not reach the caller");
+    }
 
     /// Without symmetry reduction the set of states is exact, so every
     /// number of threads must store the same number; with several, the
