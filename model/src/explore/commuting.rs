@@ -78,7 +78,7 @@ impl Commuting for RaftModel {
         let envelope = &state.network[k].0;
         handling == effect.handling
             && (envelope.from, envelope.to) == (effect.from, effect.to)
-            && fingerprint(&envelope.message) == effect.message
+            && envelope.message.digest() == effect.message
     }
 
     fn effect_names(&self, state: &ClusterState, symmetric: bool, effects: &[Delivery]) -> Vec<u64> {
@@ -90,7 +90,7 @@ impl Commuting for RaftModel {
         let ids = ids(state, symmetric);
         let named = |(k, handling): (usize, Handling)| {
             let envelope = &state.network[k].0;
-            name(&ids, envelope.from, envelope.to, fingerprint(&envelope.message), handling)
+            name(&ids, envelope.from, envelope.to, envelope.message.digest(), handling)
         };
         actions.iter().map(|action| Handling::of(action).map(named)).collect()
     }

@@ -7,13 +7,14 @@ use crate::explore::bounds::{Bounds, Heartbeats, NetworkKind};
 use crate::explore::output_groups::group_ends;
 use crate::explore::refinement;
 use crate::explore::search::fingerprint;
-use crate::explore::state::{Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, Value};
+use crate::explore::state::{
+    Applied, AppliedValues, ClusterState, Envelope, ModelNode, Server, SharedMessage, SharedServer, Value,
+};
 use raftcheck_core::io::{Input, Output};
 use raftcheck_core::node::{Config, Node, Role};
 use raftcheck_core::panic_guard::guarded;
 use raftcheck_core::properties::{Breach, History, Safety, ServiceState, StepRecord};
 use raftcheck_core::types::{Index, NodeId};
-use std::sync::Arc;
 
 /// An input of a model node.
 type ModelInput = Input<Value, Applied>;
@@ -38,7 +39,7 @@ impl RaftModel {
     pub fn initial_state(&self) -> ClusterState {
         let servers = (0..self.bounds.servers)
             .map(|n| {
-                Arc::new(Server {
+                SharedServer::new(Server {
                     node: Some(Node::new(n)),
                     persisted: Default::default(),
                     service: Default::default(),
@@ -145,7 +146,7 @@ impl RaftModel {
         match step {
             Step::Deliver(k) | Step::Duplicate(k) => {
                 let envelope = &state.network[k].0;
-                (envelope.to, Input::Receive { from: envelope.from, message: envelope.message.clone() })
+                (envelope.to, Input::Receive { from: envelope.from, message: (*envelope.message).clone() })
             }
             Step::ElectionTimeout(n) => (n, Input::ElectionTimeout),
             Step::HeartbeatTimeout(n) => (n, Input::HeartbeatTimeout),
@@ -211,7 +212,7 @@ impl RaftModel {
             }
             Action::Crash(n) => self.crash(&mut state, n),
             Action::Restart(n) => {
-                let server = Arc::make_mut(&mut state.servers[n]);
+                let server = state.servers[n].make_mut();
                 let node = match Node::restart(n, server.persisted.clone()) {
                     Ok(node) => node,
                     Err(refused) => {
@@ -235,7 +236,7 @@ impl RaftModel {
     }
 
     fn crash(&self, state: &mut ClusterState, n: NodeId) {
-        let server = Arc::make_mut(&mut state.servers[n]);
+        let server = state.servers[n].make_mut();
         server.node = None;
         server.service = ServiceState::default();
         state.crashes += 1;
@@ -259,8 +260,8 @@ impl RaftModel {
             Step::Snapshot(_) => state.snapshots += 1,
             _ => {}
         }
-        let before = Arc::clone(&state.servers[n]);
-        let server = Arc::make_mut(&mut state.servers[n]);
+        let before = state.servers[n].clone();
+        let server = state.servers[n].make_mut();
         let Some(node) = server.node.as_mut() else {
             *delivery = None;
             return;
@@ -283,7 +284,9 @@ impl RaftModel {
         for output in &outputs {
             match output {
                 Output::Persist => server.persisted = node.persistent_state(&self.config),
-                Output::Send { to, message } => sends.push(Envelope { from: n, to: *to, message: message.clone() }),
+                Output::Send { to, message } => {
+                    sends.push(Envelope { from: n, to: *to, message: SharedMessage::new(message.clone()) })
+                }
                 _ => {}
             }
         }
@@ -291,12 +294,15 @@ impl RaftModel {
         let before_node = before.node.as_ref().expect("a running node was stepped");
         let mut history = std::mem::take(&mut state.history);
         if let (Some(input), Some(after)) = (&checked_input, state.servers[n].node.as_ref()) {
-            refinement::check_step(&mut history, &self.config, n, before_node, input, &outputs, after);
+            // The server's digest and the ids the node holds tell it apart.
+            let key = fingerprint(&(before.digest(), before_node.id(), before_node.voted_for(), before_node.role()));
+            let before = refinement::Keyed { value: before_node, key };
+            refinement::check_step(&mut history, &self.config, n, before, input, &outputs, after);
         }
         let step = StepRecord { node: n, before: before_node, outputs: &outputs };
         history.observe_step(&self.config, &*state, step, &mut service, &AppliedValues);
         state.history = history;
-        Arc::make_mut(&mut state.servers[n]).service = service;
+        state.servers[n].make_mut().service = service;
         if let (Some(delivery), Some(after)) = (delivery.as_mut(), state.servers[n].node.as_ref()) {
             delivery.became_leader = after.is_leader() && !before_node.is_leader();
             delivery.commit_after = after.commit_index();
@@ -324,7 +330,7 @@ pub struct Delivery {
     pub to: NodeId,
     /// What happened to the message.
     pub handling: Handling,
-    /// The fingerprint of the message.
+    /// The digest of the message (see [`SharedMessage`]).
     pub message: u64,
     /// How many of the step's sends the link capacity let through (all of
     /// them are then lost together if the network's capacity is exceeded).
@@ -372,7 +378,7 @@ impl Delivery {
             from: envelope.from,
             to: envelope.to,
             handling,
-            message: fingerprint(&envelope.message),
+            message: envelope.message.digest(),
             kept: 0,
             lost_to: 0,
             became_leader: false,
@@ -393,7 +399,7 @@ impl Delivery {
 fn forget_unneeded_persisted(state: &mut ClusterState) {
     for server in &mut state.servers {
         if server.node.is_some() && server.persisted != Default::default() {
-            Arc::make_mut(server).persisted = Default::default();
+            server.make_mut().persisted = Default::default();
         }
     }
 }
@@ -412,7 +418,7 @@ mod tests {
     fn a_panicking_core_is_a_violation() {
         let model = RaftModel::new(configs::named("ci").expect("ci").bounds);
         let mut state = model.initial_state();
-        let server = Arc::make_mut(&mut state.servers[0]);
+        let server = state.servers[0].make_mut();
         let node = server.node.take().expect("running");
         let mut parts = node.into_parts();
         parts.term = 1;

@@ -33,11 +33,12 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     history: &mut History<C>,
     config: &Config,
     n: NodeId,
-    before: &Node<C, D>,
+    before: Keyed<'_, Node<C, D>>,
     input: &Input<C, D>,
     outputs: &[Output<C, D>],
     after: &Node<C, D>,
 ) {
+    let Keyed { value: before, key: before_key } = before;
     let cluster_size = config.cluster_size();
     let leader_of = |term: u64| history.leaders.get(term as usize).copied().flatten();
     // A step's verdict depends on the cluster's configuration, the node
@@ -47,7 +48,7 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     // outputs follow from the configuration, the node before and the
     // input; only how many of the outputs were carried out varies (a crash
     // inside the step cuts them short). Those are hashed, not the rest.
-    let key = (config, n, before, input, outputs.len(), leader_of(before.term()), leader_of(after.term()));
+    let key = (config, n, before_key, input, outputs.len(), leader_of(before.term()), leader_of(after.term()));
     let key = CHECKED_HASHER.hash_one(key);
     if CHECKED.with(|checked| checked.borrow().contains(&key)) {
         return;
@@ -95,6 +96,16 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
         }
         checked.insert(key);
     });
+}
+
+/// A value with a 64-bit key that tells it apart from every other (the
+/// model's nodes are keyed by the digest their state already holds, so a
+/// memo need not hash them whole).
+pub struct Keyed<'a, T> {
+    /// The value.
+    pub value: &'a T,
+    /// Its key.
+    pub key: u64,
 }
 
 /// How many allowed steps each thread remembers before it starts afresh.
@@ -148,6 +159,7 @@ fn input_name<C, D>(input: &Input<C, D>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explore::search::fingerprint;
     use crate::explore::state::ModelNode;
     use raftcheck_core::Mutant;
 
@@ -159,7 +171,8 @@ mod tests {
         let mut after = before.clone();
         let outputs = after.step(&config, Input::ElectionTimeout);
         let mut history = History::default();
-        check_step(&mut history, &config, 0, &before, &Input::ElectionTimeout, &outputs, &after);
+        let keyed = Keyed { value: &before, key: fingerprint(&before) };
+        check_step(&mut history, &config, 0, keyed, &Input::ElectionTimeout, &outputs, &after);
         history
     }
 

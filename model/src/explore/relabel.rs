@@ -2,11 +2,14 @@
 //! reduction (`symmetry.rs`): `rename[p]` is the new id of
 //! server `p`, a permutation of `0..n`.
 //!
-//! Each `relabel_*` builds the renamed value; each `hash_relabeled_*` feeds a
+//! Each `relabel_*` builds the renamed value; the `hash_*` functions feed a
 //! hasher what tells the renamed value apart without building it (every
 //! field, ids renamed, per-server slots in their new order), so that a
-//! class can be fingerprinted without cloning. Keep each pair in step.
+//! class can be fingerprinted without cloning: a server in two parts, the
+//! one without ids hashed once per server (`SharedServer::id_free_digest`).
+//! Keep the relabeling and the hashing in step.
 
+use crate::explore::state::Server;
 use raftcheck_core::properties::{Breach, History};
 use raftcheck_core::{Command, Node, NodeId, NodeParts, PersistentState, Role, SnapshotData};
 use std::hash::{Hash, Hasher};
@@ -42,40 +45,6 @@ pub fn relabel_node<C: Command, D: SnapshotData>(node: &Node<C, D>, rename: &[No
     Node::from_parts(parts)
 }
 
-/// Feeds `hasher` what tells [`relabel_node`]`(node, rename)` apart.
-pub fn hash_relabeled_node<C: Command, D: SnapshotData, H: Hasher>(
-    node: &Node<C, D>,
-    rename: &[NodeId],
-    hasher: &mut H,
-) {
-    rename[node.id()].hash(hasher);
-    node.term().hash(hasher);
-    node.voted_for().map(|v| rename[v]).hash(hasher);
-    node.log().hash(hasher);
-    node.snapshot().hash(hasher);
-    match node.role() {
-        Role::Follower => 0u8.hash(hasher),
-        Role::Candidate { votes } => (1u8, relabel_set(*votes, rename)).hash(hasher),
-        Role::Leader { next_index, match_index } => {
-            2u8.hash(hasher);
-            // Slot k of the relabeled vector is old slot order[k], where
-            // rename[order[k]] == k.
-            // (A cluster has at most 64 servers: `Config::MAX_CLUSTER_SIZE`.)
-            let mut order = [0u8; 64];
-            for (p, &k) in rename.iter().enumerate() {
-                order[k] = p as u8;
-            }
-            for slots in [next_index, match_index] {
-                for &p in &order[..rename.len()] {
-                    slots[p as usize].hash(hasher);
-                }
-            }
-        }
-    }
-    node.commit_index().hash(hasher);
-    node.last_applied().hash(hasher);
-}
-
 /// The same persisted state with its vote renamed.
 pub fn relabel_persisted<C: Clone, D: Clone>(
     state: &PersistentState<C, D>,
@@ -84,17 +53,71 @@ pub fn relabel_persisted<C: Clone, D: Clone>(
     PersistentState { voted_for: state.voted_for.map(|v| rename[v]), ..state.clone() }
 }
 
-/// Feeds `hasher` what tells [`relabel_persisted`]`(state, rename)` apart.
-pub fn hash_relabeled_persisted<C: Hash, D: Hash, H: Hasher>(
-    state: &PersistentState<C, D>,
-    rename: &[NodeId],
-    hasher: &mut H,
-) {
-    let PersistentState { term, voted_for, log, snapshot } = state;
-    term.hash(hasher);
-    voted_for.map(|v| rename[v]).hash(hasher);
-    log.hash(hasher);
-    snapshot.hash(hasher);
+/// Feeds `hasher` the parts of `server` that hold no server id: the same
+/// in every renaming. With [`hash_relabeled_server_ids`] it tells
+/// `server` renamed apart: together they hash every field of the node
+/// (`NodeParts`), of what it persisted and of its service.
+pub fn hash_id_free_server<H: Hasher>(server: &Server, hasher: &mut H) {
+    let Server { node, persisted, service } = server;
+    match node {
+        None => 0u8.hash(hasher),
+        Some(node) => {
+            1u8.hash(hasher);
+            node.term().hash(hasher);
+            node.log().hash(hasher);
+            node.snapshot().hash(hasher);
+            node.commit_index().hash(hasher);
+            node.last_applied().hash(hasher);
+        }
+    }
+    let PersistentState { term, voted_for: _, log, snapshot } = persisted;
+    (term, log, snapshot).hash(hasher);
+    service.hash(hasher);
+}
+
+/// Feeds `hasher` the ids `server` holds, renamed: the node's own, its
+/// vote, its votes as a candidate and its slots as a leader (in their new
+/// order), and the persisted vote. The small ones go in one word (an id is
+/// below 64, `Config::MAX_CLUSTER_SIZE`), as do a leader's two slots for a
+/// server while both fit in 32 bits: each word fed costs a multiply.
+pub fn hash_relabeled_server_ids<H: Hasher>(server: &Server, rename: &[NodeId], hasher: &mut H) {
+    // 0 for none, else the renamed id plus one.
+    let renamed = |id: Option<NodeId>| id.map_or(0, |p| rename[p] as u64 + 1);
+    let mut ids = renamed(server.persisted.voted_for);
+    let Some(node) = &server.node else {
+        hasher.write_u64(ids);
+        return;
+    };
+    ids |= renamed(Some(node.id())) << 8 | renamed(node.voted_for()) << 16;
+    match node.role() {
+        Role::Follower => hasher.write_u64(ids),
+        Role::Candidate { votes } => {
+            hasher.write_u64(ids | 1 << 24);
+            hasher.write_u64(relabel_set(*votes, rename));
+        }
+        Role::Leader { next_index, match_index } => {
+            let narrow = next_index.iter().chain(match_index).all(|&i| i < 1 << 32);
+            // The tag says how the slots are fed, so the two ways never
+            // feed the same words.
+            let tag: u64 = if narrow { 2 } else { 3 };
+            hasher.write_u64(ids | tag << 24);
+            // Slot k of the relabeled vectors is old slot order[k], where
+            // rename[order[k]] == k.
+            let mut order = [0u8; 64];
+            for (p, &k) in rename.iter().enumerate() {
+                order[k] = p as u8;
+            }
+            for &p in &order[..rename.len()] {
+                let (next, matched) = (next_index[p as usize], match_index[p as usize]);
+                if narrow {
+                    hasher.write_u64(next | matched << 32);
+                } else {
+                    hasher.write_u64(next);
+                    hasher.write_u64(matched);
+                }
+            }
+        }
+    }
 }
 
 /// The same ghost history with every server id renamed.
@@ -116,23 +139,25 @@ fn relabel_breach(breach: &Breach, rename: &[NodeId]) -> Breach {
 /// Feeds `hasher` what tells [`relabel_history`]`(history, rename)` apart.
 pub fn hash_relabeled_history<C: Hash, H: Hasher>(history: &History<C>, rename: &[NodeId], hasher: &mut H) {
     let History { leaders, committed, applied, broken, detail, restarted, events } = history;
+    // Eight leaders to a word: 0 for none, else the renamed id plus one
+    // (below 65, `Config::MAX_CLUSTER_SIZE`).
     leaders.len().hash(hasher);
-    for leader in leaders {
-        leader.map(|p| rename[p]).hash(hasher);
+    for eight in leaders.chunks(8) {
+        let word = eight.iter().enumerate().map(|(k, leader)| leader.map_or(0, |p| rename[p] as u64 + 1) << (8 * k));
+        hasher.write_u64(word.fold(0, |word, leader| word | leader));
     }
     committed.hash(hasher);
     applied.hash(hasher);
-    broken.hash(hasher);
+    let small = u64::from(*broken) | u64::from(*events) << 16 | u64::from(detail.is_some()) << 24;
+    hasher.write_u64(small);
+    hasher.write_u64(relabel_set(*restarted, rename));
     match detail {
-        None => 0u8.hash(hasher),
+        None => {}
         Some(breach) => {
-            1u8.hash(hasher);
             // Not its words: they name the ids of the state the search
             // found, so renamed copies would hash apart.
             let renamed = relabel_breach(breach, rename);
             (renamed.property, renamed.nodes, renamed.term, renamed.index).hash(hasher);
         }
     }
-    relabel_set(*restarted, rename).hash(hasher);
-    events.hash(hasher);
 }

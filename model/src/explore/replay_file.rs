@@ -185,7 +185,7 @@ fn replay_action(model: &RaftModel, state: &crate::explore::state::ClusterState,
         Action::CrashDuring(s, groups) => ReplayAction::CrashDuring { step: step(s), groups },
         Action::Drop(k) => {
             let envelope = &state.network[k].0;
-            ReplayAction::Drop { from: envelope.from, to: envelope.to, message: envelope.message.clone() }
+            ReplayAction::Drop { from: envelope.from, to: envelope.to, message: (*envelope.message).clone() }
         }
         Action::Crash(node) => ReplayAction::Crash { node },
         Action::Restart(node) => ReplayAction::Restart { node },

@@ -2,11 +2,15 @@
 //! each service applied, the messages in flight, the budgets used, and the
 //! ghost history that the history-dependent properties need.
 
+use crate::explore::relabel::hash_id_free_server;
+use crate::explore::search::fingerprint_hasher;
 use raftcheck_core::io::Message;
 use raftcheck_core::node::{Node, PersistentState};
 use raftcheck_core::properties::{ClusterView, History, ServiceState, SnapshotContents};
 use raftcheck_core::types::NodeId;
 use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A client value. The model proposes `1, 2, ...`, so every proposal is
@@ -51,6 +55,142 @@ pub struct Server {
     pub service: ServiceState<Value>,
 }
 
+/// A part of a state shared between the states that have it unchanged (a
+/// step copies only what it changes), with a 64-bit digest of it computed
+/// at most once and then read by every state that shares it: servers
+/// ([`SharedServer`]) and messages ([`SharedMessage`]).
+///
+/// Invariant: the digest, once computed, is that of the value as it is.
+/// The value can be changed only through [`Digested::make_mut`], which
+/// forgets it; a copy starts without one.
+pub struct Digested<T>(Arc<WithDigest<T>>);
+
+/// What a [`Digested`] digests of its value.
+pub trait Digest {
+    /// Feeds `hasher` what the digest covers.
+    fn feed<H: Hasher>(&self, hasher: &mut H);
+}
+
+/// A server's digest covers what it is apart from the ids it holds (see
+/// [`hash_id_free_server`]): it is the same in every renaming of a state.
+pub type SharedServer = Digested<Server>;
+
+/// A message's digest covers all of it (a message holds no server id; its
+/// link is the envelope's).
+pub type SharedMessage = Digested<ModelMessage>;
+
+impl Digest for Server {
+    fn feed<H: Hasher>(&self, hasher: &mut H) {
+        hash_id_free_server(self, hasher);
+    }
+}
+
+impl Digest for ModelMessage {
+    fn feed<H: Hasher>(&self, hasher: &mut H) {
+        self.hash(hasher);
+    }
+}
+
+struct WithDigest<T> {
+    value: T,
+    /// The digest, 0 until computed (a digest of 0 is stored as 1).
+    digest: AtomicU64,
+}
+
+impl<T: Clone> Clone for WithDigest<T> {
+    fn clone(&self) -> Self {
+        WithDigest { value: self.value.clone(), digest: AtomicU64::new(0) }
+    }
+}
+
+impl<T> Clone for Digested<T> {
+    fn clone(&self) -> Self {
+        Digested(Arc::clone(&self.0))
+    }
+}
+
+impl<T: Digest + Clone> Digested<T> {
+    /// Shares `value`.
+    pub fn new(value: T) -> Self {
+        Digested(Arc::new(WithDigest { value, digest: AtomicU64::new(0) }))
+    }
+
+    /// The value, to change: copied first if another state shares it.
+    pub fn make_mut(&mut self) -> &mut T {
+        let own = Arc::make_mut(&mut self.0);
+        *own.digest.get_mut() = 0;
+        &mut own.value
+    }
+
+    /// The value's digest (see [`Digest`]), computed on the first call.
+    pub fn digest(&self) -> u64 {
+        match self.0.digest.load(Ordering::Relaxed) {
+            0 => {
+                let mut hasher = fingerprint_hasher();
+                self.0.value.feed(&mut hasher);
+                let digest = hasher.finish().max(1);
+                // Threads that race here store the same value.
+                self.0.digest.store(digest, Ordering::Relaxed);
+                digest
+            }
+            digest => digest,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Digested<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Digested<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for Digested<T> {}
+
+impl<T: PartialOrd> PartialOrd for Digested<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Ord> Ord for Digested<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+/// The value's own hash, not the digest: a state's plain fingerprint is
+/// the same as if nothing were shared.
+impl<T: Hash> Hash for Digested<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Digested<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: Serialize> Serialize for Digested<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Digest + Clone> Deserialize<'de> for Digested<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Digested::new)
+    }
+}
+
 /// A message in flight on the directed link `from -> to`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Envelope {
@@ -59,7 +199,7 @@ pub struct Envelope {
     /// The receiver.
     pub to: NodeId,
     /// What is sent.
-    pub message: ModelMessage,
+    pub message: SharedMessage,
 }
 
 /// What the link capacity did to the messages of one step.
@@ -71,12 +211,12 @@ pub struct ThroughLinks {
     pub lost_to: u64,
 }
 
-/// The whole cluster. Servers are behind `Arc` so that a step copies only
-/// the server it changes.
+/// The whole cluster. Servers are shared so that a step copies only the
+/// server it changes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterState {
     /// The servers, by id.
-    pub servers: Vec<Arc<Server>>,
+    pub servers: Vec<SharedServer>,
     /// Messages in flight, sorted, each with its number of copies.
     pub network: Vec<(Envelope, u8)>,
     /// Values proposed so far (the next proposal is `proposed + 1`).
@@ -154,5 +294,42 @@ impl ClusterState {
         } else {
             self.network.remove(k).0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raftcheck_core::node::NodeParts;
+
+    fn server(id: NodeId, term: u64, voted_for: Option<NodeId>) -> Server {
+        let mut parts: NodeParts<Value, Applied> = Node::new(id).into_parts();
+        parts.term = term;
+        parts.voted_for = voted_for;
+        Server { node: Some(Node::from_parts(parts)), persisted: Default::default(), service: Default::default() }
+    }
+
+    /// The digest follows every change made through `make_mut`, whether the
+    /// server was shared (copied) or not, and ignores the ids the server
+    /// holds.
+    #[test]
+    fn a_servers_digest_is_that_of_the_server_as_it_is_now_without_its_ids() {
+        let mut shared = SharedServer::new(server(0, 1, Some(2)));
+        let before = shared.digest();
+        let other_ids = SharedServer::new(server(1, 1, Some(0)));
+        assert_eq!(other_ids.digest(), before, "the ids changed the digest");
+
+        let copy = shared.clone();
+        let mut parts = shared.make_mut().node.take().expect("running").into_parts();
+        parts.term = 2;
+        shared.make_mut().node = Some(Node::from_parts(parts));
+        assert_eq!(copy.digest(), before, "the copy changed with the original");
+        let after = shared.digest();
+        assert_ne!(after, before, "a changed term kept the digest");
+        assert_eq!(after, SharedServer::new(server(0, 2, Some(2))).digest());
+
+        // Not shared any more: changed in place.
+        shared.make_mut().node = None;
+        assert_ne!(shared.digest(), after, "a crash kept the digest");
     }
 }

@@ -3,17 +3,15 @@
 //! a canonical representative of each class.
 
 use crate::explore::relabel::{
-    hash_relabeled_history, hash_relabeled_node, hash_relabeled_persisted, relabel_history, relabel_node,
-    relabel_persisted,
+    hash_relabeled_history, hash_relabeled_server_ids, relabel_history, relabel_node, relabel_persisted,
 };
 use crate::explore::search::fingerprint_hasher;
-use crate::explore::state::{Applied, ClusterState, Envelope, Server, Value};
+use crate::explore::state::{Applied, ClusterState, Envelope, Server, SharedServer, Value};
 use raftcheck_core::log::Log;
 use raftcheck_core::node::Role;
 use raftcheck_core::types::NodeId;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
 /// Orders servers by what they are, ignoring who they are, so that renamed
 /// copies of a state sort the same way. Ties are left in id order; that only
@@ -78,16 +76,8 @@ fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: 
     let (order, rename) = (&renaming.order[..n], &renaming.rename[..n]);
     n.hash(hasher);
     for &old in order {
-        let Server { node, persisted, service } = &*servers[old];
-        match node {
-            None => 0u8.hash(hasher),
-            Some(node) => {
-                1u8.hash(hasher);
-                hash_relabeled_node(node, rename, hasher);
-            }
-        }
-        hash_relabeled_persisted(persisted, rename, hasher);
-        service.hash(hasher);
+        hasher.write_u64(servers[old].digest());
+        hash_relabeled_server_ids(&servers[old], rename, hasher);
     }
     // The relabeled network is sorted by (new from, new to, message); the
     // messages of one link are already sorted, so sorting the entries by
@@ -96,7 +86,7 @@ fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: 
     network.len().hash(hasher);
     let mut links = LinkOrder::default();
     for (envelope, copies) in links.sorted(network, rename) {
-        (rename[envelope.from], rename[envelope.to], &envelope.message, copies).hash(hasher);
+        (rename[envelope.from], rename[envelope.to], envelope.message.digest(), copies).hash(hasher);
     }
     (proposed, elections, heartbeats, crashes, snapshots).hash(hasher);
     hash_relabeled_history(history, rename, hasher);
@@ -196,7 +186,7 @@ pub fn relabel(state: &ClusterState, order: &[NodeId]) -> ClusterState {
         .iter()
         .map(|&old| {
             let s = &state.servers[old];
-            Arc::new(Server {
+            SharedServer::new(Server {
                 node: s.node.as_ref().map(|node| relabel_node(node, &rename)),
                 persisted: relabel_persisted(&s.persisted, &rename),
                 service: s.service.clone(),
