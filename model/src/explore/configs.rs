@@ -94,7 +94,7 @@ pub fn all() -> Vec<NamedConfig> {
         ),
         cfg(
             "default",
-            "under a minute (about 31 s on 2 idle cores): ci plus 1 snapshot and a duplicating network",
+            "under a minute (about 23 s on 2 idle cores): ci plus 1 snapshot and a duplicating network",
             Bounds { snapshots: 1, network: NetworkKind::Duplicating, ..general() },
         ),
         cfg(
