@@ -47,7 +47,8 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     // again. The core is deterministic, so the node after the step and its
     // outputs follow from the configuration, the node before and the
     // input; only how many of the outputs were carried out varies (a crash
-    // inside the step cuts them short). Those are hashed, not the rest.
+    // inside the step cuts them short). Those are hashed, not the rest, and
+    // the node before only as its key.
     let key = (config, n, before_key, input, outputs.len(), leader_of(before.term()), leader_of(after.term()));
     let key = CHECKED_HASHER.hash_one(key);
     if CHECKED.with(|checked| checked.borrow().contains(&key)) {
@@ -98,9 +99,10 @@ pub fn check_step<C: Command + Hash, D: SnapshotData + Hash>(
     });
 }
 
-/// A value with a 64-bit key that tells it apart from every other (the
-/// model's nodes are keyed by the digest their state already holds, so a
-/// memo need not hash them whole).
+/// A value with a 64-bit key that tells it apart from every other but for
+/// a 64-bit collision, as a fingerprint does (the model's nodes are keyed
+/// by the digest their state already holds, so a memo need not hash them
+/// whole).
 pub struct Keyed<'a, T> {
     /// The value.
     pub value: &'a T,

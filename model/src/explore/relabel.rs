@@ -3,11 +3,12 @@
 //! server `p`, a permutation of `0..n`.
 //!
 //! Each `relabel_*` builds the renamed value; the `hash_*` functions feed a
-//! hasher what tells the renamed value apart without building it (every
-//! field, ids renamed, per-server slots in their new order), so that a
-//! class can be fingerprinted without cloning: a server in two parts, the
-//! one without ids hashed once per server (`SharedServer::id_free_digest`).
-//! Keep the relabeling and the hashing in step.
+//! hasher what tells the renamed value apart without building it, so that
+//! a class can be fingerprinted without cloning. A server is fed in two
+//! parts: what holds no id ([`hash_id_free_server`], which the state keeps
+//! as a 64-bit digest per server, `SharedServer::digest`) and the ids it
+//! holds, renamed ([`hash_relabeled_server_ids`]); the history field by
+//! field, ids renamed. Keep the relabeling and the hashing in step.
 
 use crate::explore::state::Server;
 use raftcheck_core::properties::{Breach, History};

@@ -147,7 +147,7 @@ impl<T> std::ops::Deref for Digested<T> {
 
 impl<T: PartialEq> PartialEq for Digested<T> {
     fn eq(&self, other: &Self) -> bool {
-        **self == **other
+        Arc::ptr_eq(&self.0, &other.0) || **self == **other
     }
 }
 

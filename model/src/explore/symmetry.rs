@@ -58,9 +58,11 @@ impl Renaming {
 }
 
 /// The fingerprint of `state`'s symmetry class: states whose canonical
-/// members are equal get the same fingerprint. The canonical member is
-/// hashed in place (ids renamed, servers and messages in its order) rather
-/// than built, which would clone every server.
+/// members are equal get the same fingerprint, and different ones differ
+/// but for a 64-bit collision. The canonical member is hashed in place
+/// (ids renamed, servers and messages in its order) rather than built,
+/// which would clone every server; a server's id-free part and a message
+/// go in as the 64-bit digests the state keeps with them.
 pub fn class_fingerprint(state: &ClusterState) -> u64 {
     let renaming = canonical_renaming(state);
     let mut hasher = fingerprint_hasher();
@@ -68,8 +70,9 @@ pub fn class_fingerprint(state: &ClusterState) -> u64 {
     hasher.finish()
 }
 
-/// Feeds `hasher` what tells `relabel(state, order)` apart: each field of
-/// the relabeled state, built from `state` on the fly.
+/// Feeds `hasher` what tells `relabel(state, order)` apart, built from
+/// `state` on the fly: each field of the relabeled state, a server as its
+/// id-free digest and its renamed ids, a message as its digest.
 fn hash_relabeled<H: Hasher>(state: &ClusterState, renaming: &Renaming, hasher: &mut H) {
     let ClusterState { servers, network, proposed, elections, heartbeats, crashes, snapshots, history, pinned } = state;
     let n = renaming.len;

@@ -15,7 +15,7 @@ use super::visited::VisitedSet;
 use super::{replay, Limits, Outcome, Path, ProgressFn, Shared};
 use stateright::Model;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -111,6 +111,8 @@ pub(super) struct Pool<J> {
     queue: Mutex<Queue<J>>,
     changed: Condvar,
     wanted: AtomicUsize,
+    /// Set when a thread panicked.
+    halted: AtomicBool,
     pub(super) threads: usize,
 }
 
@@ -128,8 +130,14 @@ impl<J> Pool<J> {
             queue: Mutex::new(Queue { jobs: Vec::new(), idle: 0, over: false, given: 0 }),
             changed: Condvar::new(),
             wanted: AtomicUsize::new(0),
+            halted: AtomicBool::new(false),
             threads,
         }
+    }
+
+    /// Whether a thread panicked: the others stop as soon as they see it.
+    pub(super) fn halted(&self) -> bool {
+        self.halted.load(Ordering::Relaxed)
     }
 
     /// Whether some idle thread waits for a job nobody has given yet.
@@ -153,12 +161,13 @@ impl<J> Pool<J> {
     /// Explores `first`, then each job this thread is given, until the
     /// search is over.
     ///
-    /// If `explore` panics, the search is over for every thread (each
-    /// ends at its next wait), so the panic reaches the caller instead of
+    /// If building the first job or `explore` panics, the search is over
+    /// for every thread (each ends at its next wait, or sooner if it reads
+    /// [`Pool::halted`]), so the panic reaches the caller instead of
     /// leaving the others waiting for this thread forever.
-    pub(super) fn work(&self, first: J, stopping: impl Fn() -> bool, mut explore: impl FnMut(J)) {
+    pub(super) fn work(&self, first: impl FnOnce() -> J, stopping: impl Fn() -> bool, mut explore: impl FnMut(J)) {
         let _ends_all_on_panic = EndOnPanic(self);
-        let mut job = first;
+        let mut job = first();
         loop {
             explore(job);
             match self.take(&stopping) {
@@ -205,6 +214,7 @@ struct EndOnPanic<'p, J>(&'p Pool<J>);
 impl<J> Drop for EndOnPanic<'_, J> {
     fn drop(&mut self) {
         if std::thread::panicking() {
+            self.0.halted.store(true, Ordering::Relaxed);
             let mut queue = self.0.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             queue.over = true;
             self.0.changed.notify_all();
@@ -223,8 +233,10 @@ fn worker<M>(
     M::State: Clone + Hash,
     M::Action: Clone,
 {
-    let actions = first_actions(shared.model, &init, t, pool.threads);
-    let first = Job { prefix: Vec::new(), state: init, actions };
+    let first = || {
+        let actions = first_actions(shared.model, &init, t, pool.threads);
+        Job { prefix: Vec::new(), state: init, actions }
+    };
     pool.work(first, || shared.stopping(), |job| explore(shared, visited, pool, job, t));
 }
 
@@ -267,7 +279,7 @@ fn explore<M>(
         if states >= 4096 {
             shared.count(states, unique, depth);
             (states, unique) = (0, 0);
-            if shared.stopping() {
+            if shared.stopping() || pool.halted() {
                 break;
             }
         }
@@ -364,27 +376,39 @@ mod tests {
         assert_eq!(lowest_open_frame(&[0], stack.iter()), Some((vec![0, 1], 1)));
     }
 
-    /// A thread that panics ends the search for the others, which would
-    /// otherwise wait for it forever; the panic reaches the caller.
+    /// A thread that panics, building its first job or exploring one, ends
+    /// the search for the others, which would otherwise wait for it
+    /// forever: the idle one at its next wait, the busy one as soon as it
+    /// reads `halted`. The panic reaches the caller.
     #[test]
     fn a_panicking_thread_ends_every_thread_and_its_panic_reaches_the_caller() {
-        let (done, finished) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let pool = Pool::new(3);
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                std::thread::scope(|scope| {
-                    for t in 0..3 {
-                        let pool = &pool;
-                        scope.spawn(move || {
-                            pool.work(t, || false, |job: usize| assert_ne!(job, 0, "thread 0 panics"));
-                        });
-                    }
-                });
-            }));
-            done.send(result.is_err()).expect("the test waits");
-        });
-        let panicked = finished.recv_timeout(Duration::from_secs(120)).expect("the threads ended");
-        assert!(panicked, "the panic did not reach the caller");
+        for while_building in [false, true] {
+            let (done, finished) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let pool = Pool::new(3);
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    std::thread::scope(|scope| {
+                        for t in 0..3 {
+                            let pool = &pool;
+                            let first = move || {
+                                assert!(!(while_building && t == 0), "thread 0 panics building its first job");
+                                t
+                            };
+                            let explore = |job: usize| {
+                                assert_ne!(job, 0, "thread 0 panics exploring");
+                                while job == 1 && !pool.halted() {
+                                    std::thread::yield_now();
+                                }
+                            };
+                            scope.spawn(move || pool.work(first, || false, explore));
+                        }
+                    });
+                }));
+                done.send(result.is_err()).expect("the test waits");
+            });
+            let panicked = finished.recv_timeout(Duration::from_secs(120)).expect("the threads ended");
+            assert!(panicked, "the panic did not reach the caller (while building: {while_building})");
+        }
     }
 
     /// Without symmetry reduction the set of states is exact, so every

@@ -206,8 +206,10 @@ where
         for t in 0..threads.max(1) {
             let (shared, visited, kept, pool, init) = (&shared, &visited, &kept, &pool, init.clone());
             scope.spawn(move || {
-                let actions = first_actions(shared.model, &init, t, pool.threads);
-                let first = SleepJob { prefix: Vec::new(), state: init, actions, sleep: Vec::new(), done: Vec::new() };
+                let first = || {
+                    let actions = first_actions(shared.model, &init, t, pool.threads);
+                    SleepJob { prefix: Vec::new(), state: init, actions, sleep: Vec::new(), done: Vec::new() }
+                };
                 pool.work(first, || shared.stopping(), |job| explore(shared, visited, kept, pool, job, t));
             });
         }
@@ -248,7 +250,7 @@ fn explore<M>(
         if states >= 4096 {
             shared.count(states, unique, depth);
             (states, unique) = (0, 0);
-            if shared.stopping() {
+            if shared.stopping() || pool.halted() {
                 break;
             }
         }
