@@ -109,12 +109,14 @@ impl<T> Clone for Digested<T> {
     }
 }
 
-impl<T: Digest + Clone> Digested<T> {
+impl<T> Digested<T> {
     /// Shares `value`.
     pub fn new(value: T) -> Self {
         Digested(Arc::new(WithDigest { value, digest: AtomicU64::new(0) }))
     }
+}
 
+impl<T: Digest + Clone> Digested<T> {
     /// The value, to change: copied first if another state shares it.
     pub fn make_mut(&mut self) -> &mut T {
         let own = Arc::make_mut(&mut self.0);
@@ -185,7 +187,7 @@ impl<T: Serialize> Serialize for Digested<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de> + Digest + Clone> Deserialize<'de> for Digested<T> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Digested<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         T::deserialize(deserializer).map(Digested::new)
     }
