@@ -144,6 +144,54 @@ fn ci_configuration_state_count_is_pinned() {
 }
 const CI_UNIQUE_STATES: usize = 715_901;
 
+/// The distinct states of each clean configuration, one thread of our
+/// depth-first search: the equivalence test of the state encoding (issue
+/// 20). A new encoding of states (packed, shared, interned) must store
+/// exactly these numbers; a change of the core's or the model's semantics
+/// also moves them (update them deliberately, saying why). The mutant
+/// configurations' runs with their mutant are checked by the tests above.
+const CLEAN_UNIQUE_STATES: [(&str, usize); 13] = [
+    ("wide", 1_162_856),
+    ("m1", 4_421),
+    ("m2", 4_421),
+    ("m3", 952_739),
+    ("m4", 31_157),
+    ("m6", 527),
+    ("m7", 31_157),
+    ("m8", 3_095_720),
+    ("m10", 1_108_754),
+    ("m11", 953_204),
+    ("m12", 679_656),
+    ("m19", 2_305_705),
+    ("m20", 3_621_596),
+];
+
+/// `default`'s distinct states, one thread (about 45 s on one core here;
+/// a test of its own so that it runs beside the table's).
+const DEFAULT_UNIQUE_STATES: usize = 8_413_059;
+
+fn assert_unique_states(name: &str, expected: usize) -> Result<(), String> {
+    let report = run(&config(name), &options(Strategy::Dfs));
+    match (report.verdict, report.complete, report.unique_states) {
+        (Verdict::Ok, true, found) if found == expected => Ok(()),
+        (verdict, complete, found) => {
+            Err(format!("{name}: {verdict:?}, complete {complete}, {found} distinct states, pinned {expected}"))
+        }
+    }
+}
+
+#[test]
+fn clean_configurations_keep_their_state_counts() {
+    let changed: Vec<String> =
+        CLEAN_UNIQUE_STATES.iter().filter_map(|&(name, expected)| assert_unique_states(name, expected).err()).collect();
+    assert!(changed.is_empty(), "state counts changed:\n{}", changed.join("\n"));
+}
+
+#[test]
+fn default_configuration_state_count_is_pinned() {
+    assert_unique_states("default", DEFAULT_UNIQUE_STATES).unwrap_or_else(|changed| panic!("{changed}"));
+}
+
 #[test]
 fn symmetry_reduction_shrinks_the_space_without_changing_the_verdict() {
     let bounds = config("m4");
