@@ -306,16 +306,22 @@ impl<C: Command> ServiceState<C> {
 
 /// The history-dependent facts that no single state shows. Each is set by
 /// the step that broke (or witnessed) it and never cleared.
+///
+/// The three sequences are shared between copies of a history and copied
+/// only when a step extends one (`Arc::make_mut`): most steps extend none,
+/// so a model checker that copies the history into every successor state
+/// copies three pointers, not three vectors. Equality, hashing and the
+/// serialised form are those of the sequences themselves.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct History<C> {
     /// `leaders[t]`: the node seen as leader in term `t`, if any.
-    pub leaders: Vec<Option<NodeId>>,
+    pub leaders: Arc<Vec<Option<NodeId>>>,
     /// The longest committed prefix any node has had, by index: each
     /// command with the term of the node that first reported it committed
     /// (at or after the term in which it was really committed).
-    pub committed: Vec<(C, Term)>,
+    pub committed: Arc<Vec<(C, Term)>>,
     /// The longest applied sequence any node has had (commands by index).
-    pub applied: Vec<C>,
+    pub applied: Arc<Vec<C>>,
     /// Bit `p as u16`: safety property `p` was broken.
     pub broken: u16,
     /// How the first broken property was broken: the nodes, the term or
@@ -330,9 +336,9 @@ pub struct History<C> {
 impl<C> Default for History<C> {
     fn default() -> Self {
         History {
-            leaders: Vec::new(),
-            committed: Vec::new(),
-            applied: Vec::new(),
+            leaders: Arc::default(),
+            committed: Arc::default(),
+            applied: Arc::default(),
             broken: 0,
             detail: None,
             restarted: 0,
@@ -476,7 +482,7 @@ impl<C: Command> History<C> {
                     self.record_broken(Breach::new(Safety::AppliedAgreement, what).nodes(&[n]).index(index as Index))
                 }
                 Some(_) => {}
-                None if index == self.applied.len() + 1 => self.applied.push(command.clone()),
+                None if index == self.applied.len() + 1 => Arc::make_mut(&mut self.applied).push(command.clone()),
                 None => {}
             }
         }
@@ -494,15 +500,20 @@ impl<C: Command> History<C> {
         // Election Safety (§5.2): at most one leader per term, over all time.
         if node.is_leader() {
             let term = node.term() as usize;
-            if self.leaders.len() <= term {
-                self.leaders.resize(term + 1, None);
-            }
-            match self.leaders[term] {
+            // Written only when new: a write copies the shared sequence.
+            match self.leaders.get(term).copied().flatten() {
                 Some(other) if other != n => {
                     let what = format!("nodes {other} and {n} both led term {term}");
                     self.record_broken(Breach::new(Safety::ElectionSafety, what).nodes(&[other, n]).term(term as Term))
                 }
-                _ => self.leaders[term] = Some(n),
+                Some(_) => {}
+                None => {
+                    let leaders = Arc::make_mut(&mut self.leaders);
+                    if leaders.len() <= term {
+                        leaders.resize(term + 1, None);
+                    }
+                    leaders[term] = Some(n);
+                }
             }
         }
         // Log Matching (§5.3): only the stepped node's log changed.
@@ -527,7 +538,7 @@ impl<C: Command> History<C> {
                 }
                 Some(_) => {}
                 None if index as usize == self.committed.len() + 1 => {
-                    self.committed.push((command.clone(), node.term()))
+                    Arc::make_mut(&mut self.committed).push((command.clone(), node.term()))
                 }
                 None => {}
             }

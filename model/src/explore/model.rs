@@ -432,4 +432,42 @@ mod tests {
         model.enabled_actions(&next, &mut actions);
         assert!(actions.is_empty(), "a violating state ends its path");
     }
+
+    /// A successor shares each of the ghost history's sequences with its
+    /// parent unless its step extended it: the history costs a successor
+    /// no copy of them (checked on every step of the first states of `ci`,
+    /// where leaders are elected, values committed and applied).
+    #[test]
+    fn a_step_copies_only_the_ghost_sequences_it_extends() {
+        use std::sync::Arc;
+        let model = RaftModel::new(configs::named("ci").expect("ci").bounds);
+        let mut queue = std::collections::VecDeque::from([model.initial_state()]);
+        let (mut steps, mut shared, mut extended) = (0, 0, 0);
+        while let Some(state) = queue.pop_front() {
+            let mut actions = Vec::new();
+            model.enabled_actions(&state, &mut actions);
+            for action in &actions {
+                let Some(next) = model.successor(&state, action) else { continue };
+                let (before, after) = (&state.history, &next.history);
+                let pairs = [
+                    (Arc::ptr_eq(&before.leaders, &after.leaders), before.leaders == after.leaders),
+                    (Arc::ptr_eq(&before.committed, &after.committed), before.committed == after.committed),
+                    (Arc::ptr_eq(&before.applied, &after.applied), before.applied == after.applied),
+                ];
+                for (same_allocation, same_value) in pairs {
+                    assert_eq!(same_allocation, same_value, "{action:?} after {state:?}");
+                    if same_allocation {
+                        shared += 1
+                    } else {
+                        extended += 1
+                    }
+                }
+                steps += 1;
+                if steps < 20_000 {
+                    queue.push_back(next);
+                }
+            }
+        }
+        assert!(shared > 0 && extended > 0, "{shared} shared, {extended} extended");
+    }
 }

@@ -124,7 +124,7 @@ pub fn hash_relabeled_server_ids<H: Hasher>(server: &Server, rename: &[NodeId], 
 /// The same ghost history with every server id renamed.
 pub fn relabel_history<C: Clone>(history: &History<C>, rename: &[NodeId]) -> History<C> {
     History {
-        leaders: history.leaders.iter().map(|l| l.map(|p| rename[p])).collect(),
+        leaders: Arc::new(history.leaders.iter().map(|l| l.map(|p| rename[p])).collect()),
         restarted: relabel_set(history.restarted, rename),
         detail: history.detail.as_ref().map(|breach| Arc::new(relabel_breach(breach, rename))),
         ..history.clone()
