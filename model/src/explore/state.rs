@@ -247,6 +247,20 @@ impl ClusterView<Value, Applied> for ClusterState {
     }
 }
 
+/// The servers of a state seen as a cluster, borrowed apart from the
+/// state's ghost history so that the history can be updated in place while
+/// it observes them (taking the history out would build a placeholder).
+pub struct ServersView<'a>(pub &'a [SharedServer]);
+
+impl ClusterView<Value, Applied> for ServersView<'_> {
+    fn size(&self) -> usize {
+        self.0.len()
+    }
+    fn node(&self, n: NodeId) -> Option<&ModelNode> {
+        self.0[n].node.as_ref()
+    }
+}
+
 impl ClusterState {
     /// How many messages are in flight on `from -> to`.
     pub fn in_flight(&self, from: NodeId, to: NodeId) -> u8 {
