@@ -278,15 +278,8 @@ impl RaftModel {
             let ends = group_ends(&outputs);
             outputs.truncate(ends[groups - 1]);
         }
-        let mut sends = Vec::new();
-        for output in &outputs {
-            match output {
-                Output::Persist => server.persisted = node.persistent_state(&self.config),
-                Output::Send { to, message } => {
-                    sends.push(Envelope { from: n, to: *to, message: SharedMessage::new(message.clone()) })
-                }
-                _ => {}
-            }
+        if outputs.iter().any(|output| matches!(output, Output::Persist)) {
+            server.persisted = node.persistent_state(&self.config);
         }
         let mut service = std::mem::take(&mut server.service);
         let before_node = before.node.as_ref().expect("a running node was stepped");
@@ -304,6 +297,14 @@ impl RaftModel {
             delivery.became_leader = after.is_leader() && !before_node.is_leader();
             delivery.commit_after = after.commit_index();
         }
+        // The messages move out of the outputs, now that nothing reads them.
+        let sends = outputs
+            .into_iter()
+            .filter_map(|output| match output {
+                Output::Send { to, message } => Some(Envelope { from: n, to, message: SharedMessage::new(message) }),
+                _ => None,
+            })
+            .collect();
         let through_links = state.send_all(sends, self.bounds.link_capacity, self.bounds.network_capacity);
         if let Some(delivery) = delivery.as_mut() {
             delivery.kept = through_links.kept;
