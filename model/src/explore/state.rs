@@ -238,18 +238,10 @@ pub struct ClusterState {
     pub pinned: u8,
 }
 
-impl ClusterView<Value, Applied> for ClusterState {
-    fn size(&self) -> usize {
-        self.servers.len()
-    }
-    fn node(&self, n: NodeId) -> Option<&ModelNode> {
-        self.servers[n].node.as_ref()
-    }
-}
-
-/// The servers of a state seen as a cluster, borrowed apart from the
-/// state's ghost history so that the history can be updated in place while
-/// it observes them (taking the history out would build a placeholder).
+/// The servers of a state seen as a cluster: what the ghost history's
+/// properties read. It borrows the servers apart from the state's history,
+/// so that the history can be updated in place while it observes them
+/// (taking the history out would build a placeholder).
 pub struct ServersView<'a>(pub &'a [SharedServer]);
 
 impl ClusterView<Value, Applied> for ServersView<'_> {

@@ -4,7 +4,7 @@
 
 use crate::explore::bounds::Bounds;
 use crate::explore::model::RaftModel;
-use crate::explore::state::ClusterState;
+use crate::explore::state::{ClusterState, ServersView};
 use raftcheck_core::properties::{Goal, Safety};
 use stateright::{Model, Property};
 
@@ -36,7 +36,7 @@ fn holds<const P: usize>(_: &RaftModel, state: &ClusterState) -> bool {
 
 /// Whether goal `G` (an index into [`Goal::ALL`]) is reached.
 fn reached<const G: usize>(model: &RaftModel, state: &ClusterState) -> bool {
-    state.history.reached(Goal::ALL[G], state, model.bounds.values as usize)
+    state.history.reached(Goal::ALL[G], &ServersView(&state.servers), model.bounds.values as usize)
 }
 
 type Condition = fn(&RaftModel, &ClusterState) -> bool;
